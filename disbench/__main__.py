@@ -1,0 +1,3 @@
+from disbench.cli import main
+
+main()

@@ -1,0 +1,7 @@
+"""Datasets: importing this package registers every dataset family."""
+
+from disbench.datasets.base import CONTENT, Dataset, DatasetConfig, Factor, Views
+from disbench.datasets.registry import DATASETS
+from disbench.datasets import synthetic  # noqa: F401  (registers "synthetic")
+
+__all__ = ["CONTENT", "DATASETS", "Dataset", "DatasetConfig", "Factor", "Views"]
