@@ -5,9 +5,10 @@ A metric is a pure function of arrays, deterministic for a seed. Two kinds:
 - ``needs="codes"``: ``compute(data: MetricInput, options, rng) -> MetricResult``
   scores a codes array against factors (MIG, SAP, DCI, R^2, ...). It runs on
   codes files as well as on trained runs.
-- ``needs="encoder"``: ``compute(encode, dataset, options, rng) -> MetricResult``
+- ``needs="encoder"``: ``compute(encode, space, dataset, options, rng) -> MetricResult``
   draws its own batches from the dataset (BetaVAE and FactorVAE scores hold one
-  factor fixed), so it needs the trained method, not just codes.
+  factor fixed), so it needs the trained method, not just codes. ``encode(observations,
+  factors) -> Representation`` runs the method; :func:`space_codes` picks the scored space.
 
 Each metric declares an ``Options`` dataclass; ``--set NAME.key=value`` fills
 it, and every resolved option is recorded in the leaderboard row.
@@ -130,6 +131,13 @@ def register_metric(
         return compute
 
     return decorate
+
+
+def space_codes(representation, space: str) -> np.ndarray:
+    """Codes of ``space`` in a Representation (``"joint"`` concatenates every space)."""
+    if space == "joint" and "joint" not in representation.spaces:
+        return representation.joint()
+    return representation.spaces[space]
 
 
 def check_codes(codes: np.ndarray, what: str = "codes") -> np.ndarray:
