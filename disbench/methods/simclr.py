@@ -1,0 +1,68 @@
+"""SimCLR (Chen et al. 2020): one space, two views, NT-Xent.
+
+The two views are the query and the content key of the dataset's structured views:
+every augmentation group redrawn between them, the standard two-view setup. Codes
+(``latent``) are the L2-normalised projector outputs, the space the loss shapes and
+the one the multi-space method's slices are compared with; ``encode_layer=backbone``
+returns the backbone features instead (what linear-probe papers evaluate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from disbench.methods import ssl_losses as L
+from disbench.methods.registry import METHODS
+from disbench.methods.ssl import SSLConfig, SSLMethod, check_temperature
+
+
+@dataclass
+class SimCLRConfig(SSLConfig):
+    """Attributes:
+    temperature: tau of NT-Xent (Eastwood et al. on ColorDSprites: 0.15).
+    encode_layer: ``projector`` (normalised projector output) or ``backbone``.
+    """
+
+    temperature: float = 0.1
+    encode_layer: Literal["projector", "backbone"] = "projector"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_temperature(self.temperature)
+
+
+class TwoViewMethod(SSLMethod):
+    """SimCLR and VICReg: query and content key, one ``latent`` space."""
+
+    def views(self, rng: np.random.Generator) -> list[np.ndarray]:
+        views = self.dataset.sample_views(self.config.batch_size, rng)
+        return [views.query, views.content_key]
+
+    def encode_batch(self, observations: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.config.encode_layer == "backbone":
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.uses_autocast):
+                return {"latent": self.model.backbone(observations).float()}
+        return self.spaces(self.embed(observations))
+
+
+@METHODS.register("simclr")
+class SimCLR(TwoViewMethod):
+    """Contrastive learning with the NT-Xent loss on two augmented views."""
+
+    Config = SimCLRConfig
+    summary = "SimCLR: two views, NT-Xent contrastive loss (one space)"
+    reference = "Chen et al. 2020, A Simple Framework for Contrastive Learning of Visual Representations"
+
+    def loss(self, embeddings: torch.Tensor) -> dict[str, torch.Tensor]:
+        unit = F.normalize(embeddings, dim=-1)
+        candidates, offset = self.gather(unit)
+        loss = L.nt_xent(unit, self.config.temperature, candidates, offset)
+        return {"loss": loss, "violation": L.cosine_violation(unit[0], unit[1])}
+
+    def spaces(self, embeddings: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"latent": F.normalize(embeddings, dim=-1)}
