@@ -136,8 +136,10 @@ class SSLMethod(TorchMethod):
                 f"method {self.name!r} trains on structured views, and dataset {self.dataset.name!r} has none "
                 "(no transformation groups); pick a dataset with style groups (disbench list datasets)."
             )
-        backbone, width = build_backbone(self.config, tuple(self.dataset.observation_shape))
-        model = SSLModel(backbone, projector(width, self.config.projector_hidden, self.config.embedding_dim))
+        with torch.random.fork_rng(devices=[]):  # initial weights depend on the run seed alone
+            torch.manual_seed(self.seed)
+            backbone, width = build_backbone(self.config, tuple(self.dataset.observation_shape))
+            model = SSLModel(backbone, projector(width, self.config.projector_hidden, self.config.embedding_dim))
         self.distributed = distributed_info()
         if self.distributed.enabled:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
