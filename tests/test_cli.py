@@ -174,7 +174,7 @@ def test_bench_tiny_suite(cli, tmp_path):
     result = cli("bench", "--suite", "tiny.yaml", "--format", "md")
     assert result.exit_code == 0, result.output
     assert "| pca |" in result.stdout and "(2)" in result.stdout
-    rerun = cli("bench", "--suite", "tiny.yaml", "--format", "csv")
+    rerun = cli("bench", "--suite", "tiny.yaml", "--format", "csv", "--jobs", "2")
     assert rerun.exit_code == 0 and "skipped" in rerun.stderr
     (tmp_path / "bad.yaml").write_text("name: bad\nmethods: {pca: {stpes: 3}}\n")
     bad = cli("bench", "--suite", "bad.yaml")
