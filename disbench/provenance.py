@@ -40,12 +40,13 @@ def versions() -> dict[str, str]:
     import sklearn
     import torch
 
+    # str(): torch's version is a str subclass that YAML's safe dumper refuses
     return {
-        "disbench": disbench.__version__,
+        "disbench": str(disbench.__version__),
         "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "scikit-learn": sklearn.__version__,
+        "torch": str(torch.__version__),
+        "numpy": str(numpy.__version__),
+        "scikit-learn": str(sklearn.__version__),
     }
 
 
