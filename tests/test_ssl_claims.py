@@ -55,3 +55,36 @@ def test_simclr_preset_keeps_content_and_drops_styles(tmp_path):
     r2 = train_and_probe("simclr", tmp_path, steps=None, kind="kernel", points=3000)["latent"]
     assert r2["content"] >= 0.9
     assert r2["group1"] <= 0.3 and r2["group2"] <= 0.3
+
+
+def _color_dsprites_registered() -> bool:
+    from disbench.datasets import DATASETS
+
+    return "color-dsprites" in DATASETS
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _color_dsprites_registered(), reason="color-dsprites is not registered on this branch")
+def test_color_dsprites_colour_lives_in_the_colour_space(tmp_path):
+    """Direction on a tiny CPU budget: colour is read from the colour space, not the content space,
+    and SimCLR's single space keeps less colour than multispace's colour space."""
+    from disbench.datasets import DATASETS
+
+    dataset = DATASETS.get("color-dsprites")()
+    tiny = {"encoder": "conv", "batch_size": 64, "lr": 1e-3, "embedding_dim": 32, "projector_hidden": (256,)}
+    codes = {}
+    rng = np.random.default_rng(0)
+    train_x, train_f = dataset.sample(1500, rng)
+    test_x, test_f = dataset.sample(750, rng)
+    groups = {g: dataset.group_factor_indices(g) for g in dataset.groups}
+    for name in ("multispace", "simclr"):
+        cls = METHODS.get(name)
+        method = cls(build_config(cls.Config, tiny, name), dataset, seed=0)
+        (tmp_path / name).mkdir()
+        train(method, 600, tmp_path / name)
+        codes[name] = r2_matrix(
+            method.encode(train_x).spaces, train_f, method.encode(test_x).spaces, test_f, groups, kind="linear"
+        )
+    multispace = codes["multispace"]
+    assert multispace["style:colour"]["colour"] > multispace["content"]["colour"] + 0.2
+    assert codes["simclr"]["latent"]["colour"] < multispace["style:colour"]["colour"]

@@ -134,13 +134,12 @@ class MultiSpace(SSLMethod):
         return [views.query, views.content_key, *(views.group_keys[g] for g in self.dataset.style_groups)]
 
     def loss(self, embeddings: torch.Tensor) -> dict[str, torch.Tensor]:
-        cfg = self.config
-        if cfg.entropy == "infonce":
+        if self.config.entropy == "infonce":
             unit = L.normalize_spaces(embeddings, self.sizes)
-            alignments, violations = self._alignments(unit, L.infonce_alignment, L.cosine_violation)
+            alignments, violations = self._alignments(unit)
             entropy = self._entropy(unit / math.sqrt(len(self.sizes)), unit)
         else:
-            alignments, violations = self._alignments(embeddings, L.mse_alignment, None)
+            alignments, violations = self._alignments(embeddings)
             entropy = self._entropy(embeddings, embeddings)
         lambdas = self.model.lambdas
         alignment = (lambdas * alignments).sum() / len(self.sizes)
@@ -152,19 +151,22 @@ class MultiSpace(SSLMethod):
             logs[f"lambda/{name}"] = lam.detach().clone()
         return logs
 
-    def _alignments(self, views: torch.Tensor, align, violation) -> tuple[torch.Tensor, torch.Tensor]:
-        """Alignment and violation of each space m between the query and key m, each ``(M + 1,)``."""
+    def _alignments(self, views: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Alignment and violation c_m of each space m between the query and key m, each ``(M + 1,)``.
+
+        Args:
+            views: ``(M + 2, B, D)``: query, content key, one key per style group (unit slices for InfoNCE).
+        """
         query_parts = L.split_spaces(views[0], self.sizes)
         alignments, violations = [], []
         for space, query_part in enumerate(query_parts):
             key_part = L.split_spaces(views[space + 1], self.sizes)[space]
             if self.config.entropy == "infonce":
-                alignments.append(align(query_part, key_part, self.config.temperature))
-                violations.append(violation(query_part, key_part))
+                alignments.append(L.infonce_alignment(query_part, key_part, self.config.temperature))
+                violations.append(L.cosine_violation(query_part, key_part))
             else:
-                value = align(query_part, key_part)
-                alignments.append(value)
-                violations.append(value.detach())
+                alignments.append(L.mse_alignment(query_part, key_part))
+                violations.append(alignments[-1].detach())
         return torch.stack(alignments), torch.stack(violations)
 
     def _entropy(self, joint: torch.Tensor, per_space: torch.Tensor) -> torch.Tensor:
