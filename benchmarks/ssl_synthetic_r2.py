@@ -33,7 +33,7 @@ RUNS = {
     "multispace": ("multispace", {}),
     "multispace-no-joint-entropy": ("multispace", {"joint_entropy": False}),
     "multispace-fixed-lambdas": ("multispace", {"adaptive_lambdas": False}),
-    "multispace-vicreg": ("multispace", {"entropy": "vicreg", "tolerance": 1e-4}),
+    "multispace-vicreg": ("multispace", {"entropy": "vicreg", "tolerance": 1e-4, "initial_lambda": 0.0, "lr": 1e-3}),
     "simclr": ("simclr", {}),
     "vicreg": ("vicreg", {}),
 }
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--steps", type=int, default=None, help="override the preset's budget")
-    parser.add_argument("--eval-points", type=int, default=3000)
+    parser.add_argument("--eval-points", type=int, default=2000, help="fitting points (half as many held out)")
     parser.add_argument("--set", nargs="*", default=[], help="key=value hyperparameter overrides for every run")
     parser.add_argument("--out", default="results/ssl_synthetic_r2.csv")
     args = parser.parse_args()

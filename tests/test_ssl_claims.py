@@ -6,18 +6,18 @@ import numpy as np
 import pytest
 
 from disbench.config import build_config
-from disbench.datasets.synthetic import SyntheticDataset
+from disbench.datasets.synthetic import SyntheticConfig, SyntheticDataset
 from disbench.methods import METHODS
 from disbench.methods.ssl_probe import r2_matrix
 from disbench.presets import method_defaults
 from disbench.training import train
 
 
-def train_and_probe(name: str, tmp_path, steps: int | None, kind: str, points: int, **overrides):
+def train_and_probe(name: str, tmp_path, steps: int | None, kind: str, points: int, dataset=None, **overrides):
     hyper, budget = method_defaults(name, "synthetic")
     hyper.update(overrides)
     cls = METHODS.get(name)
-    dataset = SyntheticDataset()
+    dataset = dataset or SyntheticDataset()
     method = cls(build_config(cls.Config, hyper, name), dataset, seed=0)
     train(method, steps or int(budget["steps"]), tmp_path)
     rng = np.random.default_rng(123)
@@ -28,17 +28,20 @@ def train_and_probe(name: str, tmp_path, steps: int | None, kind: str, points: i
 
 
 def test_multispace_separates_content_and_styles_after_a_short_run(tmp_path):
+    """Direction of the effect in 300 steps of small networks, on the synthetic data with a linear mixing
+    (the default three-layer mixing needs the preset's budget: see the slow test)."""
     r2 = train_and_probe(
         "multispace", tmp_path, steps=300, kind="kernel", points=600,
+        dataset=SyntheticDataset(SyntheticConfig(mixing_layers=1)),
         batch_size=128, encoder_hidden=(64, 64), projector_hidden=(64,), representation_dim=32,
     )
     content = r2["content"]
-    assert content["content"] > content["group1"] + 0.2 and content["content"] > content["group2"] + 0.2
+    assert content["content"] > content["group1"] + 0.5 and content["content"] > content["group2"] + 0.5
     for group in ("group1", "group2"):
         other = "group2" if group == "group1" else "group1"
         style = r2[f"style:{group}"]
-        assert style[group] > content[group] + 0.1  # the style space keeps its own group ...
-        assert style[group] > style[other] + 0.1  # ... and not the other one
+        assert style[group] > content[group] + 0.2  # the style space keeps its own group, the content space not
+        assert style[group] > style[other] + 0.2  # and it drops the other group
 
 
 @pytest.mark.slow
