@@ -165,3 +165,27 @@ def test_more_style_groups_give_more_spaces():
     method = make("multispace", SyntheticDataset(SyntheticConfig(num_styles=3)), embedding_dim=12)
     assert method.space_names == ["content", "style:group1", "style:group2", "style:group3"]
     assert method.sizes == [6, 2, 2, 2]  # content 0.5, the other half shared evenly
+
+
+def test_lars_scales_each_weight_step_by_its_trust_ratio():
+    from disbench.methods.lars import LARS
+
+    weight = torch.nn.Parameter(torch.randn(4, 3, generator=torch.Generator().manual_seed(0)))
+    bias = torch.nn.Parameter(torch.ones(4))
+    optimizer = LARS([weight, bias], lr=0.5, weight_decay=0.0, trust_coefficient=0.01)
+    before_weight, before_bias = weight.detach().clone(), bias.detach().clone()
+    (weight.sum() * 100 + bias.sum()).backward()
+    optimizer.step()
+    # a weight matrix moves by lr * eta * ||w|| whatever the gradient's size; a bias by lr * its gradient
+    assert (weight.detach() - before_weight).norm().item() == pytest.approx(0.5 * 0.01 * before_weight.norm().item(), rel=1e-5)
+    torch.testing.assert_close(bias.detach(), before_bias - 0.5)
+
+
+def test_ssl_optimisers_and_schedule():
+    method = make("simclr", SyntheticDataset(), optimizer="lars", warmup_steps=10)
+    assert type(method.configure_optimizer()).__name__ == "LARS"
+    assert method.lr_scale(0, 100) == pytest.approx(0.1)  # linear warm-up
+    assert method.lr_scale(9, 100) == pytest.approx(1.0)
+    assert method.lr_scale(99, 100) < 0.01  # cosine decay to zero
+    constant = make("simclr", SyntheticDataset(), lr_schedule="constant")
+    assert constant.lr_scale(50, 100) == 1.0
