@@ -126,12 +126,13 @@ def local_spectra(points: np.ndarray, graph: scipy.sparse.csr_matrix, num_dims: 
     return tangents, np.concatenate([s[:, :width] for s in spectra])
 
 
-def estimate_intrinsic_dimension(singular_values: np.ndarray) -> tuple[int, np.ndarray]:
-    """Intrinsic dimension from the local PCA spectrum: the largest ratio between consecutive
-    mean squared singular values (the variance drops where the tangent space ends).
+def estimate_intrinsic_dimension(singular_values: np.ndarray, explained: float = 0.9) -> tuple[int, np.ndarray]:
+    """Intrinsic dimension from the local PCA spectrum: the fewest directions whose mean share
+    of the local variance reaches ``explained`` (curvature puts the rest off the tangent space).
 
     Args:
         singular_values: ``(N, m)`` local singular values, descending per row.
+        explained: variance share the tangent space must hold.
 
     Returns:
         ``(k, mean_variance)`` with ``mean_variance`` of shape ``(m,)``, normalised to sum 1.
@@ -139,8 +140,7 @@ def estimate_intrinsic_dimension(singular_values: np.ndarray) -> tuple[int, np.n
     variance = singular_values**2
     variance = variance / np.maximum(variance.sum(axis=1, keepdims=True), 1e-300)
     mean_variance = variance.mean(axis=0)
-    ratios = mean_variance[:-1] / np.maximum(mean_variance[1:], 1e-12)
-    return int(np.argmax(ratios)) + 1, mean_variance
+    return int(np.searchsorted(np.cumsum(mean_variance), explained)) + 1, mean_variance
 
 
 def polar_factor(matrices: np.ndarray) -> np.ndarray:
