@@ -60,7 +60,7 @@ def joint_diagonalize(
     profiles = np.diagonal(c, axis1=2, axis2=3).copy()
     total = np.einsum("nmij,nmij->n", c, c)
     diagonal_energy = np.einsum("nmk,nmk->n", profiles, profiles)
-    off_fraction = (total - diagonal_energy) / np.maximum(total, 1e-300)
+    off_fraction = np.maximum(total - diagonal_energy, 0.0) / np.maximum(total, 1e-300)
     return w, profiles, off_fraction
 
 

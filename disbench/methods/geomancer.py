@@ -11,10 +11,11 @@ returns, per observation, its factor subspaces:
   nearest fitted points, and the split of the nearest fitted point carried into it by
   parallel transport (the polar factor of the two frames' overlap).
 
-The Representation's extras (all arrays, per observation unless noted): ``bases``
-``(N, D, k)`` orthonormal columns grouped by factor, ``factor_labels`` ``(N, k)``,
-``factor_counts`` ``(N,)``, and the fit's ``spectrum`` ``(num_eigenpairs,)``,
-``num_factors`` ``(1,)``, ``separable`` ``(1,)`` (bool). GeoManCEr has no codes, so the
+The Representation's extras (arrays, one row per observation so that batch-wise
+encodings concatenate): ``bases`` ``(N, D, k)`` orthonormal columns grouped by factor,
+``factor_labels`` ``(N, k)``, ``factor_counts`` ``(N,)``, and the fit's ``spectrum``
+``(N, num_eigenpairs)``, ``num_factors`` ``(N,)`` and ``separable`` ``(N,)`` (bool), the
+same on every row. GeoManCEr has no codes, so the
 one space, ``"points"``, holds the observations themselves as ``(N, D)`` vectors: codes
 metrics run on it score the raw data (a reference line), never GeoManCEr.
 
@@ -52,7 +53,7 @@ class GeomancerConfig(MethodConfig):
     refine_iterations: LOBPCG iterations per eigensolver level.
     """
 
-    num_points: int = 10_000
+    num_points: int = 2000
     intrinsic_dim: int = 0
     num_neighbors: int = 0
     num_eigenpairs: int = 10
@@ -81,6 +82,7 @@ class Geomancer(Method):
     Config = GeomancerConfig
     summary = "GeoManCEr: factor subspaces from the second-order connection Laplacian (transductive)"
     reference = "Pfau, Higgins, Botev, Racaniere 2020, Disentangling by Subspace Diffusion"
+    applies_to = ("product-manifold",)
 
     def __init__(self, config: GeomancerConfig, dataset, seed: int, device: str = "cpu") -> None:
         super().__init__(config, dataset, seed, device)
@@ -153,31 +155,30 @@ class Geomancer(Method):
         transport = polar_factor(frames @ np.swapaxes(self.tangents[nearest], 1, 2))  # nearest -> query frame
         directions = transport @ self.directions[nearest]
         bases = np.einsum("qkd,qkj->qdj", frames, directions)
-        extras = {
+        count = len(queries)
+        extras = {  # every entry is per observation, so batch-wise encodings concatenate
             "bases": bases,
             "factor_labels": self.labels[nearest],
             "factor_counts": self.counts[nearest],
-            "spectrum": self.spectrum.copy(),
-            "num_factors": np.array([self.fit_report["num_factors"]]),
-            "separable": np.array([self.fit_report["separable"]]),
+            "spectrum": np.broadcast_to(self.spectrum, (count, len(self.spectrum))).copy(),
+            "num_factors": np.full(count, self.fit_report["num_factors"]),
+            "separable": np.full(count, bool(self.fit_report["separable"])),
         }
         return Representation({"points": queries.astype(np.float32)}, extras)
 
+    _ARRAYS = ("points", "tangents", "directions", "labels", "counts", "spectrum")
+
     def state_dict(self) -> dict[str, Any]:
+        """The fitted points and their splits as tensors, the fit report as plain values."""
+        import torch
+
         self._require_fit()
-        return {
-            "points": self.points,
-            "tangents": self.tangents,
-            "directions": self.directions,
-            "labels": self.labels,
-            "counts": self.counts,
-            "spectrum": self.spectrum,
-            "fit_report": {k: v for k, v in self.fit_report.items() if k != "timings"}
-            | {"timings": dict(self.fit_report.get("timings", {}))},
-        }
+        state: dict[str, Any] = {key: torch.from_numpy(np.ascontiguousarray(getattr(self, key))) for key in self._ARRAYS}
+        state["fit_report"] = dict(self.fit_report)
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        as_array = lambda key: np.asarray(state[key])  # noqa: E731  (tensors or arrays)
-        self.points, self.tangents, self.directions = as_array("points"), as_array("tangents"), as_array("directions")
-        self.labels, self.counts, self.spectrum = as_array("labels"), as_array("counts"), as_array("spectrum")
+        for key in self._ARRAYS:
+            value = state[key]
+            setattr(self, key, value.cpu().numpy() if hasattr(value, "cpu") else np.asarray(value))
         self.fit_report = dict(state["fit_report"])

@@ -162,7 +162,11 @@ def subspace_angle(encode, space, dataset, options: SubspaceAngleOptions, rng: n
         Score("subspace-angle.std", float(per_point.std())),
         Score("subspace-angle.right_count", float(np.mean(counts == len(truth)))),
     ]
-    details = {"per_point_mean": float(per_point.mean()), "num_true_factors": len(truth)}
+    details = {"num_true_factors": len(truth), "num_found_factors_mode": int(np.bincount(counts).argmax())}
+    for key in ("separable", "spectrum", "num_factors"):  # the fit's verdict travels with the score
+        if key in representation.extras:
+            value = np.asarray(representation.extras[key])[0]
+            details[key] = value.tolist() if value.ndim else value.item()
     if options.alignment_neighbors:
         unaligned = unaligned_angle(
             dataset, factors, observations.astype(np.float64), bases, labels, counts, options.alignment_neighbors
