@@ -49,6 +49,13 @@ class SolverInfo:
     converged: bool = True
 
 
+def dense_smallest(matrix: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``count`` smallest eigenpairs of a dense symmetric matrix (LAPACK ``evr`` on a subset)."""
+    import scipy.linalg
+
+    return scipy.linalg.eigh(matrix, subset_by_index=[0, min(count, len(matrix)) - 1])
+
+
 def laplacian_on(points: np.ndarray, tangents: np.ndarray, num_neighbors: int) -> tuple:
     """kNN graph and connection Laplacian of ``points`` with the given tangent frames."""
     graph = knn_graph(points, num_neighbors)
@@ -127,10 +134,10 @@ def smallest_eigenpairs(
     n = len(points)
     info.level_sizes.append(n)
     if laplacian.shape[0] <= DENSE_UNKNOWNS or n < coarsening * (num_neighbors + 2):
-        values, vectors = np.linalg.eigh(laplacian.toarray())
+        values, vectors = dense_smallest(laplacian.toarray(), num_eigenpairs)
         if len(info.level_sizes) == 1:
             info.solver = "dense"
-        return values[:num_eigenpairs], vectors[:, :num_eigenpairs], info
+        return values, vectors, info
     coarse = np.sort(rng.choice(n, size=n // coarsening, replace=False))
     _, coarse_laplacian = laplacian_on(points[coarse], tangents[coarse], num_neighbors)
     _, coarse_vectors, info = smallest_eigenpairs(
