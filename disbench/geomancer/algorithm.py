@@ -14,7 +14,8 @@ reasons instead of a confident split. The criteria (all must hold for ``separabl
 - ``0 < m < b`` (``m = b``: all fields parallel, the holonomy is trivial) and
   ``m < num_eigenpairs - 1`` (otherwise more null vectors may lie beyond those computed);
 - the near-null fields commute: after joint diagonalisation the mean off-diagonal share of
-  their squared norm is at most ``max_off_diagonal``.
+  their squared norm is at most ``max_off_diagonal``;
+- the eigensolver converged.
 """
 
 from __future__ import annotations
@@ -245,6 +246,12 @@ def _fit(
     separable, reasons, gap_ratio = separability_verdict(
         eigenvalues, num_null, fibre, off_diagonal, min_gap_ratio, max_off_diagonal
     )
+    if not solver.converged:
+        separable = False
+        reasons.append(
+            f"the eigensolver stopped before converging (residual {max(solver.residual_norms):.3g}); "
+            "raise refine_iterations"
+        )
     lap("diagonalization")
     return GeomancerResult(
         tangents=tangents, bases=bases, labels=labels, counts=counts, eigenvalues=eigenvalues,
