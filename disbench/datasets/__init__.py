@@ -5,3 +5,4 @@ from disbench.datasets.registry import DATASETS
 from disbench.datasets import synthetic  # noqa: F401  (registers "synthetic")
 
 __all__ = ["CONTENT", "DATASETS", "Dataset", "DatasetConfig", "Factor", "Views"]
+from disbench.datasets import dsprites  # noqa: F401  (registers "dsprites", "color-dsprites", "color-dsprites-tint")
