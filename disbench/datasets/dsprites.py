@@ -119,22 +119,18 @@ class DSprites(FactorGridDataset):
         """Observations ``(n, C, 64, 64)`` float32 from uint8 masks ``(n, 64, 64)``."""
         return masks[:, None].astype(np.float32)
 
-    def locate(self) -> dict[str, Any]:
-        """Where the pixels are looked for and which source is in use (for ``data info``)."""
-        data_dir = self.config.data_dir
-        released = locations.find_file(dsprites_files.RELEASED_NAME, data_dir)
-        cache = locations.cache_dir(self.config.cache_dir) / dsprites_files.CACHE_NAME
+    @classmethod
+    def locate_files(cls, config: DSpritesConfig) -> dict[str, Any]:
+        """Where the released file and the render cache are looked for, and whether found."""
+        cache = locations.cache_dir(config.cache_dir) / dsprites_files.CACHE_NAME
         return {
-            "in use": self.sprites.origin,
-            "released file": {
-                "looked for": locations.looked_for(dsprites_files.RELEASED_NAME, data_dir),
-                "found": released is not None,
-            },
-            "render cache": {"path": str(cache), "found": cache.is_file()},
+            "in use": None,
+            dsprites_files.RELEASED_NAME: locations.file_status(dsprites_files.RELEASED_NAME, config.data_dir),
+            "render cache": {"looked for": str(cache), "found": cache.is_file()},
         }
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "files": self.locate()}
+        return {**super().describe(), "files": {**self.locate_files(self.config), "in use": self.sprites.origin}}
 
 
 @dataclass

@@ -56,3 +56,14 @@ def looked_for(name: str, option: str | None) -> list[str]:
     if env:
         return [str(Path(env).expanduser() / name)]
     return [f"${DATA_ENV}/{name} (set {DATA_ENV} or the data_dir option)"]
+
+
+def file_status(name: str, option: str | None) -> dict[str, object]:
+    """Where ``name`` is looked for and whether it is there, never raising (for ``data info``)."""
+    status: dict[str, object] = {"looked for": looked_for(name, option)[0]}
+    try:
+        status["found"] = find_file(name, option) is not None
+    except UsageError as exc:
+        status["found"] = False
+        status["problem"] = str(exc)
+    return status
