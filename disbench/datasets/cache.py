@@ -52,11 +52,7 @@ def locate(dataset: Dataset | str, **options: Any) -> dict[str, Any]:
         A mapping ``{"in use": str | None, <file or folder>: {"looked for", "found"[, "problem"]}}``.
     """
     if isinstance(dataset, Dataset):
-        if hasattr(dataset, "describe"):
-            files = dataset.describe().get("files")
-            if files is not None:
-                return files
-        return {"in use": "generated in-process"}
+        return dataset.describe().get("files") or {"in use": "generated in-process"}
     cls = DATASETS.get(dataset)
     from disbench.config import build_config
 

