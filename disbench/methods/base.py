@@ -133,6 +133,10 @@ class TorchMethod(Method):
     def before_optimizer_step(self, step: int, logs: dict[str, float], lr_scale: float) -> None:
         """Called after backward, before the optimiser step (dual ascent updates live here)."""
 
+    def lr_scale(self, step: int, total_steps: int) -> float:
+        """Multiplier of the base learning rate at ``step`` (constant by default)."""
+        return 1.0
+
     # --- shared ---------------------------------------------------------------------
     def to_tensor(self, array: np.ndarray) -> "torch.Tensor":
         import torch
