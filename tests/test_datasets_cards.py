@@ -28,3 +28,11 @@ def test_card_factors_match_the_rendered_dataset(name, monkeypatch):
         (f.name, f.group, f.num_values) for f in dataset.factors
     ]
     assert list(card["observations"]["shape"]) == list(dataset.observation_shape)
+
+
+def test_shapes3d_card_factors_match_the_code():
+    from disbench.datasets.shapes3d import FACTORS
+
+    card = load_yaml_file(preset_path("datasets", "shapes3d"), what="dataset card")
+    assert [(f["name"], f["group"]) for f in card["factors"]] == list(FACTORS)
+    assert [f["values"] for f in card["factors"]] == [10, 10, 10, 8, 4, 15]
