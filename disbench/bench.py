@@ -91,3 +91,78 @@ def load_suite(name_or_path: str) -> Suite:
         eval_settings=eval_settings,
         description=str(data.get("description", "")),
     )
+
+
+@dataclass
+class SuiteRunResult:
+    run_id: str
+    train_status: str
+    rows: int
+
+
+def execute_run(
+    spec: Any,
+    metrics: list[str],
+    eval_settings: EvalSettings,
+    runs_dir: str | Path,
+    leaderboard: str | Path,
+    device: str,
+    overwrite: bool,
+    threads: int | None = None,
+    progress: Any = None,
+) -> SuiteRunResult:
+    """Train (or skip, or resume) one run of a suite and score it; safe to call in a worker process."""
+    from disbench.evaluation import evaluate_run
+    from disbench.runs import train
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    result = train(spec, runs_dir, device, overwrite, progress)
+    outcome = evaluate_run(result.run_dir, metrics, None, leaderboard, eval_settings, device, overwrite, progress)
+    return SuiteRunResult(spec.run_id, result.status, len(outcome.rows))
+
+
+def run_suite(
+    suite: Suite,
+    specs: list[Any],
+    runs_dir: str | Path,
+    leaderboard: str | Path,
+    device: str = "auto",
+    overwrite: bool = False,
+    jobs: int = 1,
+    progress: Any = None,
+) -> list[SuiteRunResult]:
+    """Every run of ``specs`` in order, or on ``jobs`` local processes sharing the cores.
+
+    Workers share nothing but the run folders (one each) and the leaderboard,
+    whose appends are locked, so the outcome is the same as a sequential run.
+    """
+    from disbench.progress import NullProgress
+
+    progress = progress or NullProgress()
+    task = progress.task(f"suite {suite.name}", total=len(specs))
+    results: list[SuiteRunResult] = []
+    common = (suite.metrics, suite.eval_settings, str(runs_dir), str(leaderboard), device, overwrite)
+    if jobs <= 1:
+        for spec in specs:
+            result = execute_run(spec, *common, progress=progress)
+            progress.message(f"{result.run_id}: {result.train_status}, {result.rows} rows")
+            results.append(result)
+            task.advance(1)
+    else:
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(execute_run, spec, *common, threads) for spec in specs]
+            for future in as_completed(futures):
+                result = future.result()
+                progress.message(f"{result.run_id}: {result.train_status}, {result.rows} rows")
+                results.append(result)
+                task.advance(1)
+    task.close()
+    return results

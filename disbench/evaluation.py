@@ -327,6 +327,7 @@ def evaluate_pending(
     """Score every finished run under ``runs_dir`` (or those in ``run_ids``) that lacks a metric."""
     from disbench.store import finished_runs
 
+    resolve_metric_options(resolve_metric_names(metric_names, codes_only=False)[0], metric_overrides or {})
     outcomes = []
     for run_dir in finished_runs(runs_dir):
         if run_ids is not None and run_dir.name not in run_ids:

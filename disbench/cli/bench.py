@@ -23,13 +23,13 @@ def bench(
     out: opt.Out = None,
     list_runs: Annotated[bool, typer.Option("--list", help="List the suite's runs with their indices and stop.", rich_help_panel=opt.RUN_PANEL)] = False,
     index: Annotated[Optional[int], typer.Option("--index", help="Run only the run with this index (array jobs).", rich_help_panel=opt.RUN_PANEL)] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Local worker processes sharing the CPU cores.", rich_help_panel=opt.RUN_PANEL)] = 1,
 ) -> None:
     """Run a suite: train every (method, dataset, seed), score it, print the report."""
-    from disbench.bench import load_suite
+    from disbench.bench import load_suite, run_suite
     from disbench.cli.report import emit
-    from disbench.evaluation import evaluate_run
     from disbench.report import build_report
-    from disbench.runs import resolve_run_spec, train
+    from disbench.runs import resolve_run_spec
 
     opt.check_format(fmt)
     loaded = load_suite(suite)
@@ -43,15 +43,7 @@ def bench(
             raise UsageError(f"--index must be between 0 and {len(specs) - 1} for suite {loaded.name!r}.")
         specs = [specs[index]]
     with RichProgress(quiet=quiet) as progress:
-        suite_task = progress.task(f"suite {loaded.name}", total=len(specs))
-        for spec in specs:
-            result = train(spec, runs_dir, device, overwrite, progress)
-            outcome = evaluate_run(
-                result.run_dir, loaded.metrics, None, leaderboard, loaded.eval_settings, device, overwrite, progress
-            )
-            progress.message(f"{spec.run_id}: {result.status}, {len(outcome.rows)} rows")
-            suite_task.advance(1)
-        suite_task.close()
+        run_suite(loaded, specs, runs_dir, leaderboard, device, overwrite, jobs, progress)
     table = build_report(leaderboard, run_ids=[s.run_id for s in specs])
     emit(table, fmt, out)
     if not quiet:

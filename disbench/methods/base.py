@@ -70,6 +70,8 @@ class Method:
     trainable: ClassVar[bool] = False
     #: the oracle alone reads the true factors at encode time
     reads_factors: ClassVar[bool] = False
+    #: datasets the method applies to (None: any dataset); the first is used by registry-wide tests
+    applies_to: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, config: Any, dataset: "Dataset", seed: int, device: str = "cpu") -> None:
         self.config = config

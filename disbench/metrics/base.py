@@ -158,3 +158,111 @@ def check_codes(codes: np.ndarray, what: str = "codes") -> np.ndarray:
         bad = int((~np.isfinite(codes)).any(axis=1).sum())
         raise UsageError(f"{what} hold NaN or infinite values in {bad} rows; remove or fix those rows.")
     return codes
+
+
+#: factor values must fit in int64 once they are read as integers
+_INT64_LIMIT = float(np.iinfo(np.int64).max)
+
+
+def check_factors(
+    factors: np.ndarray,
+    factor_info: list[Factor],
+    num_samples: int | None = None,
+    what: str = "factors",
+) -> np.ndarray:
+    """Factors as a 2-D array matching ``factor_info``, or a UsageError saying what is wrong.
+
+    Discrete factors (``Factor.num_values`` set) must hold integer values within int64 and
+    at least two distinct values, and not one sample per value (a label that never
+    repeats cannot be predicted or binned). Continuous factors must be finite and
+    not constant.
+
+    Args:
+        factors: ``(N, F)`` factor values.
+        factor_info: one :class:`Factor` per column.
+        num_samples: the number of code rows the factors must match, if known.
+        what: how the error names this array.
+
+    Returns:
+        ``(N, F)`` int64 array when every factor is discrete, else float64.
+    """
+    factors = np.asarray(factors)
+    if factors.ndim == 1:
+        raise UsageError(f"{what} are 1-D (shape {factors.shape}); pass N samples x F factors (reshape(-1, 1) for one factor).")
+    if factors.ndim != 2:
+        raise UsageError(f"{what} must be 2-D (N samples x F factors), got shape {factors.shape}.")
+    if num_samples is not None and len(factors) != num_samples:
+        raise UsageError(
+            f"{what} have {len(factors)} rows but the codes have {num_samples}; pass one factor row per code row."
+        )
+    if factors.shape[1] != len(factor_info):
+        raise UsageError(
+            f"{what} have {factors.shape[1]} columns but {len(factor_info)} factors are described; they must match."
+        )
+    if not (np.issubdtype(factors.dtype, np.number) or factors.dtype == bool):
+        raise UsageError(f"{what} must be numeric, got dtype {factors.dtype}.")
+    if len(factors) < 2:
+        raise UsageError(f"{what} hold {len(factors)} sample; metrics need at least 2.")
+    all_discrete = all(not f.continuous for f in factor_info)
+    for column, info in enumerate(factor_info):
+        values = factors[:, column]
+        if np.issubdtype(values.dtype, np.floating):
+            if not np.isfinite(values).all():
+                raise UsageError(f"factor {info.name!r} holds NaN or infinite values; remove those rows.")
+            if not info.continuous:
+                if np.abs(values).max() >= _INT64_LIMIT:
+                    raise UsageError(
+                        f"factor {info.name!r} holds values beyond the int64 range; pass factor indices 0..K-1."
+                    )
+                if not np.array_equal(values, np.round(values)):
+                    raise UsageError(
+                        f"discrete factor {info.name!r} holds non-integer values; pass factor indices "
+                        "or describe it as continuous (num_values=None)."
+                    )
+        elif values.dtype == np.uint64 and values.max() > np.iinfo(np.int64).max:
+            raise UsageError(f"factor {info.name!r} holds values beyond the int64 range; pass factor indices 0..K-1.")
+        distinct = len(np.unique(values))
+        if distinct < 2:
+            raise UsageError(
+                f"factor {info.name!r} is constant (one value in {len(values)} samples); no metric can score it, drop that column."
+            )
+        if not info.continuous and distinct == len(values):
+            raise UsageError(
+                f"discrete factor {info.name!r} has one sample per value ({distinct} values in {len(values)} samples); "
+                "pass more samples, or describe it as continuous (num_values=None)."
+            )
+    if all_discrete:
+        return factors.astype(np.int64)
+    return factors.astype(np.float64)
+
+
+def check_metric_input(data: MetricInput, min_samples: int = 2) -> MetricInput:
+    """Validated copy of ``data``: finite 2-D codes, factors that match them, both splits checked."""
+    codes = check_codes(data.codes)
+    factors = check_factors(data.factors, data.factor_info, len(codes))
+    if len(codes) < min_samples:
+        raise UsageError(f"codes hold {len(codes)} samples; this metric needs at least {min_samples}.")
+    if codes.shape[1] > len(codes):
+        raise UsageError(
+            f"codes have more dimensions ({codes.shape[1]}) than samples ({len(codes)}); "
+            "pass more samples (the protocol uses 10,000) or check that the array is not transposed."
+        )
+    test_codes = test_factors = None
+    if (data.test_codes is None) != (data.test_factors is None):
+        raise UsageError("pass both test codes and test factors, or neither.")
+    if data.test_codes is not None:
+        test_codes = check_codes(data.test_codes, "test codes")
+        if test_codes.shape[1] != codes.shape[1]:
+            raise UsageError(
+                f"test codes have {test_codes.shape[1]} dimensions but train codes have {codes.shape[1]}; they must match."
+            )
+        test_factors = np.asarray(data.test_factors)
+        if test_factors.ndim != 2 or len(test_factors) != len(test_codes) or test_factors.shape[1] != factors.shape[1]:
+            raise UsageError(
+                f"test factors of shape {test_factors.shape} do not match test codes of shape {test_codes.shape} "
+                f"and {factors.shape[1]} factors; pass one factor row per test code row."
+            )
+        if not np.isfinite(test_factors.astype(np.float64)).all():
+            raise UsageError("test factors hold NaN or infinite values; remove those rows.")
+        test_factors = test_factors.astype(factors.dtype)
+    return MetricInput(codes, factors, list(data.factor_info), test_codes, test_factors)
