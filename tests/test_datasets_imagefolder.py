@@ -115,6 +115,10 @@ def test_imagenet_finds_its_folder_through_the_environment(tmp_path, monkeypatch
     dataset = ImageNet(ImageNet.Config(size=32, load_size=40))
     assert dataset.classes == sorted(CLASS_COLOURS)
     assert ImageNet.Config().size == 224
+    flat = tmp_path / "flat"
+    make_folder(flat / "imagenet", per_class=1)  # class folders directly under imagenet/
+    monkeypatch.setenv("DISBENCH_DATA", str(flat))
+    assert ImageNet(ImageNet.Config(size=32, load_size=40)).root == flat / "imagenet"
     monkeypatch.setenv("DISBENCH_DATA", str(tmp_path / "elsewhere"))
     with pytest.raises(UsageError, match="does not exist"):
         ImageNet()

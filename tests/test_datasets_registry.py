@@ -41,7 +41,7 @@ def test_dataset_samples_renders_and_yields_views(name):
     assert isinstance(locate(name), dict) and isinstance(locate(dataset), dict)
 
 
-@pytest.mark.parametrize("name", ["dsprites", "color-dsprites"])
+@pytest.mark.parametrize("name", ["dsprites", "color-dsprites", "synthetic"])
 def test_preview_is_a_png(name, tmp_path):
     path = write_preview(DATASETS.get(name)(), tmp_path / f"{name}.png", np.random.default_rng(0), n_samples=8)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

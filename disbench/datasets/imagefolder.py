@@ -249,7 +249,7 @@ class ImageFolder(Dataset):
 
 @dataclass
 class ImageNetConfig(ImageFolderConfig):
-    """ImageNet: ``root`` defaults to ``$DISBENCH_DATA/imagenet/<split>``; 224 px views."""
+    """ImageNet: ``root`` defaults to ``$DISBENCH_DATA/imagenet/<split>`` (or ``.../imagenet``); 224 px."""
 
     size: int = 224
     load_size: int | None = 256
@@ -266,14 +266,18 @@ class ImageNet(ImageFolder):
 
     @classmethod
     def default_root(cls, config: ImageNetConfig) -> Path | None:
+        """``$DISBENCH_DATA/imagenet/<split>`` when that folder exists, else ``$DISBENCH_DATA/imagenet``."""
         base = locations.data_dir(config.data_dir)
-        return None if base is None else base / "imagenet" / config.split
+        if base is None:
+            return None
+        split = base / "imagenet" / config.split
+        return split if split.is_dir() else base / "imagenet"
 
     def resolve_root(self) -> Path:
         if not self.config.root:
             root = self.default_root(self.config)
             if root is None or not root.is_dir():
-                where = str(root) if root else f"${locations.DATA_ENV}/imagenet/{self.config.split}"
+                where = f"{root}/{self.config.split} or {root}" if root else f"${locations.DATA_ENV}/imagenet/{self.config.split}"
                 raise UsageError(f"ImageNet not found at {where}; put the ILSVRC-2012 class folders there or set root=PATH.")
             self.config.root = str(root)
         return super().resolve_root()
