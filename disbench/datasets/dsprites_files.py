@@ -16,7 +16,7 @@ import os
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 import numpy as np
 
@@ -59,7 +59,8 @@ def rendered_source() -> SpriteSource:
 # --- the released file -------------------------------------------------------------------------
 
 
-def _npy_header(stream) -> tuple[tuple[int, ...], np.dtype, bool]:
+def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], np.dtype, bool]:
+    """Shape, dtype and Fortran order from a ``.npy`` header, leaving ``stream`` at the data."""
     version = np.lib.format.read_magic(stream)
     read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
     shape, fortran_order, dtype = read(stream)

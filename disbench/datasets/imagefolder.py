@@ -21,7 +21,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from disbench.datasets.augment import AppearanceGroup, Parameters, SpatialGroup
 from disbench.datasets.base import CONTENT, Dataset, DatasetConfig, Factor, Views
 from disbench.datasets.registry import DATASETS
 from disbench.errors import DisbenchError, UsageError
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
@@ -185,7 +188,7 @@ class ImageFolder(Dataset):
         within = (rng.uniform(size=len(labels)) * counts[labels]).astype(np.int64)
         return np.array([self.images_of_class[c][i] for c, i in zip(labels, within)], dtype=np.int64)
 
-    def load(self, image_indices: np.ndarray) -> "Any":
+    def load(self, image_indices: np.ndarray) -> "torch.Tensor":
         """Decoded squares as a float tensor ``(n, 3, load_size, load_size)`` in [0, 1]."""
         import torch
 
@@ -205,7 +208,8 @@ class ImageFolder(Dataset):
         return resized.clamp_(0, 1).numpy().astype(np.float32)
 
     # --- views ---------------------------------------------------------------------------------
-    def augment(self, squares: "Any", params: dict[str, Parameters]) -> np.ndarray:
+    def augment(self, squares: "torch.Tensor", params: dict[str, Parameters]) -> np.ndarray:
+        """Apply each group's parameters in turn (spatial, then appearance); float32 ``(n, 3, size, size)``."""
         images = squares
         for group, augmentation in self.augmentations.items():
             images = augmentation.apply(images, params[group])
