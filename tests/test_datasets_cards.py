@@ -15,7 +15,7 @@ IMAGE_DATASETS = ["dsprites", "color-dsprites", "color-dsprites-tint", "shapes3d
 def test_card_exists_and_names_its_source_and_license(name):
     card = load_yaml_file(preset_path("datasets", name), what="dataset card")
     assert card["name"] == name and name in DATASETS
-    assert card["license"] and card["source"] and card["factors"]
+    assert card["summary"] and card["license"] and card["source"] and card["factors"]
 
 
 @pytest.mark.parametrize("name", ["dsprites", "color-dsprites", "color-dsprites-tint"])
