@@ -16,14 +16,16 @@ import numpy as np
 
 
 def joint_diagonalize(
-    matrices: np.ndarray, sweeps: int = 30, tol: float = 1e-12
+    matrices: np.ndarray, sweeps: int = 30, tol: float = 1e-12, energy_tol: float = 1e-9
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Orthogonal ``W`` per point making every matrix as diagonal as possible.
 
     Args:
         matrices: ``(N, m, k, k)`` symmetric.
         sweeps: largest number of Jacobi sweeps.
-        tol: stop when no rotation angle exceeds this.
+        tol: stop when no rotation angle exceeds this (commuting matrices)...
+        energy_tol: ...or when a sweep lowers the total off-diagonal energy by less than this
+            share (noisy fields: some points keep rotating by tiny angles forever).
 
     Returns:
         ``(W, profiles, off_diagonal_fraction)``: ``W`` ``(N, k, k)`` with the common
@@ -35,6 +37,8 @@ def joint_diagonalize(
     n, _, k, _ = c.shape
     w = np.broadcast_to(np.eye(k), (n, k, k)).copy()
     pairs = [(p, q) for p in range(k - 1) for q in range(p + 1, k)]
+    total_energy = max(float(np.einsum("nmij,nmij->", c, c)), 1e-300)
+    off_energy = np.inf
     for _ in range(sweeps):
         largest_angle = 0.0
         for p, q in pairs:
@@ -55,8 +59,11 @@ def joint_diagonalize(
             c[:, :, :, p], c[:, :, :, q] = cos * cp + sin * cq, cos * cq - sin * cp
             rp, rq = c[:, :, p, :].copy(), c[:, :, q, :]
             c[:, :, p, :], c[:, :, q, :] = cos * rp + sin * rq, cos * rq - sin * rp
-        if largest_angle < tol:
+        diagonal = np.diagonal(c, axis1=2, axis2=3)
+        new_off_energy = total_energy - float(np.einsum("nmk,nmk->", diagonal, diagonal))
+        if largest_angle < tol or off_energy - new_off_energy < energy_tol * total_energy:
             break
+        off_energy = new_off_energy
     profiles = np.diagonal(c, axis1=2, axis2=3).copy()
     total = np.einsum("nmij,nmij->n", c, c)
     diagonal_energy = np.einsum("nmk,nmk->n", profiles, profiles)

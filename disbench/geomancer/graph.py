@@ -14,8 +14,10 @@ from disbench.errors import DisbenchError, UsageError
 
 #: ambient dimension above which kd-trees lose to blocked brute force
 KD_TREE_MAX_DIM = 20
-#: points per chunk of batched SVDs (bounds the temporary arrays)
+#: points (or edges) per chunk of batched SVDs (bounds the temporary arrays)
 CHUNK = 16_384
+#: bytes of zero-padded neighbour offsets per chunk (matters for images: D in the thousands)
+CHUNK_BYTES = 256 * 2**20
 
 
 def check_points(points: np.ndarray) -> np.ndarray:
@@ -115,9 +117,11 @@ def local_spectra(points: np.ndarray, graph: scipy.sparse.csr_matrix, num_dims: 
     """
     n = len(points)
     tangents = None if num_dims is None else np.empty((n, num_dims, points.shape[1]))
+    max_degree = int(np.diff(graph.indptr).max())
+    chunk = int(np.clip(CHUNK_BYTES // (8 * max_degree * points.shape[1]), 1, CHUNK))
     spectra = []
-    for start in range(0, n, CHUNK):
-        rows = np.arange(start, min(n, start + CHUNK))
+    for start in range(0, n, chunk):
+        rows = np.arange(start, min(n, start + chunk))
         _, singular, right = np.linalg.svd(padded_neighbor_offsets(points, graph, rows), full_matrices=False)
         if tangents is not None:
             tangents[rows] = right[:, :num_dims]
@@ -164,8 +168,9 @@ def edge_transport(tangents: np.ndarray, sources: np.ndarray, targets: np.ndarra
     """
     k = tangents.shape[1]
     out = np.empty((len(sources), k, k))
-    for start in range(0, len(sources), CHUNK):
-        part = slice(start, start + CHUNK)
+    chunk = int(np.clip(CHUNK_BYTES // (16 * k * tangents.shape[2]), 1, CHUNK))
+    for start in range(0, len(sources), chunk):
+        part = slice(start, start + chunk)
         overlap = tangents[targets[part]] @ np.swapaxes(tangents[sources[part]], 1, 2)
         out[part] = polar_factor(overlap)
     return out

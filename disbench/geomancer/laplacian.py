@@ -102,10 +102,17 @@ def assemble_blocks(
         ``(N b, N b)`` BSR matrix with ``b x b`` blocks, rows sorted.
     """
     b = diagonal.shape[1]
+    count = num_points + 2 * len(blocks)
     rows = np.concatenate([np.arange(num_points), targets, sources])
     cols = np.concatenate([np.arange(num_points), sources, targets])
     order = np.lexsort((cols, rows))
-    data = np.concatenate([diagonal, blocks, np.swapaxes(blocks, 1, 2)])[order]
+    position = np.empty(count, dtype=np.int64)
+    position[order] = np.arange(count)
+    # scatter each kind of block straight to its sorted slot: no concatenated copy of the blocks
+    data = np.empty((count, b, b))
+    data[position[:num_points]] = diagonal
+    data[position[num_points : num_points + len(blocks)]] = blocks
+    data[position[num_points + len(blocks) :]] = np.swapaxes(blocks, 1, 2)
     indptr = np.zeros(num_points + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=num_points), out=indptr[1:])
     return scipy.sparse.bsr_matrix((data, cols[order], indptr), shape=(num_points * b, num_points * b))
@@ -131,7 +138,9 @@ def connection_laplacian(
     b = len(basis)
     degree = np.diff(graph.indptr).astype(np.float64)
     diagonal = degree[:, None, None] * np.eye(b)
-    return assemble_blocks(n, diagonal, sources, targets, -lift_transport(transports, basis))
+    blocks = lift_transport(transports, basis)
+    np.negative(blocks, out=blocks)
+    return assemble_blocks(n, diagonal, sources, targets, blocks)
 
 
 def fields_to_matrices(vectors: np.ndarray, k: int) -> np.ndarray:
