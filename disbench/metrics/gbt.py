@@ -9,8 +9,9 @@ residuals) with two changes that make it fast:
 
 - histogram splits: each code dimension is cut at no more than ``max_bins - 1``
   thresholds (midpoints between its distinct values when it has at most
-  ``max_bins`` of them, which is exactly scikit-learn's candidate set; quantiles
-  otherwise), instead of between every pair of distinct values;
+  ``max_bins`` of them, which is exactly scikit-learn's candidate set; otherwise
+  the widest gap within each quantile window, see :func:`bin_edges`), instead of
+  between every pair of distinct values;
 - all trees of a stage are grown at once, for every factor and class: per-node
   gradient histograms of every tree come from one float32 matrix product of the
   one-hot bin matrix with the node-masked residuals (the right child is the parent
@@ -45,12 +46,29 @@ class BoostedTreesResult:
 
 
 def bin_edges(values: np.ndarray, max_bins: int) -> np.ndarray:
-    """Thresholds of one feature: midpoints of its distinct values, or quantiles when there are more than ``max_bins``."""
+    """Thresholds of one feature, at most ``max_bins - 1``.
+
+    With at most ``max_bins`` distinct values: the midpoints between them (scikit-learn's
+    candidates). Otherwise one threshold per quantile window (``k / max_bins``, half a
+    window either side), placed at the midpoint of the widest gap between consecutive
+    sorted values in that window, so that thresholds fall between clusters of codes
+    rather than inside them.
+    """
     distinct = np.unique(values)
     if len(distinct) <= max_bins:
         return (distinct[:-1] + distinct[1:]) / 2.0
-    quantiles = np.quantile(values, np.linspace(0.0, 1.0, max_bins + 1)[1:-1])
-    return np.unique(quantiles)
+    ordered = np.sort(values)
+    gaps = np.diff(ordered)
+    n = len(ordered)
+    centres = np.arange(1, max_bins) * n / max_bins
+    half = n / (2 * max_bins)
+    edges = []
+    for lo, hi in zip((centres - half).astype(int), np.minimum((centres + half).astype(int), n - 1)):
+        lo = min(max(lo, 0), hi - 1) if hi > 0 else 0
+        widest = lo + int(np.argmax(gaps[lo:hi])) if hi > lo else lo
+        if gaps[widest] > 0:
+            edges.append((ordered[widest] + ordered[widest + 1]) / 2.0)
+    return np.unique(np.asarray(edges, dtype=np.float64))
 
 
 def apply_bins(values: np.ndarray, edges: list[np.ndarray]) -> np.ndarray:
