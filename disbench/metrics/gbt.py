@@ -163,7 +163,15 @@ def _route(bins: np.ndarray, node: np.ndarray, split_dim: np.ndarray, split_bin:
     node += value > split_bin[slots, node // 2]
 
 
-def fit_boosted_trees(
+def fit_boosted_trees(*args, **kwargs) -> BoostedTreesResult:
+    """:func:`_fit_boosted_trees` on one BLAS thread (see :func:`disbench.metrics.discretize.single_blas_thread`)."""
+    from disbench.metrics.discretize import single_blas_thread
+
+    with single_blas_thread():
+        return _fit_boosted_trees(*args, **kwargs)
+
+
+def _fit_boosted_trees(
     train_x: np.ndarray,
     train_labels: np.ndarray,
     num_classes: list[int],
