@@ -78,7 +78,8 @@ def _kernel_ridge_predictions(x_fit, y_fit, x_new, alphas, gamma: float) -> list
     for alpha in alphas:
         regularised = kernel.copy()
         regularised[diagonal] += alpha
-        predictions.append(cross @ scipy.linalg.solve(regularised, y_fit, assume_a="pos"))
+        factor = scipy.linalg.cho_factor(regularised, overwrite_a=True, check_finite=False)
+        predictions.append(cross @ scipy.linalg.cho_solve(factor, y_fit, check_finite=False))
     return predictions
 
 

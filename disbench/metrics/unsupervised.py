@@ -73,7 +73,8 @@ def compute_unsupervised(data: MetricInput, options: UnsupervisedOptions, rng: n
 
     Returns:
         ``unsupervised.gaussian_total_correlation``, ``unsupervised.gaussian_wasserstein_correlation``,
-        ``unsupervised.gaussian_wasserstein_correlation_norm`` and ``unsupervised.mutual_info``.
+        ``unsupervised.gaussian_wasserstein_correlation_norm`` and ``unsupervised.mutual_info``
+        (the Gaussian scores over non-constant dimensions only).
 
     Raises:
         UsageError: invalid codes or a single dimension.
@@ -81,15 +82,23 @@ def compute_unsupervised(data: MetricInput, options: UnsupervisedOptions, rng: n
     data = check_metric_input(data)
     require_dims(data.codes, 2, "the unsupervised scores")
     codes = data.codes[subsample(len(data.codes), options.num_train, rng)]
-    cov = np.cov(codes, rowvar=False)
-    wasserstein = gaussian_wasserstein_correlation(cov)
+    # A constant dimension is independent of every other: it adds nothing to either
+    # Gaussian correlation and has zero MI, but would make log(var) and log det infinite.
+    active = codes.var(axis=0) > 0
+    d = codes.shape[1]
+    if active.sum() >= 2:
+        cov = np.cov(codes[:, active], rowvar=False)
+        total_correlation = gaussian_total_correlation(cov)
+        wasserstein = gaussian_wasserstein_correlation(cov)
+        wasserstein_norm = wasserstein / float(np.trace(cov))
+    else:
+        total_correlation = wasserstein = wasserstein_norm = 0.0
     binned, sizes = compact_labels(histogram_discretize(codes, options.num_bins))
     mutual_info = pairwise_mutual_info(binned, sizes)
-    d = codes.shape[1]
     scores = [
-        Score("unsupervised.gaussian_total_correlation", gaussian_total_correlation(cov)),
+        Score("unsupervised.gaussian_total_correlation", total_correlation),
         Score("unsupervised.gaussian_wasserstein_correlation", wasserstein),
-        Score("unsupervised.gaussian_wasserstein_correlation_norm", wasserstein / float(np.trace(cov))),
+        Score("unsupervised.gaussian_wasserstein_correlation_norm", wasserstein_norm),
         Score("unsupervised.mutual_info", float(mutual_info.sum() / (d * d - d))),
     ]
-    return MetricResult(scores, {"mutual_info": mutual_info.tolist()})
+    return MetricResult(scores, {"mutual_info": mutual_info.tolist(), "num_active_dims": int(active.sum())})
