@@ -17,7 +17,8 @@ Estimators (``estimator`` option):
   histogram bins (at most ``max_bins`` per dimension; exact thresholds for
   dimensions with fewer distinct values); it differs from scikit-learn's exact
   splits only by those bins (measured within 0.03 of ``GradientBoostingClassifier``
-  in tests and ``benchmarks/metrics.py``), and needs no seed (no random choice).
+  in tests and ``benchmarks/metrics.py``); ties between dimensions are broken with
+  the metric's seeded generator.
 - ``"lasso"``: one ``sklearn.linear_model.Lasso(alpha)`` per factor on standardised
   codes and factor values (Eastwood & Williams' linear variant), importances
   ``|coef|``, informativeness = R^2 (train / test) instead of accuracy.
@@ -98,7 +99,7 @@ def _class_labels(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.n
     return train_labels, test_labels, len(classes)
 
 
-def gbt_importances(train_codes, train_factors, test_codes, test_factors, factor_info, options: DCIOptions):
+def gbt_importances(train_codes, train_factors, test_codes, test_factors, factor_info, options: DCIOptions, rng):
     """Importance matrix ``(d, F)`` and train/test accuracies ``(F,)`` from boosted trees."""
     train_f = train_factors.astype(np.float64)
     test_f = test_factors.astype(np.float64)
@@ -118,6 +119,7 @@ def gbt_importances(train_codes, train_factors, test_codes, test_factors, factor
         learning_rate=options.learning_rate,
         max_depth=options.max_depth,
         max_bins=options.max_bins,
+        rng=rng,
     )
     return result.importances, result.train_accuracy, result.test_accuracy
 
@@ -178,7 +180,7 @@ def compute_dci(data: MetricInput, options: DCIOptions, rng: np.random.Generator
     test_codes, test_factors = test_codes[test_rows], test_factors[test_rows]
     if options.estimator == "gbt":
         importance, info_train, info_test = gbt_importances(
-            train_codes, train_factors, test_codes, test_factors, data.factor_info, options
+            train_codes, train_factors, test_codes, test_factors, data.factor_info, options, rng
         )
     else:
         importance, info_train, info_test = lasso_importances(

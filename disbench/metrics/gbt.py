@@ -21,9 +21,10 @@ residuals) with two changes that make it fast:
 Importances are gain (impurity-decrease) importances summed over a factor's trees
 and normalised to sum to one, as scikit-learn's ``feature_importances_`` (its mean
 over trees cancels in the normalisation). Split-count importances, as LightGBM's
-default, make DCI collapse (see PROTOCOLS.md). Ties between equally good splits
-go to the lowest (dimension, threshold) instead of scikit-learn's random feature
-order; nothing else is random, so results do not depend on a seed.
+default, make DCI collapse (see PROTOCOLS.md). Ties between dimensions are broken
+at random with the given generator, as scikit-learn's random feature order does
+(duplicated dimensions then share importance); ties between thresholds of one
+dimension go to the lowest.
 """
 
 from __future__ import annotations
@@ -126,8 +127,13 @@ def _node_histograms(onehot: np.ndarray, residual: np.ndarray, node: np.ndarray,
     return hist_g, hist_c
 
 
-def _best_splits(hist_g: np.ndarray, hist_c: np.ndarray, num_dims: int):
+def _best_splits(hist_g: np.ndarray, hist_c: np.ndarray, num_dims: int, rng: np.random.Generator):
     """Best (dimension, bin) per (slot, node) by squared-error reduction ``G_L^2/N_L + G_R^2/N_R - G^2/N``.
+
+    Dimensions whose best gain ties the overall best are chosen among at random, as
+    scikit-learn's trees visit features in a random order and keep the first best: with
+    duplicated dimensions, importance is shared between the copies instead of going
+    to the first one.
 
     Returns:
         ``(split_dim, split_bin, gain)``, each ``(T, nodes)``; a node without a valid split
@@ -143,13 +149,18 @@ def _best_splits(hist_g: np.ndarray, hist_c: np.ndarray, num_dims: int):
     valid = (cum_c >= 0.5) & (right_c >= 0.5)
     with np.errstate(divide="ignore", invalid="ignore"):
         gain = cum_g**2 / cum_c + right_g**2 / right_c - total_g**2 / total_c
-    gain = np.where(valid, gain, -np.inf).reshape(num_slots, num_nodes, d_bins)
-    best = np.argmax(gain, axis=-1)
-    best_gain = np.take_along_axis(gain, best[..., None], axis=-1)[..., 0]
+    gain = np.where(valid, gain, -np.inf)
+    best_bin = np.argmax(gain, axis=-1)  # (T, nodes, d)
+    dim_gain = np.take_along_axis(gain, best_bin[..., None], axis=-1)[..., 0]
+    top = dim_gain.max(axis=-1, keepdims=True)
+    tied = np.isfinite(top) & (dim_gain >= top - 1e-9 * np.abs(top))
+    best_dim = np.argmax(np.where(tied, rng.random(dim_gain.shape), -1.0), axis=-1)
+    best_gain = np.take_along_axis(dim_gain, best_dim[..., None], axis=-1)[..., 0]
     split = np.isfinite(best_gain)
+    chosen_bin = np.take_along_axis(best_bin, best_dim[..., None], axis=-1)[..., 0]
     return (
-        np.where(split, best // num_bins, 0),
-        np.where(split, best % num_bins, num_bins),
+        np.where(split, best_dim, 0),
+        np.where(split, chosen_bin, num_bins),
         np.where(split, np.maximum(best_gain, 0.0), 0.0),
     )
 
@@ -181,6 +192,7 @@ def _fit_boosted_trees(
     learning_rate: float = 0.1,
     max_depth: int = 3,
     max_bins: int = 32,
+    rng: np.random.Generator | None = None,
 ) -> BoostedTreesResult:
     """Fit one gradient-boosted classifier per factor (all at once) and score it.
 
@@ -192,10 +204,12 @@ def _fit_boosted_trees(
         test_labels: ``(m, F)`` labels on the same scale (``-1`` for a value unseen in training).
         n_estimators, learning_rate, max_depth: scikit-learn's defaults.
         max_bins: thresholds per dimension at most, plus one.
+        rng: breaks ties between equally good dimensions (seeded default).
 
     Returns:
         :class:`BoostedTreesResult`.
     """
+    rng = rng if rng is not None else np.random.default_rng(0)
     n, d = train_x.shape
     edges = [bin_edges(train_x[:, j], max_bins) for j in range(d)]
     num_bins = max(len(e) for e in edges) + 1
@@ -239,7 +253,7 @@ def _fit_boosted_trees(
         hist = None
         for level in range(max_depth):
             hist = _node_histograms(onehot, residual32, node, level, hist)
-            split_dim, split_bin, gain = _best_splits(*hist, d)
+            split_dim, split_bin, gain = _best_splits(*hist, d, rng)
             np.add.at(gains, (np.repeat(slot_index[:, None], gain.shape[1], 1), split_dim), gain)
             _route(train_bins, node, split_dim, split_bin)
             _route(test_bins, node_test, split_dim, split_bin)
