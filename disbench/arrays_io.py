@@ -83,6 +83,11 @@ def load_array(path: str | Path, key: str | None = None, what: str = "codes") ->
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise UsageError(f"{what} file {str(path)!r} has an unknown extension {suffix or '(none)'!r}; use one of {', '.join(SUFFIXES)}.")
+    magic = {".npy": b"\x93NUMPY", ".npz": b"PK", ".h5": b"\x89HDF", ".hdf5": b"\x89HDF"}.get(suffix)
+    if magic is not None:
+        with open(path, "rb") as handle:
+            if handle.read(len(magic)) != magic:
+                raise UsageError(f"{what} file {str(path)!r} is corrupt or not a {suffix} file (wrong header).")
     try:
         if suffix == ".npy":
             if key is not None:
