@@ -70,6 +70,8 @@ class Method:
     trainable: ClassVar[bool] = False
     #: the oracle alone reads the true factors at encode time
     reads_factors: ClassVar[bool] = False
+    #: datasets the method applies to (None: any dataset); the first is used by registry-wide tests
+    applies_to: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, config: Any, dataset: "Dataset", seed: int, device: str = "cpu") -> None:
         self.config = config
@@ -132,6 +134,10 @@ class TorchMethod(Method):
 
     def before_optimizer_step(self, step: int, logs: dict[str, float], lr_scale: float) -> None:
         """Called after backward, before the optimiser step (dual ascent updates live here)."""
+
+    def lr_scale(self, step: int, total_steps: int) -> float:
+        """Multiplier of the base learning rate at ``step`` (constant by default)."""
+        return 1.0
 
     # --- shared ---------------------------------------------------------------------
     def to_tensor(self, array: np.ndarray) -> "torch.Tensor":

@@ -29,6 +29,10 @@ from disbench.registry import Registry
 AGGREGATE = "all"
 
 
+class MetricNotApplicable(UsageError):
+    """The metric does not apply to this data (e.g. it needs discrete factors); ``--metric all`` skips it."""
+
+
 @dataclass(frozen=True)
 class Score:
     """One number: ``metric`` may be a sub-score (``"dci.completeness"``); ``factor`` is a factor name or ``"all"``."""

@@ -1,0 +1,45 @@
+"""`disbench train`: train (or fit) one run."""
+
+from __future__ import annotations
+
+import typer
+
+from disbench.cli import options as opt
+from disbench.cli.output import RichProgress, handle_errors, info, stdout
+
+
+@handle_errors
+def train(
+    ctx: typer.Context,
+    method: opt.Method,
+    dataset: opt.Dataset = "synthetic",
+    seed: opt.Seed = 0,
+    steps: opt.Steps = None,
+    set_values: opt.SetValues = None,
+    config: opt.ConfigFile = None,
+    device: opt.Device = "auto",
+    runs_dir: opt.RunsDir = opt.DEFAULT_RUNS_DIR,
+    overwrite: opt.Overwrite = False,
+    quiet: opt.Quiet = False,
+) -> None:
+    """Train a method on a dataset; an identical finished run is skipped, an interrupted one resumed.
+
+    Prints the run folder on stdout.
+    """
+    from disbench.config import parse_set_options
+    from disbench.runs import resolve_run_spec, train as train_run
+
+    values = opt.merge_config_file(
+        ctx, config,
+        dict(method=method, dataset=dataset, seed=seed, steps=steps, set=set_values, device=device,
+             runs_dir=runs_dir, overwrite=overwrite, quiet=quiet, config=config),
+    )
+    spec = resolve_run_spec(
+        values["method"], values["dataset"], int(values["seed"]), values["steps"], parse_set_options(values["set"])
+    )
+    with RichProgress(quiet=values["quiet"]) as progress:
+        result = train_run(spec, values["runs_dir"], values["device"], bool(values["overwrite"]), progress)
+    if not values["quiet"]:
+        verb = {"trained": "trained", "resumed": "resumed and finished", "skipped": "already finished, skipped"}[result.status]
+        info(f"{spec.run_id}: {verb} ({result.train_seconds:.1f} s of training)")
+    stdout.print(str(result.run_dir), highlight=False)

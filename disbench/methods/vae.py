@@ -1,0 +1,306 @@
+"""The VAE family of disentanglement_lib's study (Locatello et al. 2019).
+
+One model (encoder to mean and log-variance, reparameterised sample, decoder) and
+one loss shape, ``reconstruction + regulariser``; each family member changes only
+the regulariser:
+
+========== ============================================= ===========================
+name       regulariser                                   paper
+========== ============================================= ===========================
+beta-vae   beta * KL(q(z|x) || N(0, I))                  Higgins et al. 2017
+annealed   gamma * |KL - C(step)|, C ramps to c_max      Burgess et al. 2018
+beta-tcvae KL + (beta - 1) * total correlation (MWS)     Chen et al. 2018
+dip-vae-i  KL + lambda_od * offdiag(Cov mu)^2            Kumar et al. 2018
+           + lambda_d * (diag(Cov mu) - 1)^2
+dip-vae-ii as dip-vae-i on Cov(z) = Cov mu + E diag var  Kumar et al. 2018
+========== ============================================= ===========================
+
+Reconstruction is Bernoulli (binary cross-entropy on logits, summed over pixels)
+for images and Gaussian (summed squared error) for vectors; codes are the
+encoder mean, as dlib evaluates them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from disbench.methods.base import TorchMethod, TrainableConfig
+from disbench.methods.nets import build_decoder, build_encoder, is_image
+from disbench.methods.registry import METHODS
+
+
+@dataclass
+class VAEConfig(TrainableConfig):
+    """Attributes:
+    latent_dim: number of latent dimensions (dlib: 10).
+    reconstruction: ``bernoulli`` (images), ``gaussian`` (vectors) or ``auto`` (by data shape).
+    hidden: hidden layer widths of the MLP encoder/decoder for vector data.
+    """
+
+    latent_dim: int = 10
+    reconstruction: Literal["auto", "bernoulli", "gaussian"] = "auto"
+    hidden: tuple[int, ...] = (256, 256)
+    lr: float = 1e-4
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.latent_dim < 1:
+            raise ValueError(f"latent_dim must be at least 1, got {self.latent_dim}")
+
+
+class VAEModel(nn.Module):
+    def __init__(self, observation_shape: tuple[int, ...], latent_dim: int, hidden: tuple[int, ...]) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = build_encoder(observation_shape, 2 * latent_dim, hidden)
+        self.decoder = build_decoder(observation_shape, latent_dim, hidden)
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, logvar = self.encoder(x).chunk(2, dim=1)
+        return mean, logvar
+
+
+def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp logvar) || N(0, I)) per example and dimension, shape ``(B, d)``."""
+    return 0.5 * (mean.pow(2) + logvar.exp() - logvar - 1.0)
+
+
+def gaussian_log_density(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return -0.5 * (math.log(2 * math.pi) + logvar + (z - mean).pow(2) * torch.exp(-logvar))
+
+
+def total_correlation(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Minibatch-weighted-sampling estimate of TC(z) (Chen et al. 2018, as dlib computes it)."""
+    log_qz_prob = gaussian_log_density(z.unsqueeze(1), mean.unsqueeze(0), logvar.unsqueeze(0))  # (B, B, d)
+    # the log(batch) normalisers only shift the estimate (dlib drops them); kept so TC reads near 0 when factorised
+    log_batch = math.log(len(z))
+    log_qz_product = (torch.logsumexp(log_qz_prob, dim=1) - log_batch).sum(dim=1)
+    log_qz = torch.logsumexp(log_qz_prob.sum(dim=2), dim=1) - log_batch
+    return (log_qz - log_qz_product).mean()
+
+
+def dip_regulariser(covariance: torch.Tensor, lambda_od: float, lambda_d: float) -> torch.Tensor:
+    diagonal = torch.diagonal(covariance)
+    off_diagonal = covariance - torch.diag(diagonal)
+    return lambda_od * off_diagonal.pow(2).sum() + lambda_d * (diagonal - 1).pow(2).sum()
+
+
+class VAEMethod(TorchMethod):
+    """Shared model, reconstruction and training step; subclasses define :meth:`regulariser`."""
+
+    Config = VAEConfig
+
+    def build(self) -> nn.Module:
+        return VAEModel(tuple(self.dataset.observation_shape), self.config.latent_dim, tuple(self.config.hidden))
+
+    @property
+    def bernoulli(self) -> bool:
+        choice = self.config.reconstruction
+        return is_image(self.dataset.observation_shape) if choice == "auto" else choice == "bernoulli"
+
+    def reconstruction_loss(self, x: torch.Tensor, decoded: torch.Tensor) -> torch.Tensor:
+        if self.bernoulli:
+            per_example = F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
+        else:
+            per_example = (decoded - x).pow(2)
+        return per_example.flatten(1).sum(dim=1).mean()
+
+    def regulariser(
+        self, step: int, mean: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor, kl: torch.Tensor
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def training_step(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        observations, _ = self.dataset.sample(self.config.batch_size, rng)
+        x = self.to_tensor(observations)
+        mean, logvar = self.model.posterior(x)
+        z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+        reconstruction = self.reconstruction_loss(x, self.model.decoder(z))
+        kl = gaussian_kl(mean, logvar).sum(dim=1).mean()
+        regulariser = self.regulariser(step, mean, logvar, z, kl)
+        return {"loss": reconstruction + regulariser, "reconstruction": reconstruction, "kl": kl}
+
+    def encode_batch(self, observations: torch.Tensor) -> dict[str, torch.Tensor]:
+        mean, _ = self.model.posterior(observations)
+        return {"latent": mean}
+
+
+@dataclass
+class BetaVAEConfig(VAEConfig):
+    """Attributes:
+    beta: weight of the KL term (dlib sweep: 1, 2, 4, 6, 8, 16).
+    """
+
+    beta: float = 4.0
+
+
+@METHODS.register("beta-vae")
+class BetaVAE(VAEMethod):
+    """beta-VAE (Higgins et al. 2017): ELBO with the KL term weighted by beta."""
+
+    Config = BetaVAEConfig
+    summary = "VAE with a beta-weighted KL term"
+    reference = "Higgins et al. 2017, beta-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework"
+
+    def regulariser(self, step, mean, logvar, z, kl):
+        return self.config.beta * kl
+
+
+@dataclass
+class AnnealedVAEConfig(VAEConfig):
+    """Attributes:
+    gamma: weight of the capacity constraint (dlib: 1000).
+    c_max: final capacity in nats (dlib sweep: 5, 10, 25, 50, 75, 100).
+    iteration_threshold: steps over which the capacity ramps from 0 to c_max (dlib: 100,000).
+    """
+
+    gamma: float = 1000.0
+    c_max: float = 25.0
+    iteration_threshold: int = 100_000
+
+
+@METHODS.register("annealed-vae")
+class AnnealedVAE(VAEMethod):
+    """AnnealedVAE (Burgess et al. 2018): KL pinned to a capacity that grows linearly to c_max."""
+
+    Config = AnnealedVAEConfig
+    summary = "VAE with a linearly growing KL capacity"
+    reference = "Burgess et al. 2018, Understanding disentangling in beta-VAE"
+
+    def regulariser(self, step, mean, logvar, z, kl):
+        capacity = min(self.config.c_max, self.config.c_max * step / max(1, self.config.iteration_threshold))
+        return self.config.gamma * (kl - capacity).abs()
+
+
+@METHODS.register("beta-tcvae")
+class BetaTCVAE(VAEMethod):
+    """beta-TCVAE (Chen et al. 2018): KL plus (beta - 1) times a minibatch estimate of total correlation."""
+
+    Config = BetaVAEConfig
+    summary = "VAE penalising the total correlation of the aggregate posterior"
+    reference = "Chen et al. 2018, Isolating Sources of Disentanglement in VAEs"
+
+    def regulariser(self, step, mean, logvar, z, kl):
+        return kl + (self.config.beta - 1.0) * total_correlation(z, mean, logvar)
+
+
+@dataclass
+class DIPVAEConfig(VAEConfig):
+    """Attributes:
+    lambda_od: weight of the off-diagonal covariance penalty (dlib sweep: 1, 2, 5, 10, 20, 50).
+    lambda_d: weight of the diagonal penalty; 0 means dlib's default for the variant
+        (10 x lambda_od for DIP-VAE-I, lambda_od for DIP-VAE-II).
+    """
+
+    lambda_od: float = 10.0
+    lambda_d: float = 0.0
+
+
+class DIPVAE(VAEMethod):
+    Config = DIPVAEConfig
+    reference = "Kumar et al. 2018, Variational Inference of Disentangled Latent Concepts from Unlabeled Observations"
+    diagonal_factor = 10.0
+    include_posterior_variance = False
+
+    def regulariser(self, step, mean, logvar, z, kl):
+        covariance = torch.cov(mean.T)
+        if self.include_posterior_variance:
+            covariance = covariance + torch.diag(logvar.exp().mean(dim=0))
+        lambda_d = self.config.lambda_d or self.diagonal_factor * self.config.lambda_od
+        return kl + dip_regulariser(covariance, self.config.lambda_od, lambda_d)
+
+
+@METHODS.register("dip-vae-i")
+class DIPVAEI(DIPVAE):
+    """DIP-VAE-I: decorrelates the encoder means."""
+
+    summary = "VAE matching Cov[mean] to the identity"
+
+
+@METHODS.register("dip-vae-ii")
+class DIPVAEII(DIPVAE):
+    """DIP-VAE-II: decorrelates the aggregate posterior (means plus posterior variances)."""
+
+    summary = "VAE matching Cov[z] to the identity"
+    diagonal_factor = 1.0
+    include_posterior_variance = True
+
+
+@dataclass
+class FactorVAEConfig(VAEConfig):
+    """Attributes:
+    gamma: weight of the discriminator's total-correlation estimate (dlib sweep: 10, 20, 30, 40, 50, 100).
+    discriminator_hidden: width of the discriminator's 6 hidden layers (dlib: 1000).
+    discriminator_lr: Adam learning rate of the discriminator (betas 0.5, 0.9 as dlib).
+    """
+
+    gamma: float = 10.0
+    discriminator_hidden: int = 1000
+    discriminator_lr: float = 1e-4
+
+
+def permute_dims(z: torch.Tensor) -> torch.Tensor:
+    """Shuffle each latent dimension independently across the batch: samples of prod_j q(z_j)."""
+    order = torch.argsort(torch.rand_like(z), dim=0)
+    return torch.gather(z, 0, order)
+
+
+class FactorVAEModel(VAEModel):
+    def __init__(self, observation_shape, latent_dim, hidden, discriminator_hidden: int) -> None:
+        super().__init__(observation_shape, latent_dim, hidden)
+        self.discriminator = nn.Sequential(
+            *[m for i in range(6) for m in (nn.Linear(latent_dim if i == 0 else discriminator_hidden, discriminator_hidden), nn.LeakyReLU(0.2))],
+            nn.Linear(discriminator_hidden, 2),
+        )
+
+
+@METHODS.register("factor-vae")
+class FactorVAE(VAEMethod):
+    """FactorVAE (Kim & Mnih 2018): ELBO plus gamma times a discriminator's estimate of total correlation.
+
+    The discriminator tells q(z) from prod_j q(z_j) (dimension-wise shuffled codes). One
+    backward pass trains both players: the VAE sees the discriminator's logits through
+    detached discriminator weights, the discriminator sees detached codes.
+    """
+
+    Config = FactorVAEConfig
+    summary = "VAE penalising total correlation estimated by a discriminator"
+    reference = "Kim & Mnih 2018, Disentangling by Factorising"
+
+    def build(self) -> nn.Module:
+        cfg = self.config
+        return FactorVAEModel(tuple(self.dataset.observation_shape), cfg.latent_dim, tuple(cfg.hidden), cfg.discriminator_hidden)
+
+    def configure_optimizer(self) -> torch.optim.Optimizer:
+        discriminator = list(self.model.discriminator.parameters())
+        ids = {id(p) for p in discriminator}
+        vae = [p for p in self.model.parameters() if id(p) not in ids]
+        return torch.optim.Adam(
+            [
+                {"params": vae, "lr": self.config.lr},
+                {"params": discriminator, "lr": self.config.discriminator_lr, "betas": (0.5, 0.9)},
+            ]
+        )
+
+    def regulariser(self, step, mean, logvar, z, kl):
+        frozen = {name: p.detach() for name, p in self.model.discriminator.named_parameters()}
+        logits = torch.func.functional_call(self.model.discriminator, frozen, (z,))
+        self._codes = z.detach()
+        return kl + self.config.gamma * (logits[:, 0] - logits[:, 1]).mean()
+
+    def training_step(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        losses = super().training_step(step, rng)
+        real = self.model.discriminator(self._codes)
+        shuffled = self.model.discriminator(permute_dims(self._codes))
+        labels_real = torch.zeros(len(real), dtype=torch.long, device=real.device)
+        discriminator_loss = 0.5 * (F.cross_entropy(real, labels_real) + F.cross_entropy(shuffled, 1 - labels_real))
+        losses["loss"] = losses["loss"] + discriminator_loss
+        losses["discriminator"] = discriminator_loss
+        return losses

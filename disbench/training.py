@@ -1,0 +1,279 @@
+"""The shared training loop of every gradient-trained method.
+
+Reads top to bottom: distributed set-up, seeding, resume from the last checkpoint,
+the step loop, checkpoints. Single process::
+
+    disbench train --method beta-vae --dataset synthetic --steps 2000
+
+Several processes on one machine (``torchrun`` sets RANK, LOCAL_RANK and WORLD_SIZE;
+each rank seeds with ``seed + rank`` and only rank 0 writes)::
+
+    torchrun --nproc_per_node 4 -m disbench train --method multispace --dataset color-dsprites
+
+A checkpoint holds everything needed to continue bit for bit on the same machine:
+model, optimiser, step, the data sampler's NumPy state and torch's RNG state. It is
+written every ``checkpoint_every`` steps, at the end, and when SIGINT or SIGTERM
+arrives; always atomically, so a kill never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from disbench.atomic import atomic_path, write_text
+from disbench.errors import DisbenchError
+from disbench.progress import NullProgress, Progress
+
+CHECKPOINT = "checkpoint.pt"
+LOG = "log.jsonl"
+
+
+class TrainingInterrupted(DisbenchError):
+    """SIGINT/SIGTERM arrived; a checkpoint was written and the run can be resumed."""
+
+    exit_code = 130
+
+
+@dataclass(frozen=True)
+class DistributedInfo:
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def distributed_info() -> DistributedInfo:
+    """Distributed mode as ``torchrun`` describes it in the environment."""
+    return DistributedInfo(
+        rank=int(os.environ.get("RANK", 0)),
+        local_rank=int(os.environ.get("LOCAL_RANK", 0)),
+        world_size=int(os.environ.get("WORLD_SIZE", 1)),
+    )
+
+
+def init_distributed(device: str) -> DistributedInfo:
+    """Join the process group when launched by torchrun (no-op otherwise)."""
+    info = distributed_info()
+    if info.enabled:
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
+    return info
+
+
+@dataclass
+class TrainingOutcome:
+    #: "trained" (from scratch), "resumed" (from a checkpoint) or "finished" (nothing left to do)
+    status: str
+    start_step: int
+    steps: int
+    seconds: float
+    final_logs: dict[str, float]
+
+
+def save_checkpoint(path: Path, method: Any, optimizer: Any, step: int, rng: np.random.Generator) -> None:
+    import torch
+
+    state = {
+        "format": 1,
+        "step": step,
+        "method": method.state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else {},
+        # the sampler's state holds 128-bit integers: JSON keeps them exact and loadable with weights_only
+        "numpy_rng": json.dumps(rng.bit_generator.state),
+        "torch_rng": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: Path, device: str = "cpu") -> dict[str, Any]:
+    """A checkpoint's contents, loaded without unpickling; a corrupt file is a DisbenchError."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated or foreign files
+        raise DisbenchError(
+            f"checkpoint {str(path)!r} is corrupt or unreadable ({type(exc).__name__}); "
+            "rerun with --overwrite to train afresh."
+        ) from None
+    if not isinstance(state, dict) or "method" not in state or "step" not in state:
+        raise DisbenchError(
+            f"checkpoint {str(path)!r} is not a disbench checkpoint; rerun with --overwrite to train afresh."
+        )
+    return state
+
+
+def read_log(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.is_file():
+        return
+    with path.open() as handle:
+        for line in handle:
+            line = line.strip()
+            if line:
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    return  # a line cut by a kill ends the usable log
+
+
+def truncate_log(path: Path, keep_before_step: int) -> None:
+    """Drop log lines of steps that the checkpoint being resumed has not seen."""
+    if path.is_file():
+        kept = [json.dumps(e) for e in read_log(path) if e.get("step", -1) < keep_before_step]
+        write_text(path, "".join(line + "\n" for line in kept))
+
+
+class _StopFlag:
+    """Turns SIGINT/SIGTERM into a flag the loop checks between steps."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopFlag":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not in the main thread: signals stay with the caller
+                pass
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signal_name = signal.Signals(signum).name
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    import torch
+
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def train(
+    method: Any,
+    steps: int,
+    run_dir: Path,
+    progress: Progress | None = None,
+    resume: bool = True,
+) -> TrainingOutcome:
+    """Train ``method`` (a TorchMethod) for ``steps`` steps, checkpointing into ``run_dir``.
+
+    Raises:
+        DisbenchError: the loss became NaN or infinite (the last good checkpoint is kept).
+        TrainingInterrupted: SIGINT/SIGTERM; a checkpoint of the last finished step was written.
+    """
+    import torch
+
+    progress = progress or NullProgress()
+    dist = init_distributed(method.device)
+    run_dir = Path(run_dir)
+    checkpoint_path = run_dir / CHECKPOINT
+    log_path = run_dir / LOG
+    config = method.config
+
+    rng = seed_everything(method.seed + dist.rank)
+    optimizer = method.configure_optimizer()
+    for group in optimizer.param_groups:
+        group.setdefault("initial_lr", group["lr"])
+    start_step = 0
+    if resume and checkpoint_path.is_file():
+        state = load_checkpoint(checkpoint_path, method.device)
+        method.load_state_dict(state["method"])
+        if state["optimizer"]:
+            optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = json.loads(state["numpy_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if "cuda_rng" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        start_step = int(state["step"])
+    if dist.is_main:
+        truncate_log(log_path, start_step)
+    status = "resumed" if start_step > 0 else "trained"
+    if start_step >= steps:
+        return TrainingOutcome("finished", start_step, steps, 0.0, {})
+
+    method.model.train()
+    started = time.perf_counter()
+    task = progress.task(f"train {method.name}", total=steps, completed=start_step)
+    logs: dict[str, float] = {}
+    last_saved = start_step
+    pending_log: list[str] = []
+
+    def checkpoint(step_done: int) -> None:
+        nonlocal last_saved
+        if dist.is_main:
+            if pending_log:
+                with log_path.open("a") as handle:
+                    handle.writelines(pending_log)
+                pending_log.clear()
+            save_checkpoint(checkpoint_path, method, optimizer, step_done, rng)
+        last_saved = step_done
+
+    with _StopFlag() as stop:
+        for step in range(start_step, steps):
+            lr_scale = method.lr_scale(step, steps)
+            for group in optimizer.param_groups:
+                group["lr"] = group["initial_lr"] * lr_scale
+            losses = method.training_step(step, rng)
+            loss = losses["loss"]
+            if not torch.isfinite(loss):
+                checkpoint_note = (
+                    f"the checkpoint of step {last_saved} is kept" if last_saved > 0 else "no checkpoint was written"
+                )
+                raise DisbenchError(
+                    f"loss became {loss.item()} at step {step}; {checkpoint_note}. "
+                    "Lower the learning rate (--set lr=...) and rerun with --overwrite."
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            logs = {k: float(v.detach()) for k, v in losses.items()}
+            method.before_optimizer_step(step, logs, lr_scale)
+            optimizer.step()
+            if dist.is_main:
+                pending_log.append(json.dumps({"step": step, **logs, "lr": optimizer.param_groups[0]["lr"]}) + "\n")
+            task.advance(1, loss=logs["loss"])
+            done = step + 1
+            if stop.signal_name is not None:
+                checkpoint(done)
+                task.close()
+                raise TrainingInterrupted(
+                    f"{stop.signal_name} received: checkpoint saved at step {done}/{steps}; "
+                    "run the same command again to resume."
+                )
+            if done % config.checkpoint_every == 0 or done == steps:
+                checkpoint(done)
+    task.close()
+    return TrainingOutcome(status, start_step, steps, time.perf_counter() - started, logs)
+
+
+def cosine_lr_scale(step: int, total_steps: int, warmup_steps: int = 0) -> float:
+    """Linear warm-up then cosine decay to zero, as a multiplier of the base learning rate."""
+    if warmup_steps > 0 and step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
