@@ -34,8 +34,7 @@ from typing import Literal
 
 import numpy as np
 
-from disbench.errors import UsageError
-from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_metric
 from disbench.metrics.discretize import discrete_factors, histogram_discretize, subsample
 from disbench.metrics.gbt import fit_boosted_trees
 
@@ -169,7 +168,7 @@ def compute_dci(data: MetricInput, options: DCIOptions, rng: np.random.Generator
     """
     data = check_metric_input(data)
     if data.codes.shape[1] < 2 or data.factors.shape[1] < 2:
-        raise UsageError(
+        raise MetricNotApplicable(
             f"DCI needs at least 2 code dimensions and 2 factors, got {data.codes.shape[1]} and "
             f"{data.factors.shape[1]}; its entropies are taken over dimensions and over factors."
         )

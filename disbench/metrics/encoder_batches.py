@@ -12,21 +12,20 @@ from typing import Callable
 
 import numpy as np
 
-from disbench.errors import UsageError
-from disbench.metrics.base import space_codes
+from disbench.metrics.base import MetricNotApplicable, space_codes
 
 
 def require_discrete_factors(dataset, metric: str) -> None:
     """UsageError when the dataset has continuous factors: "hold factor k fixed" needs discrete values."""
     continuous = [f.name for f in dataset.factors if f.continuous]
     if continuous:
-        raise UsageError(
+        raise MetricNotApplicable(
             f"{metric} needs discrete factors, but dataset {dataset.name!r} has continuous ones "
             f"({', '.join(continuous[:3])}{', ...' if len(continuous) > 3 else ''}); "
             "use mig, sap, dci or r2 for continuous factors."
         )
     if not dataset.factors:
-        raise UsageError(f"{metric} needs ground-truth factors; dataset {dataset.name!r} has none.")
+        raise MetricNotApplicable(f"{metric} needs ground-truth factors; dataset {dataset.name!r} has none.")
 
 
 def encode_factors(

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disbench.errors import UsageError
-from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_metric
 from disbench.metrics.discretize import subsample
 from disbench.metrics.mig import binned_mutual_info
 
@@ -65,7 +64,7 @@ def compute_modularity(data: MetricInput, options: ModularityOptions, rng: np.ra
     """
     data = check_metric_input(data)
     if data.factors.shape[1] < 2:
-        raise UsageError("modularity needs at least 2 factors; with one, every dimension is trivially modular.")
+        raise MetricNotApplicable("modularity needs at least 2 factors; with one, every dimension is trivially modular.")
     rows = subsample(len(data.codes), options.num_train, rng)
     mutual_info, _ = binned_mutual_info(data, options.num_bins, options.continuous_factor_bins, rows)
     per_dim = modularity_from_mutual_info(mutual_info)
