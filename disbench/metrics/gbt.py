@@ -165,13 +165,35 @@ def _best_splits(hist_g: np.ndarray, hist_c: np.ndarray, num_dims: int, rng: np.
     )
 
 
-def _route(bins: np.ndarray, node: np.ndarray, split_dim: np.ndarray, split_bin: np.ndarray) -> None:
-    """Move every (slot, sample) to its child in place: ``node <- 2 node + (bin > threshold)``."""
-    slots = np.arange(node.shape[0])[:, None]
-    dim = split_dim[slots, node]
-    value = bins[dim, np.arange(node.shape[1])[None, :]]
+def _right_of_thresholds(bins: np.ndarray, num_bins: int) -> np.ndarray:
+    """``(n * (d B + 1),)`` flat booleans: entry ``i, j B + b`` says ``bin_j(x_i) > b``; column ``d B`` is False.
+
+    Routing a sample then takes one lookup of its node's split column instead of
+    gathering the split's dimension, the sample's bin and the threshold separately.
+    """
+    d, n = bins.shape
+    right = np.zeros((n, d * num_bins + 1), dtype=bool)
+    right[:, : d * num_bins] = (bins.T[:, :, None] > np.arange(num_bins)).reshape(n, d * num_bins)
+    return right.ravel()
+
+
+def _route(right_flat: np.ndarray, num_rows: int, node: np.ndarray, split_column: np.ndarray) -> None:
+    """Move every (slot, sample) to its child in place: ``node <- 2 node + right``.
+
+    Args:
+        right_flat: from :func:`_right_of_thresholds`.
+        num_rows: samples.
+        node: ``(T, num_rows)`` int32 node per slot and sample.
+        split_column: ``(T, nodes)`` int32 column ``dim * B + bin`` of each node's split
+            (``d B``, never right, for a node left unsplit).
+    """
+    num_slots, num_nodes = split_column.shape
+    width = len(right_flat) // num_rows
+    column = np.take(split_column.ravel(), node + (np.arange(num_slots, dtype=np.int32) * num_nodes)[:, None])
+    column += (np.arange(num_rows, dtype=np.int32) * width)[None, :]
+    right = np.take(right_flat, column)
     node *= 2
-    node += value > split_bin[slots, node // 2]
+    node += right
 
 
 def fit_boosted_trees(*args, **kwargs) -> BoostedTreesResult:
@@ -214,7 +236,8 @@ def _fit_boosted_trees(
     edges = [bin_edges(train_x[:, j], max_bins) for j in range(d)]
     num_bins = max(len(e) for e in edges) + 1
     train_bins = np.ascontiguousarray(apply_bins(train_x, edges).T)  # (d, n)
-    test_bins = np.ascontiguousarray(apply_bins(test_x, edges).T)
+    train_right = _right_of_thresholds(train_bins, num_bins)
+    test_right = _right_of_thresholds(apply_bins(test_x, edges).T, num_bins)
     # one-hot bin matrix (n, d B): column j * B + b is 1 where dimension j falls in bin b
     onehot = np.zeros((n, d * num_bins), dtype=np.float32)
     onehot[np.arange(n)[None, :], np.arange(d)[:, None] * num_bins + train_bins] = 1.0
@@ -248,15 +271,17 @@ def _fit_boosted_trees(
         proba = _softmax_blocks(raw, blocks, binary)
         residual = target - proba
         residual32 = residual.astype(np.float32)
-        node = np.zeros((num_slots, n), dtype=np.int64)
-        node_test = np.zeros((num_slots, len(test_x)), dtype=np.int64)
+        node = np.zeros((num_slots, n), dtype=np.int32)
+        node_test = np.zeros((num_slots, len(test_x)), dtype=np.int32)
         hist = None
         for level in range(max_depth):
             hist = _node_histograms(onehot, residual32, node, level, hist)
             split_dim, split_bin, gain = _best_splits(*hist, d, rng)
             np.add.at(gains, (np.repeat(slot_index[:, None], gain.shape[1], 1), split_dim), gain)
-            _route(train_bins, node, split_dim, split_bin)
-            _route(test_bins, node_test, split_dim, split_bin)
+            split_column = np.where(split_bin < num_bins, split_dim * num_bins + split_bin, d * num_bins)
+            split_column = split_column.astype(np.int32)
+            _route(train_right, n, node, split_column)
+            _route(test_right, len(test_x), node_test, split_column)
         # Newton leaf values: scale * sum(residual) / sum(p (1 - p))
         flat = (slot_index[:, None] * num_leaves + node).ravel()
         sum_g = np.bincount(flat, residual.ravel(), num_slots * num_leaves).reshape(num_slots, num_leaves)
