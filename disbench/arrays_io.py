@@ -82,7 +82,10 @@ def load_array(path: str | Path, key: str | None = None, what: str = "codes") ->
         raise UsageError(f"{what} file {str(path)!r} does not exist; check the path.")
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise UsageError(f"{what} file {str(path)!r} has an unknown extension {suffix or '(none)'!r}; use one of {', '.join(SUFFIXES)}.")
+        raise UsageError(
+            f"{what} file {str(path)!r} has an unknown extension {suffix or '(none)'!r}; "
+            f"use one of {', '.join(SUFFIXES)}."
+        )
     magic = {".npy": b"\x93NUMPY", ".npz": b"PK", ".h5": b"\x89HDF", ".hdf5": b"\x89HDF"}.get(suffix)
     if magic is not None:
         with open(path, "rb") as handle:
@@ -103,7 +106,9 @@ def load_array(path: str | Path, key: str | None = None, what: str = "codes") ->
         raise
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise UsageError(f"{what} file {str(path)!r} holds pickled objects, which disbench never loads; save a numeric array.") from None
+            raise UsageError(
+                f"{what} file {str(path)!r} holds pickled objects, which disbench never loads; save a numeric array."
+            ) from None
         raise UsageError(f"{what} file {str(path)!r} is corrupt or not a {suffix} file ({exc}).") from None
     except (OSError, EOFError, KeyError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 
 from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_metric
-from disbench.metrics.discretize import discrete_factors, histogram_discretize, subsample
+from disbench.metrics.discretize import histogram_discretize, subsample
 from disbench.metrics.gbt import fit_boosted_trees
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
-from disbench.metrics.discretize import histogram_discretize, subsample
+from disbench.metrics.discretize import histogram_discretize, single_blas_thread, subsample
 
 
 @dataclass
@@ -82,7 +82,8 @@ def compute_explicitness(data: MetricInput, options: ExplicitnessOptions, rng: n
         if info.continuous:
             both = histogram_discretize(np.concatenate([y_train, y_test])[:, None], options.continuous_factor_bins)[:, 0]
             y_train, y_test = both[: len(y_train)], both[len(y_train) :]
-        model = LogisticRegression().fit(x_train, y_train)
+        with single_blas_thread():
+            model = LogisticRegression().fit(x_train, y_train)
         train_auc.append(roc_auc_one_vs_rest(y_train, model.predict_proba(x_train), model.classes_))
         test_auc.append(roc_auc_one_vs_rest(y_test, model.predict_proba(x_test), model.classes_))
     scores = [Score("explicitness", v, name) for v, name in zip(test_auc, data.factor_names)]

@@ -44,7 +44,10 @@ def modularity_from_mutual_info(mutual_info: np.ndarray) -> np.ndarray:
 
 @register_metric(
     "modularity",
-    reference="Ridgeway & Mozer 2018, Learning Deep Disentangled Embeddings with the F-Statistic Loss; dlib modularity_explicitness.py",
+    reference=(
+        "Ridgeway & Mozer 2018, Learning Deep Disentangled Embeddings with the F-Statistic Loss; "
+        "dlib modularity_explicitness.py"
+    ),
     summary="Modularity: how much each code dimension informs about a single factor (20-bin MI)",
     options=ModularityOptions,
 )

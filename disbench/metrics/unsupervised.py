@@ -21,7 +21,13 @@ import numpy as np
 import scipy.linalg
 
 from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
-from disbench.metrics.discretize import compact_labels, contingency_tables, histogram_discretize, mutual_info_from_contingency, subsample
+from disbench.metrics.discretize import (
+    compact_labels,
+    contingency_tables,
+    histogram_discretize,
+    mutual_info_from_contingency,
+    subsample,
+)
 from disbench.metrics.mig import require_dims
 
 
