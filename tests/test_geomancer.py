@@ -239,3 +239,11 @@ def test_error_messages_are_one_line():
     with pytest.raises(UsageError) as info:
         fit_geomancer(product_points("S2xS2", 6)[2], 4)
     assert "\n" not in str(info.value)
+
+
+def test_operator_too_large_for_memory_is_refused(monkeypatch):
+    from disbench.geomancer import algorithm
+
+    monkeypatch.setattr(algorithm, "MAX_OPERATOR_BYTES", 2**20)
+    with pytest.raises(UsageError, match=r"GiB operator .*pass a smaller intrinsic_dim or fewer points"):
+        fit_geomancer(product_points("S2xS2", 300)[2], 4)

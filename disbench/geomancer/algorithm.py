@@ -38,6 +38,11 @@ from disbench.geomancer.graph import (
 )
 from disbench.geomancer.laplacian import connection_laplacian, fibre_dimension, fields_to_matrices
 
+#: most neighbours used to probe the local PCA spectrum when k is estimated
+PROBE_NEIGHBORS = 30
+#: largest Laplacian (its b x b blocks) a fit may build, in bytes
+MAX_OPERATOR_BYTES = 6 * 2**30
+
 STAGES = ("knn", "tangents", "connection", "laplacian", "eigensolver", "diagonalization")
 
 
@@ -202,7 +207,7 @@ def _fit(
         raise UsageError(f"num_eigenpairs must be at least 2 to see a gap, got {num_eigenpairs}.")
     dimension_spectrum = np.zeros(0)
     if intrinsic_dim is None:
-        probe_neighbors = num_neighbors or min(2 * ambient, n - 1)
+        probe_neighbors = num_neighbors or min(2 * ambient, PROBE_NEIGHBORS, n - 1)
         probe_graph = knn_graph(points, probe_neighbors)
         lap("knn")
         _, singular = local_spectra(points, probe_graph, None)
@@ -216,6 +221,12 @@ def _fit(
         raise UsageError(f"num_eigenpairs={num_eigenpairs} exceeds the operator size {n * fibre}.")
 
     graph = knn_graph(points, num_neighbors)
+    operator_bytes = (n + graph.nnz) * fibre**2 * 8
+    if operator_bytes > MAX_OPERATOR_BYTES:
+        raise UsageError(
+            f"k={k} with {n} points and {num_neighbors} neighbours needs a {operator_bytes / 2**30:.1f} GiB "
+            f"operator (limit {MAX_OPERATOR_BYTES / 2**30:.0f} GiB); pass a smaller intrinsic_dim or fewer points."
+        )
     lap("knn")
     tangents, singular = local_spectra(points, graph, k)
     if not dimension_spectrum.size:
