@@ -306,11 +306,9 @@ def evaluate_run(
 
 
 def after_scoring(run_dir: Path, results: dict[str, Any]) -> None:
-    """Pictures that follow from the results (the R^2 heatmap), written next to results.json."""
-    try:
-        from disbench.metrics.heatmap import write_run_heatmaps
-    except ImportError:
-        return
+    """Tables and pictures that follow from the results (R^2 matrices and heatmaps), beside results.json."""
+    from disbench.metrics.heatmap import write_run_heatmaps
+
     write_run_heatmaps(run_dir, results)
 
 
