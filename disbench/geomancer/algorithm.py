@@ -183,9 +183,19 @@ def fit_geomancer(
 
 
 def _fit(
-    points, intrinsic_dim, num_neighbors, num_eigenpairs, gap_threshold, rng,
-    min_gap_ratio, max_off_diagonal, cluster_threshold, coarsening, refine_iterations,
+    points: np.ndarray,
+    intrinsic_dim: int | None,
+    num_neighbors: int | None,
+    num_eigenpairs: int,
+    gap_threshold: float | None,
+    rng: np.random.Generator,
+    min_gap_ratio: float,
+    max_off_diagonal: float,
+    cluster_threshold: float,
+    coarsening: int,
+    refine_iterations: int,
 ) -> GeomancerResult:
+    """:func:`fit_geomancer` under its BLAS thread limit (same arguments)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
