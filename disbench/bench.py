@@ -10,8 +10,9 @@ A suite is a YAML file (``suites/NAME.yaml`` or any path)::
     methods:
       beta-vae: {steps: 1500, set: {lr: 0.001}}
       pca: {}
+      geomancer: {datasets: [product-manifold], metrics: [subspace-angle]}
 
-Each entry may also restrict ``datasets`` or ``seeds``. The grid is ordered, so
+Each entry may also set its own ``datasets``, ``seeds`` or ``metrics``. The grid is ordered, so
 ``--list`` shows an index per run and ``--index I`` runs one (for array jobs).
 """
 
@@ -27,7 +28,7 @@ from disbench.evaluation import EvalSettings
 from disbench.presets import preset_dir
 
 SUITE_KEYS = {"name", "description", "seeds", "datasets", "metrics", "methods", "eval"}
-ENTRY_KEYS = {"steps", "set", "datasets", "seeds"}
+ENTRY_KEYS = {"steps", "set", "datasets", "seeds", "metrics"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class SuiteRun:
     seed: int
     steps: int | None
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: this run's metrics, or None for the suite's
+    metrics: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -82,7 +85,8 @@ def load_suite(name_or_path: str) -> Suite:
             )
         for dataset in entry.get("datasets", datasets):
             for seed in entry.get("seeds", seeds):
-                runs.append(SuiteRun(method, dataset, int(seed), entry.get("steps"), dict(entry.get("set") or {})))
+                metrics = tuple(entry["metrics"]) if entry.get("metrics") else None
+                runs.append(SuiteRun(method, dataset, int(seed), entry.get("steps"), dict(entry.get("set") or {}), metrics))
     eval_settings = EvalSettings(**(data.get("eval") or {}))
     return Suite(
         name=str(data.get("name", path.stem)),
@@ -127,6 +131,7 @@ def execute_run(
 def run_suite(
     suite: Suite,
     specs: list[Any],
+    runs: list[SuiteRun],
     runs_dir: str | Path,
     leaderboard: str | Path,
     device: str = "auto",
@@ -144,10 +149,11 @@ def run_suite(
     progress = progress or NullProgress()
     task = progress.task(f"suite {suite.name}", total=len(specs))
     results: list[SuiteRunResult] = []
-    common = (suite.metrics, suite.eval_settings, str(runs_dir), str(leaderboard), device, overwrite)
+    common = (suite.eval_settings, str(runs_dir), str(leaderboard), device, overwrite)
+    metrics = [list(run.metrics or suite.metrics) for run in runs]
     if jobs <= 1:
-        for spec in specs:
-            result = execute_run(spec, *common, progress=progress)
+        for spec, run_metrics in zip(specs, metrics):
+            result = execute_run(spec, run_metrics, *common, progress=progress)
             progress.message(f"{result.run_id}: {result.train_status}, {result.rows} rows")
             results.append(result)
             task.advance(1)
@@ -158,7 +164,9 @@ def run_suite(
 
         threads = max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(execute_run, spec, *common, threads) for spec in specs]
+            futures = [
+                pool.submit(execute_run, spec, run_metrics, *common, threads) for spec, run_metrics in zip(specs, metrics)
+            ]
             for future in as_completed(futures):
                 result = future.result()
                 progress.message(f"{result.run_id}: {result.train_status}, {result.rows} rows")

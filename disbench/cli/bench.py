@@ -33,7 +33,8 @@ def bench(
 
     opt.check_format(fmt)
     loaded = load_suite(suite)
-    specs = [resolve_run_spec(r.method, r.dataset, r.seed, r.steps, r.overrides) for r in loaded.runs]
+    runs = loaded.runs
+    specs = [resolve_run_spec(r.method, r.dataset, r.seed, r.steps, r.overrides) for r in runs]
     if list_runs:
         for i, spec in enumerate(specs):
             stdout.print(f"{i}\t{spec.run_id}", highlight=False)
@@ -41,9 +42,9 @@ def bench(
     if index is not None:
         if not 0 <= index < len(specs):
             raise UsageError(f"--index must be between 0 and {len(specs) - 1} for suite {loaded.name!r}.")
-        specs = [specs[index]]
+        specs, runs = [specs[index]], [runs[index]]
     with RichProgress(quiet=quiet) as progress:
-        run_suite(loaded, specs, runs_dir, leaderboard, device, overwrite, jobs, progress)
+        run_suite(loaded, specs, runs, runs_dir, leaderboard, device, overwrite, jobs, progress)
     table = build_report(leaderboard, run_ids=[s.run_id for s in specs])
     emit(table, fmt, out)
     if not quiet:

@@ -1,6 +1,43 @@
-"""Metrics: importing this package registers every metric."""
+"""Metrics: importing this package registers every metric.
+
+Codes metrics (``compute(data: MetricInput, options, rng)``; run on trained runs and on codes files):
+
+- ``mig``: Mutual Information Gap, 20-bin plug-in MI (dlib ``mig.py``).
+- ``sap``: SAP score, per-dimension LinearSVC accuracy gaps / squared correlation (dlib ``sap_score.py``).
+- ``dci``: disentanglement, completeness, informativeness from boosted-tree gain importances
+  (dlib ``dci.py``), or a lasso (``--set dci.estimator=lasso``).
+- ``modularity`` and ``explicitness``: Ridgeway & Mozer (dlib ``modularity_explicitness.py``).
+- ``irs``: Interventional Robustness Score (dlib ``irs.py``).
+- ``unsupervised``: Gaussian total / Wasserstein correlation, mean MI between dimensions
+  (dlib ``unsupervised_metrics.py``; lower is more factorised).
+- ``r2``: linear and RBF kernel ridge R^2 per factor (von Kugelgen et al. 2021).
+
+Encoder metrics (``compute(encode, space, dataset, options, rng)``; they render their own batches):
+
+- ``beta-vae``: BetaVAE score (dlib ``beta_vae.py``).
+- ``factor-vae``: FactorVAE score (dlib ``factor_vae.py``).
+- ``subspace-angle``: per-point principal angles between true and found factor subspaces
+  (Pfau et al. 2020; reads a method's ``bases`` extras, e.g. geomancer's; docs/geomancer.md).
+
+Shared pieces: :mod:`~disbench.metrics.discretize` (histogram bins, chunked plug-in MI),
+:mod:`~disbench.metrics.linear_svc` (liblinear's TRON for one-feature SVMs, vectorised),
+:mod:`~disbench.metrics.gbt` (histogram gradient boosting for all factors at once),
+:mod:`~disbench.metrics.heatmap` (space x factor R^2 figure). See docs/metrics.md.
+"""
 
 from disbench.metrics.base import METRICS, MetricInput, MetricResult, Score, register_metric
-from disbench.metrics import mig, sap  # noqa: F401
+from disbench.metrics import (  # noqa: F401  (each import registers its metric)
+    beta_vae,
+    dci,
+    explicitness,
+    factor_vae,
+    irs,
+    mig,
+    modularity,
+    r2,
+    sap,
+    subspace_angle,
+    unsupervised,
+)
 
 __all__ = ["METRICS", "MetricInput", "MetricResult", "Score", "register_metric"]

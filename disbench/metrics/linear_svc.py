@@ -108,7 +108,9 @@ class _OneFeatureSquaredHinge:
         lower = np.searchsorted(xs, threshold, side="left")  # ranks with x < t
         upper = np.searchsorted(xs, threshold, side="right")  # ranks with x <= t
         if is_positive:
-            under, under_eq, everything = sums.class_prefix(self.positive, lower), sums.class_prefix(self.positive, upper), self._pos_all
+            under = sums.class_prefix(self.positive, lower)
+            under_eq = sums.class_prefix(self.positive, upper)
+            everything = self._pos_all
         else:
             under = sums.total[lower] - sums.class_prefix(self.positive, lower)
             under_eq = sums.total[upper] - sums.class_prefix(self.positive, upper)

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disbench.errors import UsageError
-from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_metric
 from disbench.metrics.discretize import (
     compact_labels,
     discrete_factors,
@@ -59,7 +58,7 @@ class MIGOptions:
 def require_dims(codes: np.ndarray, minimum: int, metric: str) -> None:
     """UsageError when ``codes`` have fewer than ``minimum`` dimensions (gap metrics compare two)."""
     if codes.shape[1] < minimum:
-        raise UsageError(
+        raise MetricNotApplicable(
             f"{metric} needs codes with at least {minimum} dimensions, got {codes.shape[1]}; "
             "it compares the best dimension with the runner-up."
         )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
-from disbench.metrics.discretize import label_indices, subsample
+from disbench.metrics.discretize import subsample
 from disbench.metrics.linear_svc import fit_predict_one_feature_svc
 from disbench.metrics.mig import require_dims
 

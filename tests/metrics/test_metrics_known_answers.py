@@ -1,0 +1,169 @@
+"""Every codes metric on codes whose answer is known by construction.
+
+Parametrised over the registry: a newly registered codes metric must appear in
+EXPECTATIONS (the first test fails otherwise) and then gets every check below.
+Data: 1,500 points, three independent uniform discrete factors of sizes 2, 4, 5.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from disbench.datasets.base import Factor
+from disbench.metrics import METRICS, MetricInput
+
+SIZES = (2, 4, 5)
+N = 1500
+CODES_METRICS = [name for name, info in METRICS.items() if info.needs == "codes"]
+
+# metric -> (headline score, bound for perfect codes, bound for random codes, lower is better?)
+# perfect codes = factor indices + small noise; random = independent N(0, 1) codes.
+EXPECTATIONS = {
+    # MIG: each factor is fully in its own dim, others carry only plug-in bias (~0.005 nats): gap ~ H
+    "mig": ("mig", 0.95, 0.05, False),
+    # SAP: the right dim's 1-D SVM separates the extreme classes only (~0.5 - 0.75 accuracy for 2-5
+    # classes) while a wrong dim sits at chance under balanced weights: gap well above 0.3
+    "sap": ("sap", 0.3, 0.05, False),
+    # DCI: each tree uses only its factor's dim -> one-hot importances; random codes spread them
+    "dci": ("dci.disentanglement", 0.9, 0.2, False),
+    # modularity: each dim informs about one factor -> 1 (random codes are not low under it, see below)
+    "modularity": ("modularity", 0.95, None, False),
+    # explicitness: classes are linearly separable -> AUC ~ 1; random codes -> AUC ~ 0.5
+    "explicitness": ("explicitness", 0.95, 0.6, False),
+    # IRS: a fixed factor pins its dim -> deviation ~ noise; random codes keep ~2.5/3.5 of their range
+    "irs": ("irs", 0.85, 0.4, False),
+    # unsupervised: independent dims -> total correlation ~ 0 for both (lower is better)
+    "unsupervised": ("unsupervised.gaussian_total_correlation", 0.01, 0.01, True),
+    # R^2: factors are the codes -> ~1; random codes predict nothing -> ~0
+    "r2": ("r2.linear", 0.95, 0.02, False),
+}
+
+
+def make_factors(rng):
+    factors = np.stack([rng.integers(0, k, N) for k in SIZES], axis=1)
+    return factors, [Factor(name, "content", k) for name, k in zip("abc", SIZES)]
+
+
+def perfect_codes(rng, factors):
+    return factors + 0.05 * rng.normal(size=factors.shape)
+
+
+def run(name, codes, factors, info, **options):
+    metric = METRICS.get(name)
+    return metric.compute(MetricInput(codes, factors, info), metric.Options(**options), np.random.default_rng(0))
+
+
+def headline(name, result):
+    score_name = EXPECTATIONS[name][0]
+    return next(s.value for s in result.scores if s.metric == score_name and s.factor == "all")
+
+
+def test_every_codes_metric_has_expectations():
+    assert sorted(CODES_METRICS) == sorted(EXPECTATIONS)
+
+
+@pytest.mark.parametrize("name", CODES_METRICS)
+def test_perfect_and_random_codes(name):
+    rng = np.random.default_rng(0)
+    factors, info = make_factors(rng)
+    _, perfect_bound, random_bound, lower_is_better = EXPECTATIONS[name]
+    perfect = headline(name, run(name, perfect_codes(rng, factors), factors, info))
+    random = headline(name, run(name, rng.normal(size=(N, 3)), factors, info))
+    if lower_is_better:
+        assert perfect <= perfect_bound and random <= random_bound
+    else:
+        assert perfect >= perfect_bound
+        if random_bound is not None:
+            assert random <= random_bound
+
+
+@pytest.mark.parametrize("name", CODES_METRICS)
+def test_result_shape_and_determinism(name):
+    rng = np.random.default_rng(1)
+    factors, info = make_factors(rng)
+    codes = perfect_codes(rng, factors) @ rng.normal(size=(3, 4))
+    first, second = run(name, codes, factors, info), run(name, codes, factors, info)
+    assert [(s.metric, s.factor, s.value) for s in first.scores] == [(s.metric, s.factor, s.value) for s in second.scores]
+    assert any(s.factor == "all" for s in first.scores)
+    for score in first.scores:
+        assert np.isfinite(score.value)
+        assert score.factor in {"all", *"abc"}
+        assert score.metric.split(".")[0] == name
+
+
+@pytest.mark.parametrize("name", ["mig", "sap", "dci", "modularity", "irs"])
+def test_constant_codes_score_zero(name):
+    # a constant code holds no information: every gap, importance and MI is 0 (dlib's
+    # all-zero test expects [0, 0.2]); IRS of no active dimension is 0 by definition
+    rng = np.random.default_rng(2)
+    factors, info = make_factors(rng)
+    assert headline(name, run(name, np.zeros((N, 3)), factors, info)) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [m for m in CODES_METRICS if m != "sap"],  # SAP's SVM is not scale invariant (C regularises w)
+)
+def test_permuted_rescaled_codes_unchanged(name):
+    # permuting dimensions and rescaling / shifting each by a positive affine map changes
+    # neither bins (min-max histograms, quantile thresholds), standardised regressions,
+    # nor which dimension holds what
+    rng = np.random.default_rng(3)
+    factors, info = make_factors(rng)
+    codes = perfect_codes(rng, factors)
+    changed = codes[:, [2, 0, 1]] * np.array([3.0, 0.5, 7.0]) + np.array([1.0, -2.0, 0.0])
+    before, after = run(name, codes, factors, info), run(name, changed, factors, info)
+    if name == "unsupervised":  # Wasserstein correlation has units; the rest are invariant
+        before.scores = [s for s in before.scores if "wasserstein" not in s.metric]
+        after.scores = [s for s in after.scores if "wasserstein" not in s.metric]
+    for a, b in zip(before.scores, after.scores):
+        assert b.value == pytest.approx(a.value, abs=0.02), (a.metric, a.factor)
+
+
+def test_duplicated_dimensions():
+    rng = np.random.default_rng(4)
+    factors, info = make_factors(rng)
+    codes = perfect_codes(rng, factors)
+    twice = np.hstack([codes, codes])
+    # MIG: the top two dims now carry the same information -> gap 0 (dlib: duplicated in [0, 0.1])
+    assert headline("mig", run("mig", twice, factors, info)) < 0.05
+    # SAP: same, for predictability gaps
+    assert headline("sap", run("sap", twice, factors, info)) < 0.05
+    # DCI: each code still serves one factor (D ~ 1); each factor spreads over 2 of 6 codes:
+    # completeness = 1 - log 2 / log 6 (dlib's duplicated-latent test, base d)
+    dci = run("dci", twice, factors, info)
+    assert next(s.value for s in dci.scores if s.metric == "dci.disentanglement") > 0.9
+    completeness = next(s.value for s in dci.scores if s.metric == "dci.completeness")
+    assert completeness == pytest.approx(1 - np.log(2) / np.log(6), abs=0.1)
+    # unsupervised: identical dims are maximally dependent
+    before = run("unsupervised", codes, factors, info)
+    after = run("unsupervised", twice, factors, info)
+    mi = lambda r: next(s.value for s in r.scores if s.metric == "unsupervised.mutual_info")  # noqa: E731
+    assert mi(after) > 5 * mi(before)
+
+
+def test_factor_split_over_two_dimensions():
+    # factor c (5 values) written as two dims (c // 2 and c % 2): each holds part of it, so its
+    # MIG gap shrinks, DCI completeness drops, while factor a keeps its own dimension
+    rng = np.random.default_rng(5)
+    factors, info = make_factors(rng)
+    noise = 0.05 * rng.normal(size=(N, 4))
+    split = np.stack([factors[:, 0], factors[:, 1], factors[:, 2] // 2, factors[:, 2] % 2], axis=1) + noise
+    whole = run("mig", perfect_codes(rng, factors), factors, info)
+    parted = run("mig", split, factors, info)
+    gap = lambda r, f: next(s.value for s in r.scores if s.factor == f)  # noqa: E731
+    assert gap(parted, "c") < gap(whole, "c") - 0.3
+    assert gap(parted, "a") == pytest.approx(gap(whole, "a"), abs=0.02)
+    dci = run("dci", split, factors, info)
+    assert next(s.value for s in dci.scores if s.metric == "dci.completeness") < 0.9
+
+
+def test_entangled_codes_score_low_on_mig_sap_dci():
+    # every dim is the same sum of all factors: no dim is specific to a factor
+    rng = np.random.default_rng(6)
+    factors, info = make_factors(rng)
+    codes = factors @ np.ones((3, 3)) + 0.05 * rng.normal(size=(N, 3))
+    assert headline("mig", run("mig", codes, factors, info)) < 0.05
+    assert headline("sap", run("sap", codes, factors, info)) < 0.05
+    assert headline("dci", run("dci", codes, factors, info)) < 0.2
