@@ -56,8 +56,7 @@ def run(name: str, seed: int, steps: int | None, eval_points: int, overrides: di
     rng = np.random.default_rng(10_000 + seed)
     train_x, train_f = dataset.sample(eval_points, rng)
     test_x, test_f = dataset.sample(eval_points // 2, rng)
-    groups = {g: dataset.group_factor_indices(g) for g in dataset.groups}
-    matrix = r2_matrix(method.encode(train_x).spaces, train_f, method.encode(test_x).spaces, test_f, groups)
+    matrix = r2_matrix(method.encode(train_x).spaces, train_f, method.encode(test_x).spaces, test_f, dataset.factors)
     return matrix, outcome.seconds, outcome.final_logs
 
 

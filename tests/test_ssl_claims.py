@@ -23,8 +23,7 @@ def train_and_probe(name: str, tmp_path, steps: int | None, kind: str, points: i
     rng = np.random.default_rng(123)
     train_x, train_f = dataset.sample(points, rng)
     test_x, test_f = dataset.sample(points // 2, rng)
-    groups = {g: dataset.group_factor_indices(g) for g in dataset.groups}
-    return r2_matrix(method.encode(train_x).spaces, train_f, method.encode(test_x).spaces, test_f, groups, kind)
+    return r2_matrix(method.encode(train_x).spaces, train_f, method.encode(test_x).spaces, test_f, dataset.factors, kind)
 
 
 def test_multispace_separates_content_and_styles_after_a_short_run(tmp_path):
@@ -79,14 +78,13 @@ def test_color_dsprites_colour_lives_in_the_colour_space(tmp_path):
     rng = np.random.default_rng(0)
     train_x, train_f = dataset.sample(1500, rng)
     test_x, test_f = dataset.sample(750, rng)
-    groups = {g: dataset.group_factor_indices(g) for g in dataset.groups}
     for name in ("multispace", "simclr"):
         cls = METHODS.get(name)
         method = cls(build_config(cls.Config, tiny, name), dataset, seed=0)
         (tmp_path / name).mkdir()
         train(method, 600, tmp_path / name)
         codes[name] = r2_matrix(
-            method.encode(train_x).spaces, train_f, method.encode(test_x).spaces, test_f, groups, kind="linear"
+            method.encode(train_x).spaces, train_f, method.encode(test_x).spaces, test_f, dataset.factors, kind="linear"
         )
     multispace = codes["multispace"]
     assert multispace["style:colour"]["colour"] > multispace["content"]["colour"] + 0.2
