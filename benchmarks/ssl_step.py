@@ -39,16 +39,19 @@ class RandomImages(Dataset):
         return Views(images(), images(), {g: images() for g in self.style_groups})
 
 
-def time_steps(name: str, dataset: Dataset, batch: int, device: str, repeats: int, warmup: int) -> float:
-    """Median seconds per full training step (views, forward, loss, backward, dual step, optimiser)."""
+def step_timer(name: str, dataset: Dataset, batch: int, device: str):
+    """A function running one full training step (views, forward, loss, backward, dual step, optimiser)
+    and returning its seconds."""
     cls = METHODS.get(name)
     config = build_config(cls.Config, {"batch_size": batch, "encoder": "resnet18", "embedding_dim": 128,
                                        "projector_hidden": (512,)}, name)
     method = cls(config, dataset, seed=0, device=device)
     optimizer = method.configure_optimizer()
     rng = np.random.default_rng(0)
-    times = []
-    for step in range(warmup + repeats):
+    step = 0
+
+    def run_step() -> float:
+        nonlocal step
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         start = time.perf_counter()
@@ -59,9 +62,21 @@ def time_steps(name: str, dataset: Dataset, batch: int, device: str, repeats: in
         optimizer.step()
         if device.startswith("cuda"):
             torch.cuda.synchronize()
-        if step >= warmup:
-            times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        step += 1
+        return time.perf_counter() - start
+
+    return run_step
+
+
+def time_interleaved(timers: dict, repeats: int, warmup: int) -> dict[str, float]:
+    """Median seconds per step of each method, their steps alternating so that both see the same machine load."""
+    times: dict[str, list[float]] = {name: [] for name in timers}
+    for round_index in range(warmup + repeats):
+        for name, run_step in timers.items():
+            seconds = run_step()
+            if round_index >= warmup:
+                times[name].append(seconds)
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def main() -> None:
@@ -74,8 +89,9 @@ def main() -> None:
     args = parser.parse_args()
     dataset = RandomImages(args.side)
     num_groups = len(dataset.style_groups)
-    simclr = time_steps("simclr", dataset, args.batch, args.device, args.repeats, args.warmup)
-    multispace = time_steps("multispace", dataset, args.batch, args.device, args.repeats, args.warmup)
+    timers = {name: step_timer(name, dataset, args.batch, args.device) for name in ("simclr", "multispace")}
+    medians = time_interleaved(timers, args.repeats, args.warmup)
+    simclr, multispace = medians["simclr"], medians["multispace"]
     target = (num_groups + 2) / 2
     device = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"cpu ({torch.get_num_threads()} threads)"
     print(f"device: {device}; batch {args.batch}; {args.side}x{args.side} images; ResNet-18; median of {args.repeats}")

@@ -7,6 +7,7 @@ diagonal and SimCLR's single space keeps content only. Also runs the two ablatio
 
     PYTHONPATH=$PWD python benchmarks/ssl_synthetic_r2.py                 # all runs, writes results/ssl_synthetic_r2.csv
     PYTHONPATH=$PWD python benchmarks/ssl_synthetic_r2.py --runs multispace simclr --seeds 0 1
+    PYTHONPATH=$PWD python benchmarks/ssl_synthetic_r2.py --replot             # heatmaps from the CSV
 """
 
 from __future__ import annotations
@@ -60,6 +61,24 @@ def run(name: str, seed: int, steps: int | None, eval_points: int, overrides: di
     return matrix, outcome.seconds, outcome.final_logs
 
 
+def write_heatmap(matrix: dict, path: Path, title: str) -> None:
+    import pandas as pd
+
+    from disbench.metrics.heatmap import write_r2_heatmap
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_r2_heatmap(pd.DataFrame(matrix).T, path, title=f"kernel R$^2$: {title}")
+
+
+def replot(csv_path: Path, folder: Path) -> None:
+    import pandas as pd
+
+    table = pd.read_csv(csv_path)
+    for (name, seed), rows in table.groupby(["run", "seed"], sort=False):
+        matrix = rows.pivot(index="space", columns="group", values="r2_kernel").loc[rows["space"].unique()]
+        write_heatmap(matrix.T.to_dict(), folder / f"ssl_synthetic_r2_{name}_s{seed}.png", f"{name}, seed {seed}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
@@ -68,7 +87,12 @@ def main() -> None:
     parser.add_argument("--eval-points", type=int, default=2000, help="fitting points (half as many held out)")
     parser.add_argument("--set", nargs="*", default=[], help="key=value hyperparameter overrides for every run")
     parser.add_argument("--out", default="results/ssl_synthetic_r2.csv")
+    parser.add_argument("--heatmaps", default="results", help="folder for one heatmap PNG per run ('' for none)")
+    parser.add_argument("--replot", action="store_true", help="only redraw the heatmaps from --out's CSV")
     args = parser.parse_args()
+    if args.replot:
+        replot(Path(args.out), Path(args.heatmaps))
+        return
     overrides = dict(item.split("=", 1) for item in args.set)
     rows = []
     for name in args.runs:
@@ -87,6 +111,8 @@ def main() -> None:
                      "train_seconds": round(seconds, 1), "train_cpu_seconds": round(logs["cpu_seconds"], 1)}
                     for g in groups
                 ]
+            if args.heatmaps:
+                write_heatmap(matrix, Path(args.heatmaps) / f"ssl_synthetic_r2_{name}_s{seed}.png", f"{name}, seed {seed}")
             lambdas = {k: round(v, 3) for k, v in logs.items() if k.startswith(("lambda/", "violation/"))}
             if lambdas:
                 print("final", lambdas)
