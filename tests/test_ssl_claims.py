@@ -84,7 +84,7 @@ def test_color_dsprites_colour_lives_in_the_colour_space(tmp_path):
         (tmp_path / name).mkdir()
         train(method, 600, tmp_path / name)
         codes[name] = r2_matrix(
-            method.encode(train_x).spaces, train_f, method.encode(test_x).spaces, test_f, dataset.factors, kind="linear"
+            method.encode(train_x).spaces, train_f, method.encode(test_x).spaces, test_f, dataset.factors, kind="kernel"
         )
     multispace = codes["multispace"]
     assert multispace["style:colour"]["colour"] > multispace["content"]["colour"] + 0.2
