@@ -10,44 +10,26 @@ returns the backbone features instead (what linear-probe papers evaluate).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from disbench.methods import ssl_losses as L
 from disbench.methods.registry import METHODS
-from disbench.methods.ssl import SSLConfig, SSLMethod, check_temperature
+from disbench.methods.ssl import TwoViewConfig, TwoViewMethod, check_temperature
 
 
 @dataclass
-class SimCLRConfig(SSLConfig):
+class SimCLRConfig(TwoViewConfig):
     """Attributes:
     temperature: tau of NT-Xent (Eastwood et al. on ColorDSprites: 0.15).
-    encode_layer: ``projector`` (normalised projector output) or ``backbone``.
     """
 
     temperature: float = 0.1
-    encode_layer: Literal["projector", "backbone"] = "projector"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_temperature(self.temperature)
-
-
-class TwoViewMethod(SSLMethod):
-    """SimCLR and VICReg: query and content key, one ``latent`` space."""
-
-    def views(self, rng: np.random.Generator) -> list[np.ndarray]:
-        views = self.dataset.sample_views(self.config.batch_size, rng)
-        return [views.query, views.content_key]
-
-    def encode_batch(self, observations: torch.Tensor) -> dict[str, torch.Tensor]:
-        if self.config.encode_layer == "backbone":
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.uses_autocast):
-                return {"latent": self.model.backbone(observations).float()}
-        return self.spaces(self.embed(observations))
 
 
 @METHODS.register("simclr")

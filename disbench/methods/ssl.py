@@ -219,3 +219,27 @@ class SSLMethod(TorchMethod):
     def spaces(self, embeddings: torch.Tensor) -> dict[str, torch.Tensor]:
         """Named code spaces from projector outputs ``(n, D)``."""
         raise NotImplementedError
+
+
+@dataclass
+class TwoViewConfig(SSLConfig):
+    """Attributes:
+    encode_layer: codes from the ``projector`` output (the space the loss shapes) or the
+        ``backbone`` features (the layer linear-probe papers evaluate).
+    """
+
+    encode_layer: Literal["projector", "backbone"] = "projector"
+
+
+class TwoViewMethod(SSLMethod):
+    """SimCLR and VICReg: query and content key, one ``latent`` space."""
+
+    def views(self, rng: np.random.Generator) -> list[np.ndarray]:
+        views = self.dataset.sample_views(self.config.batch_size, rng)
+        return [views.query, views.content_key]
+
+    def encode_batch(self, observations: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.config.encode_layer == "backbone":
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.uses_autocast):
+                return {"latent": self.model.backbone(observations).float()}
+        return self.spaces(self.embed(observations))

@@ -7,27 +7,23 @@ outputs; ``encode_layer=backbone`` returns the backbone features instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
 from disbench.methods import ssl_losses as L
 from disbench.methods.registry import METHODS
-from disbench.methods.simclr import TwoViewMethod
-from disbench.methods.ssl import SSLConfig
+from disbench.methods.ssl import TwoViewConfig, TwoViewMethod
 
 
 @dataclass
-class VICRegConfig(SSLConfig):
+class VICRegConfig(TwoViewConfig):
     """Attributes:
     invariance_weight, variance_weight, covariance_weight: lambda, mu, nu (25, 25, 1).
-    encode_layer: ``projector`` or ``backbone``.
     """
 
     invariance_weight: float = 25.0
     variance_weight: float = 25.0
     covariance_weight: float = 1.0
-    encode_layer: Literal["projector", "backbone"] = "projector"
 
     def __post_init__(self) -> None:
         super().__post_init__()
