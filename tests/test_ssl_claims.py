@@ -86,6 +86,7 @@ def test_color_dsprites_colour_lives_in_the_colour_space(tmp_path):
         codes[name] = r2_matrix(
             method.encode(train_x).spaces, train_f, method.encode(test_x).spaces, test_f, dataset.factors, kind="kernel"
         )
+    print(codes)  # shown with -s: the numbers behind the direction
     multispace = codes["multispace"]
     assert multispace["style:colour"]["colour"] > multispace["content"]["colour"] + 0.2
     assert codes["simclr"]["latent"]["colour"] < multispace["style:colour"]["colour"]
