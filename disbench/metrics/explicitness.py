@@ -40,8 +40,6 @@ def roc_auc_one_vs_rest(labels: np.ndarray, proba: np.ndarray, classes: np.ndarr
 
     indicator = labels[:, None] == classes[None, :]
     usable = indicator.any(axis=0) & ~indicator.all(axis=0)
-    if len(classes) == 2 and proba.shape[1] == 2:
-        usable = np.array([True, True]) & usable
     return float(roc_auc_score(indicator[:, usable], proba[:, usable], average="macro"))
 
 
