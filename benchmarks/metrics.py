@@ -154,7 +154,7 @@ def memory_check(n: int, dims: int, console: Console) -> Table:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="numbers of points")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000], help="numbers of points (none: skip)")
     parser.add_argument("--dci-n", type=int, default=2_000, help="train points of the DCI comparison (quick mode)")
     parser.add_argument("--full-dci", action="store_true", help="DCI reference at 10,000 train points (minutes)")
     parser.add_argument("--memory", action="store_true", help="also the 1,000,000 x 32 memory check")
