@@ -119,10 +119,14 @@ def contingency_tables(
     block = left_size * right_sizes
     offsets = np.concatenate([[0], np.cumsum(block)[:-1]])
     counts = np.zeros(int(block.sum()), dtype=np.int64)
+    # int32 keys halve the memory traffic whenever the table is small enough (always, for bins x labels)
+    key_type = np.int32 if block.sum() < 2**31 else np.int64
+    offsets, right_sizes_k = offsets.astype(key_type), right_sizes.astype(key_type)
     for start in range(0, len(left), _CHUNK_ROWS):
-        a = left[start : start + _CHUNK_ROWS].astype(np.int64)[:, None]
-        b = right[start : start + _CHUNK_ROWS]
-        keys = offsets + a * right_sizes + b
+        a = left[start : start + _CHUNK_ROWS].astype(key_type)[:, None]
+        keys = a * right_sizes_k
+        keys += offsets
+        keys += right[start : start + _CHUNK_ROWS]
         counts += np.bincount(keys.ravel(), minlength=len(counts))
     return [
         counts[o : o + s].reshape(left_size, k) for o, s, k in zip(offsets, block, right_sizes)
