@@ -16,7 +16,11 @@ residuals) with two changes that make it fast:
   gradient histograms of every tree come from one float32 matrix product of the
   one-hot bin matrix with the node-masked residuals (the right child is the parent
   minus the left child), so a stage costs three BLAS products instead of
-  ``sum_k K_k`` sorted scans.
+  ``sum_k K_k`` sorted scans. Groups of factors run in parallel threads.
+
+With exact thresholds (``max_bins`` at least the number of distinct values) it
+reproduces scikit-learn's training accuracy and importances; with bins, DCI moves
+by up to a few hundredths where trees over-fit small nodes (few points per class).
 
 Importances are gain (impurity-decrease) importances summed over a factor's trees
 and normalised to sum to one, as scikit-learn's ``feature_importances_`` (its mean
