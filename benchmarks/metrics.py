@@ -160,7 +160,7 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="also the 1,000,000 x 32 memory check")
     args = parser.parse_args()
     console = Console(stderr=True)
-    out = Console()
+    out = Console(width=150)
     dci_n = 10_000 if args.full_dci else args.dci_n
     if not args.full_dci:
         out.print(f"[bold]quick mode[/]: the DCI reference (scikit-learn GBT) runs at {dci_n:,} train points, "
