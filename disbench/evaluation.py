@@ -279,6 +279,7 @@ def evaluate_run(
         "config_hash": config["config_hash"],
         "method": spec.method,
         "dataset": spec.dataset,
+        "data_source": dataset.data_source,
         "seed": spec.seed,
         "n_eval": settings.n_eval,
         "eval_seed": settings.eval_seed,
@@ -305,11 +306,9 @@ def evaluate_run(
 
 
 def after_scoring(run_dir: Path, results: dict[str, Any]) -> None:
-    """Pictures that follow from the results (the R^2 heatmap), written next to results.json."""
-    try:
-        from disbench.metrics.heatmap import write_run_heatmaps
-    except ImportError:
-        return
+    """Tables and pictures that follow from the results (R^2 matrices and heatmaps), beside results.json."""
+    from disbench.metrics.heatmap import write_run_heatmaps
+
     write_run_heatmaps(run_dir, results)
 
 
@@ -379,6 +378,7 @@ def evaluate_codes(
         "config_hash": "",
         "method": name,
         "dataset": dataset or "codes",
+        "data_source": "codes file",
         "seed": eval_seed,
         "n_eval": len(codes),
         "eval_seed": eval_seed,

@@ -149,7 +149,12 @@ def train(
     method = build_method(spec, dataset, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_run_config(
-        run_dir, spec, {"device": device_description(device), "versions": versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        run_dir, spec, {
+            "device": device_description(device),
+            "data_source": dataset.data_source,
+            "versions": versions(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        },
     )
     spent_before = float(status.get("train_seconds", 0.0))
     write_status(run_dir, state="running", train_seconds=spent_before)

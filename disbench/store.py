@@ -35,6 +35,7 @@ LEADERBOARD_COLUMNS = [
     "config_hash",
     "method",
     "dataset",
+    "data_source",
     "seed",
     "space",
     "metric",

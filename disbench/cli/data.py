@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
 from disbench.cli import options as opt
-from disbench.cli.output import handle_errors, stdout
+from disbench.cli.output import handle_errors, info, stdout
+from disbench.errors import UsageError
 
 data_app = typer.Typer(help="Inspect, preview and prepare datasets.", no_args_is_help=True)
 
@@ -24,10 +26,20 @@ def info_command(
     from disbench.config import parse_set_options
     from disbench.runs import build_dataset
 
-    description = build_dataset(name, parse_set_options(set_values)).describe()
+    from disbench.datasets.cache import locate
+    from disbench.errors import DisbenchError
+
+    values = parse_set_options(set_values)
+    try:
+        description = build_dataset(name, values).describe()
+    except DisbenchError:
+        _print_files(locate(name, **values))  # where it looked, then the one-line error
+        raise
     stdout.print(f"[bold]{description['name']}[/]  observations {tuple(description['observation_shape'])}")
     for key, value in description.items():
-        if key not in {"name", "observation_shape", "factors", "groups"}:
+        if key == "files":
+            _print_files(value)
+        elif key not in {"name", "observation_shape", "factors", "groups"}:
             stdout.print(f"{key}: {value}", highlight=False)
     table = Table(box=None, pad_edge=False)
     table.add_column("factor")
@@ -37,3 +49,50 @@ def info_command(
         table.add_row(factor["name"], factor["group"], str(factor["values"]))
     stdout.print(table)
     stdout.print(f"groups: {', '.join(description['groups'])} (content first; views share content and one style group)")
+
+
+@data_app.command("preview", epilog="Example: disbench data preview dsprites --out dsprites.png")
+@handle_errors
+def preview_command(
+    name: Annotated[str, typer.Argument(help="Dataset name (`disbench list datasets`).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the samples and views shown.")] = 0,
+    samples: Annotated[int, typer.Option("--samples", min=1, help="Images in the sample grid.")] = 32,
+    set_values: opt.SetValues = None,
+) -> None:
+    """A PNG with a grid of samples and, beside it, the view pairs of every group."""
+    import numpy as np
+
+    from disbench.config import parse_set_options
+    from disbench.datasets.preview import write_preview
+    from disbench.runs import build_dataset
+
+    if not out.parent.is_dir():
+        raise UsageError(f"folder {str(out.parent)!r} does not exist; create it or choose another --out.")
+    dataset = build_dataset(name, parse_set_options(set_values))
+    stdout.print(str(write_preview(dataset, out, np.random.default_rng(seed), n_samples=samples)), highlight=False)
+
+
+@data_app.command("prepare", epilog="Example: disbench data prepare dsprites")
+@handle_errors
+def prepare_command(
+    name: Annotated[str, typer.Argument(help="Dataset name (`disbench list datasets`).")],
+    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Cache folder (default $DISBENCH_CACHE or ~/.cache/disbench).")] = None,
+    overwrite: opt.Overwrite = False,
+) -> None:
+    """Render a dataset into the cache (the dSprites family), so runs read pixels instead of rendering."""
+    from disbench.datasets.cache import prepare
+
+    info(f"preparing {name} ...")
+    stdout.print(str(prepare(name, cache_dir, overwrite=overwrite)), highlight=False)
+
+
+def _print_files(files: dict) -> None:
+    """One line per file or folder: where it is looked for and whether it was found."""
+    for key, value in files.items():
+        if key == "in use":
+            if value:
+                stdout.print(f"pixels from: {value}", highlight=False)
+            continue
+        found = "[green]found[/]" if value.get("found") else "[yellow]not found[/]"
+        stdout.print(f"{key}: {found}  ({value.get('looked for')})", highlight=False)

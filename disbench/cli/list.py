@@ -18,6 +18,7 @@ def list_command(
     pattern: Annotated[Optional[str], typer.Argument(help="Only names matching this wildcard (e.g. 'vae*').")] = None,
 ) -> None:
     """List what is registered, with a one-line description of each."""
+    from rich.markup import escape
     from rich.table import Table
 
     if kind not in KINDS:
@@ -33,14 +34,14 @@ def list_command(
         table.add_column("description")
         for name in METHODS.names(pattern):
             cls = METHODS.get(name)
-            table.add_row(name, "yes" if cls.trainable else "no", cls.summary)
+            table.add_row(name, "yes" if cls.trainable else "no", escape(cls.summary))
     elif kind == "datasets":
         from disbench.datasets import DATASETS
 
         table.add_column("dataset")
         table.add_column("description")
         for name in DATASETS.names(pattern):
-            table.add_row(name, DATASETS.get(name).summary)
+            table.add_row(name, escape(DATASETS.get(name).summary))
     elif kind == "metrics":
         from disbench.evaluation import _metrics
 
@@ -50,7 +51,7 @@ def list_command(
         for name in registry.names(pattern):
             info = registry.get(name)
             low, high = info.value_range
-            table.add_row(name, info.needs, f"[{low:g}, {high:g}]", "higher is better" if info.higher_is_better else "lower is better", info.reference)
+            table.add_row(name, info.needs, f"[{low:g}, {high:g}]", "higher is better" if info.higher_is_better else "lower is better", escape(info.reference))
     else:
         from disbench.bench import load_suite, suite_names
         from disbench.registry import Registry
@@ -63,5 +64,5 @@ def list_command(
             names.register(name)(object())
         for name in names.names(pattern):
             suite = load_suite(name)
-            table.add_row(name, str(len(suite.runs)), " ".join(suite.description.split()))
+            table.add_row(name, str(len(suite.runs)), escape(" ".join(suite.description.split())))
     stdout.print(table)

@@ -147,6 +147,18 @@ class Dataset:
             query_factors=query_factors,
         )
 
+    @property
+    def data_source(self) -> str:
+        """Where the observations come from (a released file, a cache, in-process rendering).
+
+        Recorded with every run and leaderboard row: scores on different sources of the
+        same dataset are not interchangeable.
+        """
+        files = self.describe().get("files")
+        if isinstance(files, dict) and files.get("in use"):
+            return str(files["in use"])
+        return "generated in-process"
+
     def describe(self) -> dict[str, Any]:
         """What ``disbench data info`` shows."""
         return {

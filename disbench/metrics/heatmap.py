@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from disbench.atomic import atomic_path
 from disbench.errors import UsageError
 
 
@@ -50,13 +49,46 @@ def write_r2_heatmap(matrix, path: str | Path, title: str = "R$^2$ per space and
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="R$^2$ (clipped to [0, 1])")
     fig.tight_layout()
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=path.parent, prefix=f".{path.stem}.")
-    os.close(handle)
-    try:
-        fig.savefig(temporary, dpi=120)
-        os.replace(temporary, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=120, format="png")
+    plt.close(fig)
     return path
+
+
+def r2_matrices(r2_results: dict) -> dict[str, "object"]:
+    """From a run's results.json ``r2`` entry: ``{"<estimator>_factors"|"<estimator>_groups": DataFrame}``.
+
+    Rows are spaces (in evaluation order), columns factors or factor groups.
+    """
+    import pandas as pd
+
+    spaces = r2_results["spaces"]
+    matrices = {}
+    for estimator in ("kernel", "linear"):
+        metric = f"r2.{estimator}"
+        by_factor = {
+            space: {s["factor"]: s["value"] for s in entry["scores"] if s["metric"] == metric and s["factor"] != "all"}
+            for space, entry in spaces.items()
+        }
+        by_group = {space: entry["details"]["group_mean"][metric] for space, entry in spaces.items()}
+        matrices[f"{estimator}_factors"] = pd.DataFrame.from_dict(by_factor, orient="index")
+        matrices[f"{estimator}_groups"] = pd.DataFrame.from_dict(by_group, orient="index")
+    return matrices
+
+
+def write_run_heatmaps(run_dir: str | Path, results: dict) -> list[Path]:
+    """R^2 matrices of a scored run as CSV and kernel-R^2 heatmaps, next to its results.json."""
+    if "r2" not in results:
+        return []
+    run_dir = Path(run_dir)
+    written = []
+    for name, matrix in r2_matrices(results["r2"]).items():
+        csv_path = run_dir / f"r2_{name}.csv"
+        with atomic_path(csv_path) as temporary:
+            matrix.to_csv(temporary, index_label="space")
+        written.append(csv_path)
+        if name.startswith("kernel"):
+            what = "factor group" if name.endswith("groups") else "factor"
+            title = f"{run_dir.name}\nkernel R$^2$ of each {what} from each space"
+            written.append(write_r2_heatmap(matrix, run_dir / f"r2_{name}.png", title))
+    return written

@@ -1,0 +1,69 @@
+"""Where dataset files are looked for: data folders, the render cache, and reporting what was found.
+
+Real files come from the user: a ``data_dir`` option names the folder, otherwise
+the ``DISBENCH_DATA`` environment variable does. Files disbench makes itself
+(the rendered dSprites cache) go to ``cache_dir``, ``DISBENCH_CACHE`` or
+``~/.cache/disbench``. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from disbench.errors import UsageError
+
+DATA_ENV = "DISBENCH_DATA"
+CACHE_ENV = "DISBENCH_CACHE"
+
+
+def data_dir(option: str | None) -> Path | None:
+    """The folder real dataset files are read from, or ``None`` when neither option nor env names one.
+
+    Raises:
+        UsageError: the folder is named but does not exist.
+    """
+    source = "data_dir option" if option else f"{DATA_ENV} environment variable"
+    value = option or os.environ.get(DATA_ENV)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise UsageError(f"data folder {str(path)!r} (from the {source}) does not exist; create it or fix the path.")
+    return path
+
+
+def cache_dir(option: str | None = None) -> Path:
+    """The folder for files disbench renders itself (created on demand by :func:`prepare`)."""
+    value = option or os.environ.get(CACHE_ENV)
+    return Path(value).expanduser() if value else Path.home() / ".cache" / "disbench"
+
+
+def find_file(name: str, option: str | None) -> Path | None:
+    """``data_dir/name`` when it exists, else ``None``."""
+    folder = data_dir(option)
+    if folder is None:
+        return None
+    path = folder / name
+    return path if path.is_file() else None
+
+
+def looked_for(name: str, option: str | None) -> list[str]:
+    """The places :func:`find_file` looks, as text for ``disbench data info``."""
+    if option:
+        return [str(Path(option).expanduser() / name)]
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return [str(Path(env).expanduser() / name)]
+    return [f"${DATA_ENV}/{name} (set {DATA_ENV} or the data_dir option)"]
+
+
+def file_status(name: str, option: str | None) -> dict[str, object]:
+    """Where ``name`` is looked for and whether it is there, never raising (for ``data info``)."""
+    status: dict[str, object] = {"looked for": looked_for(name, option)[0]}
+    try:
+        status["found"] = find_file(name, option) is not None
+    except UsageError as exc:
+        status["found"] = False
+        status["problem"] = str(exc)
+    return status

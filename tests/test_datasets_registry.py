@@ -1,0 +1,61 @@
+"""Every registered dataset that needs no external file: samples, shapes, views, preview, locate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from disbench.datasets import DATASETS, Views
+from disbench.datasets.cache import locate, prepare
+from disbench.datasets.preview import write_preview
+from disbench.errors import UsageError
+
+
+@pytest.fixture(autouse=True)
+def no_user_files(monkeypatch, tmp_path):
+    monkeypatch.delenv("DISBENCH_DATA", raising=False)
+    monkeypatch.setenv("DISBENCH_CACHE", str(tmp_path / "cache"))
+
+
+def build_or_skip(name):
+    try:
+        return DATASETS.get(name)()
+    except UsageError as exc:  # needs a file or folder the user provides
+        pytest.skip(str(exc))
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_dataset_samples_renders_and_yields_views(name):
+    dataset = build_or_skip(name)
+    rng = np.random.default_rng(0)
+    observations, factors = dataset.sample(6, rng)
+    assert observations.shape == (6, *dataset.observation_shape)
+    assert observations.dtype == np.float32
+    assert factors.shape == (6, len(dataset.factors))
+    if dataset.has_views:
+        views = dataset.sample_views(4, rng)
+        assert isinstance(views, Views)
+        for key in [views.query, views.content_key, *views.group_keys.values()]:
+            assert key.shape == (4, *dataset.observation_shape)
+        assert list(views.group_keys) == dataset.style_groups
+    assert isinstance(locate(name), dict) and isinstance(locate(dataset), dict)
+
+
+@pytest.mark.parametrize("name", ["dsprites", "color-dsprites", "synthetic"])
+def test_preview_is_a_png(name, tmp_path):
+    path = write_preview(DATASETS.get(name)(), tmp_path / f"{name}.png", np.random.default_rng(0), n_samples=8)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_locate_reports_missing_files_without_raising(tmp_path):
+    status = locate("shapes3d", data_dir=str(tmp_path))
+    assert status["3dshapes.h5"] == {"looked for": str(tmp_path / "3dshapes.h5"), "found": False}
+    status = locate("dsprites", data_dir=str(tmp_path / "nowhere"))
+    assert "does not exist" in status["dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"]["problem"]
+
+
+def test_prepare_refuses_datasets_read_from_user_files(tmp_path):
+    with pytest.raises(UsageError, match="nothing to prepare"):
+        prepare("shapes3d", tmp_path)
+    with pytest.raises(UsageError, match="unknown dataset"):
+        prepare("dsprite", tmp_path)
