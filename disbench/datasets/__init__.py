@@ -3,6 +3,7 @@
 from disbench.datasets.base import CONTENT, Dataset, DatasetConfig, Factor, Views
 from disbench.datasets.registry import DATASETS
 from disbench.datasets import synthetic  # noqa: F401  (registers "synthetic")
+from disbench.datasets import product_manifold  # noqa: F401  (registers "product-manifold")
 
 __all__ = ["CONTENT", "DATASETS", "Dataset", "DatasetConfig", "Factor", "Views"]
 from disbench.datasets import dsprites  # noqa: F401  (registers "dsprites", "color-dsprites", "color-dsprites-tint")

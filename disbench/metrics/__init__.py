@@ -16,6 +16,8 @@ Encoder metrics (``compute(encode, space, dataset, options, rng)``; they render 
 
 - ``beta-vae``: BetaVAE score (dlib ``beta_vae.py``).
 - ``factor-vae``: FactorVAE score (dlib ``factor_vae.py``).
+- ``subspace-angle``: per-point principal angles between true and found factor subspaces
+  (Pfau et al. 2020; reads a method's ``bases`` extras, e.g. geomancer's; docs/geomancer.md).
 
 Shared pieces: :mod:`~disbench.metrics.discretize` (histogram bins, chunked plug-in MI),
 :mod:`~disbench.metrics.linear_svc` (liblinear's TRON for one-feature SVMs, vectorised),
@@ -34,6 +36,7 @@ from disbench.metrics import (  # noqa: F401  (each import registers its metric)
     modularity,
     r2,
     sap,
+    subspace_angle,
     unsupervised,
 )
 

@@ -11,7 +11,11 @@ from disbench.errors import UsageError
 from disbench.metrics import METRICS
 from disbench.representation import Representation
 
-ENCODER_METRICS = [name for name, info in METRICS.items() if info.needs == "encoder"]
+# the encoder metrics that hold one factor fixed per batch (subspace-angle, also an encoder
+# metric, reads per-point subspaces instead: tests/test_geomancer_data_metric.py)
+ENCODER_METRICS = [
+    name for name, info in METRICS.items() if info.needs == "encoder" and "batch_size" in info.option_names()
+]
 
 
 class GridDataset(Dataset):
