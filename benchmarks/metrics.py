@@ -154,13 +154,13 @@ def memory_check(n: int, dims: int, console: Console) -> Table:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="numbers of points")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000], help="numbers of points (none: skip)")
     parser.add_argument("--dci-n", type=int, default=2_000, help="train points of the DCI comparison (quick mode)")
     parser.add_argument("--full-dci", action="store_true", help="DCI reference at 10,000 train points (minutes)")
     parser.add_argument("--memory", action="store_true", help="also the 1,000,000 x 32 memory check")
     args = parser.parse_args()
     console = Console(stderr=True)
-    out = Console()
+    out = Console(width=150)
     dci_n = 10_000 if args.full_dci else args.dci_n
     if not args.full_dci:
         out.print(f"[bold]quick mode[/]: the DCI reference (scikit-learn GBT) runs at {dci_n:,} train points, "

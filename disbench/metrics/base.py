@@ -24,6 +24,7 @@ import numpy as np
 
 from disbench.datasets.base import Factor
 from disbench.errors import UsageError
+from disbench.metrics.discretize import label_indices
 from disbench.registry import Registry
 
 AGGREGATE = "all"
@@ -221,7 +222,7 @@ def check_factors(
                     )
         elif values.dtype == np.uint64 and values.max() > np.iinfo(np.int64).max:
             raise UsageError(f"factor {info.name!r} holds values beyond the int64 range; pass factor indices 0..K-1.")
-        distinct = len(np.unique(values))
+        distinct = label_indices(values)[1] if np.issubdtype(values.dtype, np.integer) else len(np.unique(values))
         if distinct < 2:
             raise UsageError(
                 f"factor {info.name!r} is constant (one value in {len(values)} samples); no metric can score it, drop that column."

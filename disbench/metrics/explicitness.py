@@ -10,6 +10,7 @@ and the test split. Continuous factors are binned into
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,8 +41,6 @@ def roc_auc_one_vs_rest(labels: np.ndarray, proba: np.ndarray, classes: np.ndarr
 
     indicator = labels[:, None] == classes[None, :]
     usable = indicator.any(axis=0) & ~indicator.all(axis=0)
-    if len(classes) == 2 and proba.shape[1] == 2:
-        usable = np.array([True, True]) & usable
     return float(roc_auc_score(indicator[:, usable], proba[:, usable], average="macro"))
 
 
@@ -65,6 +64,7 @@ def compute_explicitness(data: MetricInput, options: ExplicitnessOptions, rng: n
     Raises:
         UsageError: invalid input.
     """
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
     data = check_metric_input(data)
@@ -76,16 +76,20 @@ def compute_explicitness(data: MetricInput, options: ExplicitnessOptions, rng: n
     mean, std = train_codes.mean(axis=0), train_codes.std(axis=0)
     std = np.where(std > 0, std, 1.0)
     x_train, x_test = (train_codes - mean) / std, (test_codes - mean) / std
-    train_auc, test_auc = [], []
+    train_auc, test_auc, converged = [], [], []
     for k, info in enumerate(data.factor_info):
         y_train, y_test = train_factors[:, k], test_factors[:, k]
         if info.continuous:
             both = histogram_discretize(np.concatenate([y_train, y_test])[:, None], options.continuous_factor_bins)[:, 0]
             y_train, y_test = both[: len(y_train)], both[len(y_train) :]
-        with single_blas_thread():
+        # dlib's LogisticRegression() keeps scikit-learn's 100 lbfgs iterations, which often
+        # stop short on many classes; we keep the protocol and record it instead of warning
+        with single_blas_thread(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
             model = LogisticRegression().fit(x_train, y_train)
+        converged.append(not any(issubclass(w.category, ConvergenceWarning) for w in caught))
         train_auc.append(roc_auc_one_vs_rest(y_train, model.predict_proba(x_train), model.classes_))
         test_auc.append(roc_auc_one_vs_rest(y_test, model.predict_proba(x_test), model.classes_))
     scores = [Score("explicitness", v, name) for v, name in zip(test_auc, data.factor_names)]
     scores += [Score("explicitness", float(np.mean(test_auc))), Score("explicitness.train", float(np.mean(train_auc)))]
-    return MetricResult(scores, {"train_auc": train_auc, "test_auc": test_auc})
+    return MetricResult(scores, {"train_auc": train_auc, "test_auc": test_auc, "lbfgs_converged": converged})

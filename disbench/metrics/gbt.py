@@ -16,7 +16,11 @@ residuals) with two changes that make it fast:
   gradient histograms of every tree come from one float32 matrix product of the
   one-hot bin matrix with the node-masked residuals (the right child is the parent
   minus the left child), so a stage costs three BLAS products instead of
-  ``sum_k K_k`` sorted scans.
+  ``sum_k K_k`` sorted scans. Groups of factors run in parallel threads.
+
+With exact thresholds (``max_bins`` at least the number of distinct values) it
+reproduces scikit-learn's training accuracy and importances; with bins, DCI moves
+by up to a few hundredths where trees over-fit small nodes (few points per class).
 
 Importances are gain (impurity-decrease) importances summed over a factor's trees
 and normalised to sum to one, as scikit-learn's ``feature_importances_`` (its mean
@@ -196,12 +200,64 @@ def _route(right_flat: np.ndarray, num_rows: int, node: np.ndarray, split_column
     node += right
 
 
-def fit_boosted_trees(*args, **kwargs) -> BoostedTreesResult:
-    """:func:`_fit_boosted_trees` on one BLAS thread (see :func:`disbench.metrics.discretize.single_blas_thread`)."""
+def _balanced_groups(num_classes: list[int], num_groups: int) -> list[list[int]]:
+    """Factor indices split into ``num_groups`` groups of about equal tree count (largest first)."""
+    groups: list[list[int]] = [[] for _ in range(num_groups)]
+    load = [0] * num_groups
+    for f in sorted(range(len(num_classes)), key=lambda f: -num_classes[f]):
+        lightest = int(np.argmin(load))
+        groups[lightest].append(f)
+        load[lightest] += 1 if num_classes[f] == 2 else num_classes[f]
+    return [sorted(g) for g in groups if g]
+
+
+def fit_boosted_trees(
+    train_x: np.ndarray,
+    train_labels: np.ndarray,
+    num_classes: list[int],
+    test_x: np.ndarray,
+    test_labels: np.ndarray,
+    rng: np.random.Generator | None = None,
+    workers: int | None = None,
+    **settings,
+) -> BoostedTreesResult:
+    """Fit one gradient-boosted classifier per factor and score them (see :func:`_fit_boosted_trees`).
+
+    Factors are independent, so they are split into ``workers`` groups of about equal
+    tree count, fitted in parallel threads (NumPy and BLAS release the GIL) with BLAS
+    limited to one thread each: measured on the 2-core machine with other processes
+    running, the histogram products of 10,000 points took 17 s per 20 stages on two
+    OpenBLAS threads and 1.6 s on one. Each group draws its tie-breaks from its own
+    child of ``rng``, so results do not depend on thread timing.
+
+    Args:
+        workers: threads; default ``min(2, CPU count, number of factors)``.
+        settings: ``n_estimators``, ``learning_rate``, ``max_depth``, ``max_bins``.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     from disbench.metrics.discretize import single_blas_thread
 
-    with single_blas_thread():
-        return _fit_boosted_trees(*args, **kwargs)
+    rng = rng if rng is not None else np.random.default_rng(0)
+    workers = workers or min(2, os.cpu_count() or 1, len(num_classes))
+    groups = _balanced_groups(list(num_classes), workers)
+    children = rng.spawn(len(groups))
+
+    def fit(group: list[int], child: np.random.Generator) -> BoostedTreesResult:
+        return _fit_boosted_trees(
+            train_x, train_labels[:, group], [num_classes[f] for f in group],
+            test_x, test_labels[:, group], rng=child, **settings,
+        )
+
+    with single_blas_thread(), ThreadPoolExecutor(max_workers=len(groups)) as pool:
+        parts = list(pool.map(fit, groups, children))
+    importances = np.zeros((train_x.shape[1], len(num_classes)))
+    train_accuracy, test_accuracy = np.zeros(len(num_classes)), np.zeros(len(num_classes))
+    for group, part in zip(groups, parts):
+        importances[:, group] = part.importances
+        train_accuracy[group], test_accuracy[group] = part.train_accuracy, part.test_accuracy
+    return BoostedTreesResult(importances, train_accuracy, test_accuracy)
 
 
 def _fit_boosted_trees(

@@ -108,3 +108,18 @@ def test_dci_within_003_of_sklearn_gbt():
     reference = dlib.dci(codes, factors, test_codes, test_factors)
     for key, expected in reference.items():
         assert value(ours, f"dci.{key}") == pytest.approx(expected, abs=0.03), key
+
+
+def test_histogram_discretize_equals_numpy_digitize_on_awkward_values():
+    # the arithmetic bin guess is corrected against np.histogram's own edges, so values
+    # sitting exactly on edges, constant columns and large offsets bin as np.digitize does
+    from disbench.metrics.discretize import histogram_discretize
+
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        x = rng.normal(size=(500, 3)) * rng.uniform(1e-3, 1e3) + rng.uniform(-1e3, 1e3)
+        if trial % 3 == 0:
+            x = np.round(x * 3) / 3  # many values exactly on edges
+        if trial % 5 == 0:
+            x[:, 1] = 5.0
+        assert np.array_equal(histogram_discretize(x, 20) + 1, dlib.histogram_discretize(x, 20).astype(int))
