@@ -189,3 +189,13 @@ def test_ssl_optimisers_and_schedule():
     assert method.lr_scale(99, 100) < 0.01  # cosine decay to zero
     constant = make("simclr", SyntheticDataset(), lr_schedule="constant")
     assert constant.lr_scale(50, 100) == 1.0
+
+
+def test_auto_encoder_picks_resnet50_with_its_imagenet_stem_for_large_images():
+    from disbench.methods.ssl import SSLConfig, build_backbone
+
+    backbone, width = build_backbone(SSLConfig(), (3, 128, 128))
+    assert width == 2048 and backbone.conv1.stride == (2, 2)
+    assert not isinstance(backbone.maxpool, torch.nn.Identity)
+    _, small_width = build_backbone(SSLConfig(), (3, 64, 64))
+    assert small_width == 512
