@@ -143,7 +143,7 @@ def _score_rows(
             "metric": score.metric,
             "factor": score.factor,
             "value": float(score.value),
-            "higher_is_better": info.higher_is_better,
+            "higher_is_better": info.higher_is_better if score.higher_is_better is None else score.higher_is_better,
             "metric_options": options_json,
             "eval_seconds": round(seconds, 4),
             "timestamp": timestamp(),

@@ -80,3 +80,13 @@ def test_option_variants_get_their_own_columns(tmp_path):
 def test_empty_leaderboard_says_how_to_make_one(tmp_path):
     with pytest.raises(DisbenchError, match="disbench bench --suite quick"):
         build_report(tmp_path / "missing.csv")
+
+
+def test_sub_scores_keep_their_own_direction(tmp_path):
+    """A metric lower-is-better may carry a higher-is-better sub-score (subspace-angle.right_count)."""
+    from disbench.evaluation import _score_rows
+    from disbench.metrics.base import METRICS, MetricResult, Score
+    info = METRICS.get("subspace-angle")
+    result = MetricResult([Score("subspace-angle", 0.3), Score("subspace-angle.right_count", 1.0, higher_is_better=True)])
+    rows = _score_rows("subspace-angle", info, info.Options(), "points", result, {"run_id": "r"}, 0.0)
+    assert [r["higher_is_better"] for r in rows] == [False, True]

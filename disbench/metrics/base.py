@@ -41,6 +41,8 @@ class Score:
     metric: str
     value: float
     factor: str = AGGREGATE
+    #: this score's direction when it differs from its metric's (e.g. a fraction of correct counts)
+    higher_is_better: bool | None = None
 
 
 @dataclass

@@ -160,7 +160,7 @@ def subspace_angle(encode, space, dataset, options: SubspaceAngleOptions, rng: n
     scores = [
         Score("subspace-angle", float(per_point.mean())),
         Score("subspace-angle.std", float(per_point.std())),
-        Score("subspace-angle.right_count", float(np.mean(counts == len(truth)))),
+        Score("subspace-angle.right_count", float(np.mean(counts == len(truth))), higher_is_better=True),
     ]
     details = {"num_true_factors": len(truth), "num_found_factors_mode": int(np.bincount(counts).argmax())}
     for key in ("separable", "spectrum", "num_factors"):  # the fit's verdict travels with the score
