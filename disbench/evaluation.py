@@ -111,21 +111,6 @@ def infer_factor_info(factors: np.ndarray, names: list[str] | None = None) -> li
     return info
 
 
-def check_factors(factors: np.ndarray, n_codes: int, what: str = "factors") -> np.ndarray:
-    factors = np.asarray(factors)
-    if factors.ndim == 1:
-        raise UsageError(f"{what} are 1-D (shape {factors.shape}); pass a 2-D array of N samples x F factors.")
-    if factors.ndim != 2:
-        raise UsageError(f"{what} must be 2-D (N samples x F factors), got shape {factors.shape}.")
-    if not np.issubdtype(factors.dtype, np.number):
-        raise UsageError(f"{what} must be numeric, got dtype {factors.dtype}.")
-    if len(factors) != n_codes:
-        raise UsageError(f"codes have {n_codes} rows but {what} have {len(factors)}; they must describe the same samples.")
-    if not np.isfinite(factors.astype(np.float64)).all():
-        raise UsageError(f"{what} hold NaN or infinite values; remove or fix those rows.")
-    return factors
-
-
 def _score_rows(
     metric_name: str,
     info: Any,
@@ -354,23 +339,21 @@ def evaluate_codes(
     integer-valued columns are discrete factors and the rest continuous.
     """
     from disbench import __version__
-    from disbench.metrics.base import check_codes
+    from disbench.metrics.base import check_codes, check_factors
 
     started = time.perf_counter()
     codes = check_codes(codes)
-    factors = check_factors(factors, len(codes))
     names, skipped = resolve_metric_names(metric_names, codes_only=True)
     options = resolve_metric_options(names, metric_overrides or {})
+    factors = np.asarray(factors)
     if dataset is not None:
         from disbench.runs import build_dataset
 
         factor_info = build_dataset(dataset).factors
-        if len(factor_info) != factors.shape[1]:
-            raise UsageError(
-                f"dataset {dataset!r} has {len(factor_info)} factors but the factors file has {factors.shape[1]} columns."
-            )
     else:
-        factor_info = infer_factor_info(factors)
+        readable = factors.ndim == 2 and np.issubdtype(factors.dtype, np.number)
+        factor_info = infer_factor_info(factors) if readable else []
+    factors = check_factors(factors, factor_info, len(codes))
     import platform
 
     base_row = {

@@ -111,7 +111,7 @@ def test_eval_codes_known_answers(cli, tmp_path):
     [
         ("missing", "does not exist"),
         ("nan", "NaN or infinite"),
-        ("short", "codes have 100 rows but factors have 99"),
+        ("short", "factors have 99 rows but the codes have 100"),
         ("flat", "1-D"),
     ],
 )
