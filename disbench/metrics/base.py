@@ -198,12 +198,12 @@ def check_factors(
         raise UsageError(
             f"{what} have {len(factors)} rows but the codes have {num_samples}; pass one factor row per code row."
         )
+    if not (np.issubdtype(factors.dtype, np.number) or factors.dtype == bool):
+        raise UsageError(f"{what} must be numeric, got dtype {factors.dtype}.")
     if factors.shape[1] != len(factor_info):
         raise UsageError(
             f"{what} have {factors.shape[1]} columns but {len(factor_info)} factors are described; they must match."
         )
-    if not (np.issubdtype(factors.dtype, np.number) or factors.dtype == bool):
-        raise UsageError(f"{what} must be numeric, got dtype {factors.dtype}.")
     if len(factors) < 2:
         raise UsageError(f"{what} hold {len(factors)} sample; metrics need at least 2.")
     all_discrete = all(not f.continuous for f in factor_info)
