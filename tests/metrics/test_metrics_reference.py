@@ -123,3 +123,24 @@ def test_histogram_discretize_equals_numpy_digitize_on_awkward_values():
         if trial % 5 == 0:
             x[:, 1] = 5.0
         assert np.array_equal(histogram_discretize(x, 20) + 1, dlib.histogram_discretize(x, 20).astype(int))
+
+
+def test_kernel_r2_equals_sklearn_grid_search_of_kernel_ridge():
+    # the shared-distance, one-Cholesky-per-alpha grid search picks what GridSearchCV(KernelRidge, cv=3) picks
+    from sklearn.kernel_ridge import KernelRidge
+    from sklearn.model_selection import GridSearchCV
+
+    from disbench.metrics.r2 import kernel_r2
+
+    rng = np.random.default_rng(8)
+    x_train, x_test = rng.normal(size=(150, 3)), rng.normal(size=(60, 3))
+    signal = lambda x: np.stack([np.sin(2 * x[:, 0]), x[:, 1] * x[:, 2], 0.1 * x[:, 0]], axis=1)  # noqa: E731
+    y_train = signal(x_train) + 0.1 * rng.normal(size=(150, 3))
+    y_test = signal(x_test) + 0.1 * rng.normal(size=(60, 3))
+    alphas, gammas = (1.0, 0.1, 0.01, 0.001), (0.01, 0.1, 1.0, 10.0)
+    scores, chosen = kernel_r2(x_train, y_train, x_test, y_test, alphas, gammas)
+    for k in range(3):
+        search = GridSearchCV(KernelRidge(kernel="rbf"), {"alpha": list(alphas), "gamma": list(gammas)}, cv=3)
+        search.fit(x_train, y_train[:, k])
+        assert tuple(chosen[k]) == (search.best_params_["alpha"], search.best_params_["gamma"])
+        assert scores[k] == pytest.approx(search.score(x_test, y_test[:, k]), abs=1e-8)
