@@ -139,7 +139,7 @@ def _bin_sums(membership, values: np.ndarray, chunk: int = 128) -> np.ndarray:
     return sums
 
 
-def _node_histograms(membership, residual, in_node, parent, count_sets):
+def _node_histograms(membership, residual, in_node, parent, left_counts):
     """Residual sums and counts per (slot, node, dimension, bin), each ``(T, 2**level, d B)``.
 
     Sparse products of the bin membership with the node-masked residuals and with the
@@ -154,8 +154,9 @@ def _node_histograms(membership, residual, in_node, parent, count_sets):
         in_node: ``(T, nodes, n)`` bool membership of each sample in each node, from
             :func:`_node_membership`; ``None`` at the root.
         parent: the previous level's ``(hist_g, hist_c)``; ``None`` at the root.
-        count_sets: ``(representatives, inverse)`` from :func:`_distinct_node_sets` for the
-            left nodes (ignored at level 0).
+        left_counts: ``(T, nodes / 2, d B)`` counts of the left nodes if known (from
+            :func:`_left_of_root_counts`), else ``(representatives, inverse)`` from
+            :func:`_distinct_node_sets` (ignored at the root).
     """
     num_slots, n = residual.shape
     d_bins = membership.shape[0]
@@ -165,19 +166,35 @@ def _node_histograms(membership, residual, in_node, parent, count_sets):
         return hist_g, np.broadcast_to(counts, hist_g.shape)
     num_nodes = in_node.shape[1]
     num_left = num_nodes // 2
-    representatives, inverse = count_sets
     masks = in_node[:, 0::2]  # (T, L / 2, n)
     left_g = np.empty((num_slots, num_left, d_bins), HIST_DTYPE)
     for k in range(num_left):
         left_g[:, k] = _bin_sums(membership, residual * masks[:, k])
-    node_counts = _bin_sums(membership, masks.reshape(num_slots * num_left, n)[representatives].astype(HIST_DTYPE))
-    left_c = node_counts[inverse].reshape(num_slots, num_left, d_bins)
+    if isinstance(left_counts, np.ndarray):
+        left_c = left_counts
+    else:
+        representatives, inverse = left_counts
+        node_counts = _bin_sums(membership, masks.reshape(num_slots * num_left, n)[representatives].astype(HIST_DTYPE))
+        left_c = node_counts[inverse].reshape(num_slots, num_left, d_bins)
     parent_g, parent_c = parent
     hist_g = np.empty((num_slots, num_nodes, d_bins), HIST_DTYPE)
     hist_c = np.empty_like(hist_g)
     hist_g[:, 0::2], hist_g[:, 1::2] = left_g, parent_g - left_g
     hist_c[:, 0::2], hist_c[:, 1::2] = left_c, parent_c - left_c
     return hist_g, hist_c
+
+
+def _left_of_root_counts(membership, right: np.ndarray) -> np.ndarray:
+    """``(d B + 1, d B)`` counts per (dimension, bin) of the samples left of each root split column.
+
+    Every tree's level-1 left child holds the samples left of its root split, so its
+    count histogram is a row of this table, computed once per fit.
+
+    Args:
+        membership: ``(d B, n)`` from :func:`bin_membership`.
+        right: ``(d B + 1, n)`` from :func:`_right_of_thresholds`.
+    """
+    return _bin_sums(membership, (~right).astype(HIST_DTYPE))
 
 
 def _distinct_node_sets(node_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -380,6 +397,7 @@ def _fit_boosted_trees(
     train_right = _right_of_thresholds(train_bins, num_bins)
     test_right = _right_of_thresholds(np.ascontiguousarray(apply_bins(test_x, edges).T), num_bins)
     membership = bin_membership(train_bins, num_bins)
+    root_left_counts = _left_of_root_counts(membership, train_right)
 
     # tree slots: K per multi-class factor, one per binary factor
     binary = np.array([k == 2 for k in num_classes])
@@ -416,18 +434,20 @@ def _fit_boosted_trees(
         node = np.zeros((num_slots, n), node_dtype)
         node_test = np.zeros((num_slots, len(test_x)), node_dtype)
         node_keys = np.zeros((num_slots, 1), np.int64)
-        hist = count_sets = None
+        hist = left_counts = None
         for level in range(max_depth):
             in_node = _node_membership(node, 2**level)
-            hist = _node_histograms(membership, residual_hist, in_node, hist, count_sets)
+            hist = _node_histograms(membership, residual_hist, in_node, hist, left_counts)
             split_dim, split_bin, gain, left_g, total_g = _best_splits(*hist, d, rng)
             np.add.at(gains, (np.repeat(slot_index[:, None], gain.shape[1], 1), split_dim), gain)
             split_column = np.where(split_bin < num_bins, split_dim * num_bins + split_bin, d * num_bins)
             node = _route(train_right, node, in_node, split_column)
             node_test = _route(test_right, node_test, _node_membership(node_test, 2**level), split_column)
-            if level + 1 < max_depth:
-                node_keys = _child_keys(node_keys, split_column, num_columns)
-                count_sets = _distinct_node_sets(node_keys)
+            node_keys = _child_keys(node_keys, split_column, num_columns)
+            if level == 0:
+                left_counts = root_left_counts[split_column[:, 0]][:, None, :]
+            elif level + 1 < max_depth:
+                left_counts = _distinct_node_sets(node_keys)
         # Newton leaf values: scale * sum(residual) / sum(p (1 - p))
         leaf_index = leaf_base + node
         sum_g = np.stack([left_g, total_g - left_g], axis=-1).reshape(num_slots, num_leaves)

@@ -144,3 +144,20 @@ def test_kernel_r2_equals_sklearn_grid_search_of_kernel_ridge():
         search.fit(x_train, y_train[:, k])
         assert tuple(chosen[k]) == (search.best_params_["alpha"], search.best_params_["gamma"])
         assert scores[k] == pytest.approx(search.score(x_test, y_test[:, k]), abs=1e-8)
+
+
+def test_boosted_trees_with_exact_thresholds_match_sklearn():
+    # with fewer distinct code values than bins the candidate thresholds are scikit-learn's,
+    # so every factor's training accuracy and importances agree with GradientBoostingClassifier()
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from disbench.metrics.gbt import fit_boosted_trees
+
+    rng = np.random.default_rng(3)
+    factors = np.stack([rng.integers(0, k, 300) for k in (2, 3, 5)], axis=1)
+    codes = np.round((factors @ rng.normal(size=(3, 4)) + rng.normal(size=(300, 4))) * 2) / 2
+    ours = fit_boosted_trees(codes, factors, [2, 3, 5], codes, factors, max_bins=64)
+    for f in range(3):
+        model = GradientBoostingClassifier(random_state=0).fit(codes, factors[:, f])
+        assert ours.train_accuracy[f] == np.mean(model.predict(codes) == factors[:, f])
+        np.testing.assert_allclose(ours.importances[:, f], model.feature_importances_, atol=0.01)
