@@ -397,7 +397,8 @@ def _fit_boosted_trees(
     train_right = _right_of_thresholds(train_bins, num_bins)
     test_right = _right_of_thresholds(np.ascontiguousarray(apply_bins(test_x, edges).T), num_bins)
     membership = bin_membership(train_bins, num_bins)
-    root_left_counts = _left_of_root_counts(membership, train_right)
+    # the table has (d B + 1) d B entries: worth it only while no bigger than the routing table
+    root_left_counts = _left_of_root_counts(membership, train_right) if d * num_bins < n else None
 
     # tree slots: K per multi-class factor, one per binary factor
     binary = np.array([k == 2 for k in num_classes])
@@ -444,7 +445,7 @@ def _fit_boosted_trees(
             node = _route(train_right, node, in_node, split_column)
             node_test = _route(test_right, node_test, _node_membership(node_test, 2**level), split_column)
             node_keys = _child_keys(node_keys, split_column, num_columns)
-            if level == 0:
+            if level == 0 and root_left_counts is not None:
                 left_counts = root_left_counts[split_column[:, 0]][:, None, :]
             elif level + 1 < max_depth:
                 left_counts = _distinct_node_sets(node_keys)
