@@ -161,3 +161,23 @@ def test_boosted_trees_with_exact_thresholds_match_sklearn():
         model = GradientBoostingClassifier(random_state=0).fit(codes, factors[:, f])
         assert ours.train_accuracy[f] == np.mean(model.predict(codes) == factors[:, f])
         np.testing.assert_allclose(ours.importances[:, f], model.feature_importances_, atol=0.01)
+
+
+def test_explicitness_auc_equals_sklearn_roc_auc_score_with_ties_and_missing_classes():
+    from sklearn.metrics import roc_auc_score
+
+    from disbench.metrics.explicitness import roc_auc_one_vs_rest
+
+    rng = np.random.default_rng(9)
+    labels = rng.integers(0, 5, 400)
+    labels[labels == 3] = 4  # class 3 absent: skipped, as before
+    proba = np.round(rng.random((400, 6)), 1)  # many ties
+    proba[:, 0] += 0.3 * (labels == 0)
+    classes = np.arange(6)
+    usable = [0, 1, 2, 4]
+    expected = roc_auc_score((labels[:, None] == classes)[:, usable], proba[:, usable], average="macro")
+    assert roc_auc_one_vs_rest(labels, proba, classes) == pytest.approx(expected, abs=1e-12)
+    from disbench.errors import DisbenchError
+
+    with pytest.raises(DisbenchError, match="at least two classes"):
+        roc_auc_one_vs_rest(np.zeros(10), rng.random((10, 2)), np.arange(2))
