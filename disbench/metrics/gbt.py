@@ -326,11 +326,11 @@ def fit_boosted_trees(
     """Fit one gradient-boosted classifier per factor and score them (see :func:`_fit_boosted_trees`).
 
     Factors are independent, so they are split into ``workers`` groups of about equal
-    tree count, fitted in parallel threads (NumPy and BLAS release the GIL) with BLAS
-    limited to one thread each: measured on the 2-core machine with other processes
-    running, the histogram products of 10,000 points took 17 s per 20 stages on two
-    OpenBLAS threads and 1.6 s on one. Each group draws its tie-breaks from its own
-    child of ``rng``, so results do not depend on thread timing.
+    tree count, fitted in parallel threads (NumPy and scipy's sparse products release
+    the GIL) with BLAS limited to one thread each: on the 2-core machine with other
+    processes running, BLAS threads competing with the fitting threads made dense
+    products 10x slower. Each group draws its tie-breaks from its own child of ``rng``,
+    so results do not depend on thread timing.
 
     Args:
         workers: threads; default ``min(2, CPU count, number of factors)``.
