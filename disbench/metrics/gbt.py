@@ -419,6 +419,7 @@ def _fit_boosted_trees(
             target[block] = train_labels[:, f][None, :] == np.arange(k)[:, None]
             init[block] = np.log(np.maximum(prior, 1e-300))
             leaf_scale[block] = (k - 1) / k
+    target_hist = target.astype(HIST_DTYPE)  # 0 / 1, exact
     raw = np.repeat(init[:, None], n, axis=1)  # (T, n)
     raw_test = np.repeat(init[:, None], len(test_x), axis=1)
     gains = np.zeros((num_slots, d))
@@ -430,8 +431,8 @@ def _fit_boosted_trees(
 
     for _ in range(n_estimators):
         proba = _softmax_blocks(raw, blocks, binary)
-        residual = target - proba
-        residual_hist = residual.astype(HIST_DTYPE)
+        proba_hist = proba.astype(HIST_DTYPE)
+        residual_hist = target_hist - proba_hist
         node = np.zeros((num_slots, n), node_dtype)
         node_test = np.zeros((num_slots, len(test_x)), node_dtype)
         node_keys = np.zeros((num_slots, 1), np.int64)
@@ -452,7 +453,7 @@ def _fit_boosted_trees(
         # Newton leaf values: scale * sum(residual) / sum(p (1 - p))
         leaf_index = leaf_base + node
         sum_g = np.stack([left_g, total_g - left_g], axis=-1).reshape(num_slots, num_leaves)
-        sum_h = np.bincount(leaf_index.ravel(), (proba * (1.0 - proba)).ravel(), num_slots * num_leaves)
+        sum_h = np.bincount(leaf_index.ravel(), (proba_hist * (1 - proba_hist)).ravel(), num_slots * num_leaves)
         sum_h = sum_h.reshape(num_slots, num_leaves)
         with np.errstate(divide="ignore", invalid="ignore"):
             leaf = np.where(np.abs(sum_h) < 1e-150, 0.0, leaf_scale[:, None] * sum_g / sum_h).ravel()
