@@ -65,9 +65,18 @@ def linear_r2(x_train, y_train, x_test, y_test) -> np.ndarray:
 
 
 def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(len(a), len(b))`` squared Euclidean distances."""
-    sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.maximum(sq, 0.0)
+    """``(len(a), len(b))`` squared Euclidean distances (in place: one ``len(a) x len(b)`` array)."""
+    sq = a @ b.T
+    sq *= -2.0
+    sq += (a * a).sum(1)[:, None]
+    sq += (b * b).sum(1)[None, :]
+    return np.maximum(sq, 0.0, out=sq)
+
+
+def _rbf_of_distances(distances: np.ndarray, gamma: float) -> np.ndarray:
+    """``exp(-gamma * distances)`` with one new array."""
+    kernel = np.multiply(distances, -gamma)
+    return np.exp(kernel, out=kernel)
 
 
 def _kernel_ridge_predictions(kernel, cross, y_fit, alphas) -> list[np.ndarray]:
@@ -97,7 +106,7 @@ def kernel_r2(x_train, y_train, x_test, y_test, alphas, gammas) -> tuple[np.ndar
     cv_score = np.zeros((len(alphas), len(gammas), y_train.shape[1]))
     distances = _squared_distances(x_train, x_train)
     for j, gamma in enumerate(gammas):
-        kernel = np.exp(-gamma * distances)
+        kernel = _rbf_of_distances(distances, gamma)
         for held_out in folds:
             fit = np.setdiff1d(np.arange(len(x_train)), held_out)
             predictions = _kernel_ridge_predictions(
@@ -111,7 +120,7 @@ def kernel_r2(x_train, y_train, x_test, y_test, alphas, gammas) -> tuple[np.ndar
     for i in np.unique(best):
         columns = best == i
         alpha, gamma = grid[i]
-        kernel, cross = np.exp(-gamma * distances), np.exp(-gamma * test_distances)
+        kernel, cross = _rbf_of_distances(distances, gamma), _rbf_of_distances(test_distances, gamma)
         (predicted,) = _kernel_ridge_predictions(kernel, cross, y_train[:, columns], [alpha])
         scores[columns] = r2_scores(y_test[:, columns], predicted)
     return scores, np.array([grid[i] for i in best])
