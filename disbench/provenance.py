@@ -19,10 +19,12 @@ def resolve_device(requested: str = "auto") -> str:
     import torch
 
     has_cuda = torch.cuda.is_available()
-    if requested == "auto":
-        return "cuda" if has_cuda else "cpu"
     if requested.startswith("cuda") and not has_cuda:
         raise UsageError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto.")
+    if requested == "auto":
+        requested = "cuda" if has_cuda else "cpu"
+    if requested == "cuda" and "LOCAL_RANK" in os.environ:
+        return f"cuda:{int(os.environ['LOCAL_RANK'])}"  # torchrun: one GPU per process
     return requested
 
 

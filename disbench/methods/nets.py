@@ -2,7 +2,8 @@
 
 Vector data (``observation_shape == (D,)``) gets MLPs; 64x64 images get the
 convolutional encoder and deconvolutional decoder of disentanglement_lib's VAE
-study (Locatello et al. 2019). Self-supervised methods add ResNets here.
+study (Locatello et al. 2019). Self-supervised methods add torchvision ResNets
+(:func:`resnet_backbone`) and the SimCLR/VICReg projector (:func:`projector`).
 """
 
 from __future__ import annotations
@@ -85,3 +86,42 @@ def build_decoder(observation_shape: Sequence[int], latent_dim: int, hidden: Seq
         channels, height, width = observation_shape
         return DeconvDecoder(latent_dim, channels, height)
     return mlp([latent_dim, *reversed(hidden), observation_shape[0]])
+
+
+def resnet_backbone(depth: int, channels: int, small_images: bool) -> tuple[nn.Module, int]:
+    """A torchvision ResNet without its classifier, and its feature width.
+
+    Args:
+        depth: 18 or 50.
+        channels: input channels (1 for greyscale dSprites, 3 for colour).
+        small_images: replace the 7x7 stride-2 stem and max-pool by a 3x3 stride-1
+            convolution, as SSL papers do for 32-64 pixel images (Eastwood et al. 2023).
+
+    Returns:
+        (module mapping ``(B, C, H, W)`` to ``(B, width)``, width): width 512 or 2048.
+    """
+    from torchvision import models
+
+    builders = {18: models.resnet18, 50: models.resnet50}
+    if depth not in builders:
+        raise ValueError(f"ResNet depth must be 18 or 50, got {depth}")
+    net = builders[depth](weights=None)
+    if small_images:
+        net.conv1 = nn.Conv2d(channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        net.maxpool = nn.Identity()
+    elif channels != 3:
+        net.conv1 = nn.Conv2d(channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    width = net.fc.in_features
+    net.fc = nn.Identity()
+    return net, width
+
+
+def projector(in_dim: int, hidden: Sequence[int], out_dim: int) -> nn.Sequential:
+    """SSL projector: Linear-BatchNorm-ReLU for each hidden width, then a bias-free Linear (VICReg's head)."""
+    layers: list[nn.Module] = []
+    width = in_dim
+    for size in hidden:
+        layers += [nn.Linear(width, size), nn.BatchNorm1d(size), nn.ReLU(inplace=True)]
+        width = size
+    layers.append(nn.Linear(width, out_dim, bias=False))
+    return nn.Sequential(*layers)

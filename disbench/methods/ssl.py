@@ -1,0 +1,245 @@
+"""Shared machinery of the self-supervised methods (``multispace``, ``simclr``, ``vicreg``).
+
+One model, ``projector(backbone(x))``; each method picks its views from the
+dataset's structured views and turns the stacked embeddings into a loss. The base
+class owns what they share:
+
+- the backbone chosen by the data: an MLP for vectors, torchvision's ResNet-18 with
+  a 3x3 stride-1 stem and no max-pool for images up to 96 pixels, ResNet-50 above
+  (or the small dlib conv encoder, for CPU budgets);
+- the projector: Linear-BatchNorm-ReLU hidden layers, then a bias-free Linear;
+- one forward pass over all views at once (``(V * B, ...)``), under bfloat16
+  autocast on CUDA; the losses run in float32;
+- torchrun: SyncBatchNorm when launched with several processes, the model wrapped
+  in DistributedDataParallel on the first step, embeddings all-gathered (with
+  gradients) for the entropy terms; the shared loop lets rank 0 alone write;
+- Adam/AdamW or LARS, warm-up then cosine decay of the learning rate.
+
+Launch lines (see docs/ssl.md)::
+
+    disbench train --method multispace --dataset synthetic
+    torchrun --nproc_per_node 4 -m disbench train --method multispace --dataset color-dsprites --device cuda
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from disbench.errors import UsageError
+from disbench.methods.base import TorchMethod, TrainableConfig
+from disbench.methods.distributed import gather_examples
+from disbench.methods.lars import LARS
+from disbench.methods.nets import ConvEncoder, is_image, mlp, projector, resnet_backbone
+from disbench.training import cosine_lr_scale, distributed_info
+
+#: images at most this many pixels wide get the small-image ResNet-18 (ImageNet-size ones ResNet-50)
+SMALL_IMAGE_SIDE = 96
+
+
+@dataclass
+class SSLConfig(TrainableConfig):
+    """Hyperparameters shared by the self-supervised methods.
+
+    Attributes:
+        encoder: backbone: ``auto`` (MLP for vectors, ResNet-18 for images up to 96
+            pixels, ResNet-50 above), ``mlp``, ``conv`` (dlib's small conv net),
+            ``resnet18`` or ``resnet50``.
+        encoder_hidden: hidden widths of the MLP backbone.
+        representation_dim: output width of the MLP and conv backbones (ResNets: 512 / 2048).
+        projector_hidden: widths of the projector's Linear-BatchNorm-ReLU layers.
+        embedding_dim: projector output size D (split into spaces by ``multispace``).
+        optimizer: ``adam``, ``adamw`` or ``lars`` (the paper's, with lr = base lr x batch / 256).
+        weight_decay: weight decay (the paper: 1e-6 with LARS).
+        lr_schedule: ``cosine`` (after ``warmup_steps`` of linear warm-up) or ``constant``.
+        warmup_steps: linear warm-up steps of the learning rate.
+        mixed_precision: bfloat16 autocast on CUDA (ignored on CPU).
+    """
+
+    encoder: Literal["auto", "mlp", "conv", "resnet18", "resnet50"] = "auto"
+    encoder_hidden: tuple[int, ...] = (256, 256)
+    representation_dim: int = 64
+    projector_hidden: tuple[int, ...] = (256,)
+    embedding_dim: int = 16
+    optimizer: Literal["adam", "adamw", "lars"] = "adam"
+    weight_decay: float = 0.0
+    lr_schedule: Literal["cosine", "constant"] = "cosine"
+    warmup_steps: int = 0
+    mixed_precision: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.embedding_dim < 1 or self.representation_dim < 1:
+            raise ValueError("embedding_dim and representation_dim must be at least 1")
+        if any(width < 1 for width in (*self.encoder_hidden, *self.projector_hidden)):
+            raise ValueError("encoder_hidden and projector_hidden widths must be at least 1")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+
+
+def check_temperature(temperature: float) -> None:
+    if not 0.0 < temperature <= 10.0:
+        raise ValueError(
+            f"temperature must be in (0, 10], got {temperature}; the papers use 0.1-1 (SimCLR: 0.15 on ColorDSprites)"
+        )
+
+
+class SSLModel(nn.Module):
+    """``projector(backbone(x))``; buffers added by methods (multipliers) live here so they are checkpointed."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.projector = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.projector(self.backbone(x))
+
+
+def build_backbone(config: SSLConfig, observation_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
+    """The backbone for this data shape and its output width."""
+    choice = config.encoder
+    if choice == "auto":
+        if not is_image(observation_shape):
+            choice = "mlp"
+        else:
+            choice = "resnet18" if max(observation_shape[1:]) <= SMALL_IMAGE_SIDE else "resnet50"
+    if choice == "mlp":
+        if len(observation_shape) != 1:
+            raise UsageError(
+                f"encoder 'mlp' needs vector observations, got shape {observation_shape}; use encoder=resnet18 or conv."
+            )
+        return mlp([observation_shape[0], *config.encoder_hidden, config.representation_dim]), config.representation_dim
+    if not is_image(observation_shape):
+        raise UsageError(f"encoder {choice!r} needs images (C, H, W), got shape {observation_shape}; use encoder=mlp.")
+    channels, height, _ = observation_shape
+    if choice == "conv":
+        return ConvEncoder(channels, height, config.representation_dim), config.representation_dim
+    depth = 18 if choice == "resnet18" else 50
+    return resnet_backbone(depth, channels, small_images=max(observation_shape[1:]) <= SMALL_IMAGE_SIDE)
+
+
+class SSLMethod(TorchMethod):
+    """Base of the self-supervised methods: subclasses define :meth:`views` and :meth:`loss`."""
+
+    Config = SSLConfig
+
+    def __init__(self, config: SSLConfig, dataset, seed: int, device: str = "cpu") -> None:
+        info = distributed_info()
+        if info.enabled and device == "cuda":  # torchrun: one GPU per process, picked by LOCAL_RANK
+            device = f"cuda:{info.local_rank}"
+            torch.cuda.set_device(info.local_rank)
+        super().__init__(config, dataset, seed, device)
+
+    def build(self) -> nn.Module:
+        if not self.dataset.has_views:
+            raise UsageError(
+                f"method {self.name!r} trains on structured views, and dataset {self.dataset.name!r} has none "
+                "(no transformation groups); pick a dataset with style groups (disbench list datasets)."
+            )
+        with torch.random.fork_rng(devices=[]):  # initial weights depend on the run seed alone
+            torch.manual_seed(self.seed)
+            backbone, width = build_backbone(self.config, tuple(self.dataset.observation_shape))
+            model = SSLModel(backbone, projector(width, self.config.projector_hidden, self.config.embedding_dim))
+        self.distributed = distributed_info()
+        if self.distributed.enabled:
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        self._parallel: nn.Module | None = None
+        return model
+
+    # --- what each self-supervised method defines ---------------------------------------
+    def views(self, rng: np.random.Generator) -> list[np.ndarray]:
+        """The views of one batch, each ``(B, *observation_shape)``; view 0 is the query."""
+        raise NotImplementedError
+
+    def loss(self, embeddings: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Losses from float32 embeddings ``(V, B, D)``; ``"loss"`` is minimised, the rest logged."""
+        raise NotImplementedError
+
+    # --- shared ---------------------------------------------------------------------------
+    @property
+    def uses_autocast(self) -> bool:
+        return self.config.mixed_precision and str(self.device).startswith("cuda")
+
+    def forward_model(self) -> nn.Module:
+        """The model to call in training: wrapped in DDP under torchrun (wrapped lazily, once the group exists)."""
+        if not self.distributed.enabled:
+            return self.model
+        if self._parallel is None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            device_ids = [torch.device(self.device).index or 0] if str(self.device).startswith("cuda") else None
+            self._parallel = DistributedDataParallel(self.model, device_ids=device_ids)
+        return self._parallel
+
+    def embed(self, observations: torch.Tensor, model: nn.Module | None = None) -> torch.Tensor:
+        """Projector outputs as float32, ``(n, *obs) -> (n, D)``."""
+        model = model or self.model
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.uses_autocast):
+            return model(observations).float()
+
+    def training_step(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        views = self.views(rng)
+        batch = len(views[0])
+        stacked = self.to_tensor(np.concatenate(views))  # one pass: BatchNorm sees all views together
+        embeddings = self.embed(stacked, self.forward_model()).view(len(views), batch, -1)
+        return self.loss(embeddings)
+
+    def gather(self, embeddings: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """All processes' embeddings ``(V, N, D)`` and this process's offset (see :mod:`.distributed`)."""
+        return gather_examples(embeddings)
+
+    @property
+    def global_batch(self) -> int:
+        return self.config.batch_size * self.distributed.world_size
+
+    def configure_optimizer(self) -> torch.optim.Optimizer:
+        params = self.model.parameters()
+        cfg = self.config
+        if cfg.optimizer == "lars":
+            return LARS(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if cfg.optimizer == "adamw":
+            return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    def lr_scale(self, step: int, total_steps: int) -> float:
+        if self.config.lr_schedule == "constant":
+            return min(1.0, (step + 1) / self.config.warmup_steps) if self.config.warmup_steps else 1.0
+        return cosine_lr_scale(step, total_steps, self.config.warmup_steps)
+
+    def encode_batch(self, observations: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.spaces(self.embed(observations))
+
+    def spaces(self, embeddings: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named code spaces from projector outputs ``(n, D)``."""
+        raise NotImplementedError
+
+
+@dataclass
+class TwoViewConfig(SSLConfig):
+    """Attributes:
+    encode_layer: codes from the ``projector`` output (the space the loss shapes) or the
+        ``backbone`` features (the layer linear-probe papers evaluate).
+    """
+
+    encode_layer: Literal["projector", "backbone"] = "projector"
+
+
+class TwoViewMethod(SSLMethod):
+    """SimCLR and VICReg: query and content key, one ``latent`` space."""
+
+    def views(self, rng: np.random.Generator) -> list[np.ndarray]:
+        views = self.dataset.sample_views(self.config.batch_size, rng)
+        return [views.query, views.content_key]
+
+    def encode_batch(self, observations: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.config.encode_layer == "backbone":
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.uses_autocast):
+                return {"latent": self.model.backbone(observations).float()}
+        return self.spaces(self.embed(observations))

@@ -1,0 +1,132 @@
+"""The SSL loss terms alone: shapes, values known by hand, gradients, descent, dual ascent."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from disbench.methods import ssl_losses as L
+
+
+def unit(*shape: int, seed: int = 0) -> torch.Tensor:
+    return F.normalize(torch.randn(*shape, generator=torch.Generator().manual_seed(seed)), dim=-1)
+
+
+# --- spaces -----------------------------------------------------------------------
+def test_space_sizes_give_the_rounding_remainder_to_content():
+    assert L.space_sizes(16, [0.5, 0.25, 0.25]) == [8, 4, 4]
+    assert L.space_sizes(10, [0.5, 0.25, 0.25]) == [6, 2, 2]
+    assert L.space_sizes(7, [1 / 3, 1 / 3, 1 / 3]) == [3, 2, 2]
+
+
+def test_normalize_spaces_makes_each_slice_unit_and_the_joint_norm_sqrt_of_the_space_count():
+    z = torch.randn(5, 8) * 3
+    out = L.normalize_spaces(z, [4, 2, 2])
+    for part in L.split_spaces(out, [4, 2, 2]):
+        torch.testing.assert_close(part.norm(dim=-1), torch.ones(5))
+    torch.testing.assert_close(out.norm(dim=-1), torch.full((5,), math.sqrt(3)))
+
+
+# --- alignment ----------------------------------------------------------------------
+def test_infonce_alignment_known_values():
+    q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    assert L.infonce_alignment(q, q, 0.5).item() == pytest.approx(-2.0)  # cos 1, divided by tau
+    assert L.infonce_alignment(q, q.flip(1), 0.5).item() == pytest.approx(0.0)  # orthogonal pairs
+    assert L.cosine_violation(q, q).item() == pytest.approx(0.0)
+    assert L.cosine_violation(q, -q).item() == pytest.approx(2.0)
+
+
+def test_mse_alignment_known_value():
+    assert L.mse_alignment(torch.zeros(2, 2), torch.ones(2, 2) * 2).item() == pytest.approx(4.0)
+
+
+# --- entropy terms ---------------------------------------------------------------------
+def test_infonce_entropy_excludes_positives_known_value():
+    # two examples, two views each; views of one example coincide, examples orthogonal
+    e0, e1 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    views = torch.stack([torch.stack([e0, e1]), torch.stack([e0, e1])])  # (V=2, B=2, D=2)
+    # each anchor sees only the two views of the other example, at similarity 0: log(2 e^0)
+    assert L.infonce_entropy(views, temperature=0.5).item() == pytest.approx(math.log(2))
+    # if the positives leaked into the sum it would include e^(1/0.5) terms
+    collapsed = torch.stack([torch.stack([e0, e0]), torch.stack([e0, e0])])
+    assert L.infonce_entropy(collapsed, temperature=0.5).item() == pytest.approx(math.log(2) + 2.0)
+
+
+def test_infonce_entropy_with_gathered_candidates_matches_the_local_computation():
+    views = unit(3, 8, 5)
+    whole = L.infonce_entropy(views, 0.2)
+    # split the batch as two processes would and average their terms
+    halves = [L.infonce_entropy(views[:, i * 4 : (i + 1) * 4], 0.2, views, offset=i * 4) for i in range(2)]
+    torch.testing.assert_close(torch.stack(halves).mean(), whole)
+
+
+def test_nt_xent_matches_cross_entropy_formulation():
+    views = unit(2, 6, 4)
+    tau = 0.3
+    z = torch.cat([views[0], views[1]])  # (2B, D)
+    logits = z @ z.T / tau
+    logits.fill_diagonal_(float("-inf"))
+    targets = torch.cat([torch.arange(6, 12), torch.arange(0, 6)])
+    expected = F.cross_entropy(logits, targets)
+    torch.testing.assert_close(L.nt_xent(views, tau), expected)
+
+
+def test_vicreg_terms_known_values():
+    constant = torch.zeros(10, 3)
+    # zero variance: the hinge is 1 - sqrt(1e-4) = 0.99 in every dimension
+    assert L.variance_term(constant).item() == pytest.approx(0.99, abs=1e-6)
+    assert L.covariance_term(constant).item() == pytest.approx(0.0)
+    x = torch.randn(2000, 1, generator=torch.Generator().manual_seed(0))
+    duplicated = torch.cat([x, x], dim=1)  # off-diagonal covariance = Var(x), counted twice, divided by D=2
+    expected = torch.var(x).item() ** 2
+    assert L.covariance_term(duplicated).item() == pytest.approx(expected, rel=1e-4)
+    loss = L.vicreg_loss(duplicated, duplicated)
+    assert set(loss) == {"loss", "invariance", "variance", "covariance"}
+    assert loss["invariance"].item() == 0.0
+
+
+@pytest.mark.parametrize(
+    "loss_fn",
+    [
+        lambda z: L.infonce_entropy(F.normalize(z, dim=-1), 0.2),
+        lambda z: L.nt_xent(F.normalize(z, dim=-1), 0.2),
+        lambda z: L.vicreg_loss(z[0], z[1])["loss"],
+        lambda z: L.infonce_alignment(F.normalize(z[0], dim=-1), F.normalize(z[1], dim=-1), 0.2),
+    ],
+    ids=["infonce_entropy", "nt_xent", "vicreg", "infonce_alignment"],
+)
+def test_losses_are_scalars_with_gradients_and_decrease_under_gradient_steps(loss_fn):
+    z = torch.randn(2, 32, 8, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    optimiser = torch.optim.SGD([z], lr=0.1)
+    first = loss_fn(z)
+    assert first.shape == ()
+    first.backward()
+    assert z.grad is not None and torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
+    for _ in range(30):
+        optimiser.zero_grad()
+        loss = loss_fn(z)
+        loss.backward()
+        optimiser.step()
+    assert loss_fn(z).item() < first.item()
+
+
+# --- dual ascent -----------------------------------------------------------------------
+def test_dual_ascent_raises_violated_multipliers_and_returns_satisfied_ones_to_zero():
+    lambdas = torch.tensor([1.0, 1.0])
+    violated_then_held = torch.tensor([0.5, 0.0])  # space 0 violates the 0.01 tolerance, space 1 holds it
+    for _ in range(10):
+        lambdas = L.dual_ascent(lambdas, violated_then_held, tolerance=0.01, step_size=0.5)
+    assert lambdas[0].item() == pytest.approx(1.0 + 10 * 0.5 * 0.49)  # rose by eta (c - tol) per step
+    assert lambdas[1].item() == pytest.approx(1.0 - 10 * 0.5 * 0.01)  # fell by eta * tol per step
+    # once every constraint holds, the multipliers decay to zero and stay there, never negative
+    for _ in range(1000):
+        lambdas = L.dual_ascent(lambdas, torch.tensor([0.0, 0.0]), tolerance=0.01, step_size=0.5)
+    assert torch.equal(lambdas, torch.zeros(2))
+
+
+def test_lambda_step_size_scales_with_batch_and_schedule():
+    assert L.lambda_step_size(0.01, 512, 1.0) == pytest.approx(0.02)
+    assert L.lambda_step_size(0.01, 512, 0.5) == pytest.approx(0.01)
