@@ -64,6 +64,9 @@ class DCIOptions:
     def __post_init__(self) -> None:
         if self.n_estimators < 1 or self.max_depth < 1 or self.max_bins < 2:
             raise ValueError("n_estimators and max_depth must be at least 1, max_bins at least 2")
+        if self.max_depth > 8:
+            # the trees' per-node sample masks take (trees x 2**max_depth x points) bytes
+            raise ValueError(f"max_depth must be at most 8 (got {self.max_depth}); dlib uses 3")
         if self.learning_rate <= 0 or self.lasso_alpha <= 0:
             raise ValueError("learning_rate and lasso_alpha must be positive")
 

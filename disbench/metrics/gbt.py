@@ -13,10 +13,13 @@ residuals) with two changes that make it fast:
   the widest gap within each quantile window, see :func:`bin_edges`), instead of
   between every pair of distinct values;
 - all trees of a stage are grown at once, for every factor and class: per-node
-  gradient histograms of every tree come from one float32 matrix product of the
-  one-hot bin matrix with the node-masked residuals (the right child is the parent
-  minus the left child), so a stage costs three BLAS products instead of
-  ``sum_k K_k`` sorted scans. Groups of factors run in parallel threads.
+  gradient histograms of every tree come from sparse float32 products of the
+  ``(d B, n)`` bin membership matrix with the node-masked residuals (the right child
+  is the parent minus the left child), so a stage costs a few sparse products instead
+  of ``sum_k K_k`` sorted scans. Count rows are computed once per distinct node sample
+  set, the root's counts once per fit, and leaf residual sums are read off the last
+  level's histograms. Samples are routed with boolean rows of a ``(thresholds, n)``
+  table (contiguous copies, no gathers). Groups of factors run in parallel threads.
 
 With exact thresholds (``max_bins`` at least the number of distinct values) it
 reproduces scikit-learn's training accuracy and importances; with bins, DCI moves
@@ -36,6 +39,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+# Histograms in float32: float64 sparse products made the whole fit 1.6x slower (measured,
+# 10,000 points); the rounding moves only splits whose gains tie to ~1e-6.
+HIST_DTYPE = np.float32
 
 
 @dataclass
@@ -103,32 +110,112 @@ def _predict_labels(raw: np.ndarray, blocks: list[slice], binary: np.ndarray) ->
     ]
 
 
-def _node_histograms(onehot: np.ndarray, residual: np.ndarray, node: np.ndarray, level: int, parent):
-    """Residual sums and counts per (slot, node, dimension, bin), each ``(T, 2**level, d, B)``.
+def bin_membership(bins: np.ndarray, num_bins: int):
+    """Sparse ``(d B, n)`` CSR matrix: entry ``(j B + b, i)`` is 1 where ``bin_j(x_i) = b``.
 
-    One float32 product ``[masked residuals; masks] (2 T L, n) @ onehot (n, d B)`` gives the
-    left (even) children; each right child is its parent minus its left sibling.
+    Args:
+        bins: ``(d, n)`` bin indices below ``num_bins``.
+    """
+    import scipy.sparse
+
+    d, n = bins.shape
+    rows = (np.arange(d)[:, None] * num_bins + bins).ravel()
+    samples = np.argsort(rows, kind="stable") % n  # each row's samples in increasing order
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=d * num_bins))])
+    return scipy.sparse.csr_matrix((np.ones(d * n, HIST_DTYPE), samples, indptr), shape=(d * num_bins, n))
+
+
+def _bin_sums(membership, values: np.ndarray, chunk: int = 128) -> np.ndarray:
+    """``(r, d B)`` sums of each row of ``values`` ``(r, n)`` per (dimension, bin).
+
+    A sparse product touches only the ``d`` nonzeros per sample (the dense one-hot
+    product did ``B`` times that work: 3x slower measured at 10,000 points); rows go in
+    chunks so that a chunk of the transposed values ``(n, chunk)`` stays in cache
+    (measured: 452 rows at once took twice as long as four chunks of 113).
+    """
+    sums = np.empty((len(values), membership.shape[0]), HIST_DTYPE)
+    for start in range(0, len(values), chunk):
+        sums[start : start + chunk] = (membership @ np.ascontiguousarray(values[start : start + chunk].T)).T
+    return sums
+
+
+def _node_histograms(membership, residual, in_node, parent, left_counts):
+    """Residual sums and counts per (slot, node, dimension, bin), each ``(T, 2**level, d B)``.
+
+    Sparse products of the bin membership with the node-masked residuals and with the
+    node masks give the left (even) children; each right child is its parent minus its
+    left sibling. Count rows are needed only once per distinct sample set: trees of
+    different slots that split alike so far hold the same samples in a node, see
+    :func:`_distinct_node_sets`.
+
+    Args:
+        membership: ``(d B, n)`` from :func:`bin_membership`.
+        residual: ``(T, n)`` negative gradients (``HIST_DTYPE``).
+        in_node: ``(T, nodes, n)`` bool membership of each sample in each node, from
+            :func:`_node_membership`; ``None`` at the root.
+        parent: the previous level's ``(hist_g, hist_c)``; ``None`` at the root.
+        left_counts: ``(T, nodes / 2, d B)`` counts of the left nodes if known (from
+            :func:`_left_of_root_counts`), else ``(representatives, inverse)`` from
+            :func:`_distinct_node_sets` (ignored at the root).
     """
     num_slots, n = residual.shape
-    d_bins = onehot.shape[1]
-    if level == 0:
-        product = np.concatenate([residual, np.ones((1, n), np.float32)]) @ onehot
-        hist_g = product[:num_slots].reshape(num_slots, 1, d_bins)
-        hist_c = np.broadcast_to(product[num_slots:].reshape(1, 1, d_bins), hist_g.shape)
-        return hist_g, hist_c
-    num_nodes = 2**level
-    left_nodes = np.arange(0, num_nodes, 2)
-    masks = (node[:, None, :] == left_nodes[None, :, None]).astype(np.float32)  # (T, L, n)
-    rows = num_slots * len(left_nodes)
-    product = np.concatenate([(residual[:, None, :] * masks).reshape(rows, n), masks.reshape(rows, n)]) @ onehot
-    left_g = product[:rows].reshape(num_slots, len(left_nodes), d_bins)
-    left_c = product[rows:].reshape(num_slots, len(left_nodes), d_bins)
+    d_bins = membership.shape[0]
+    if in_node is None:
+        hist_g = _bin_sums(membership, residual).reshape(num_slots, 1, d_bins)
+        counts = np.asarray(membership.sum(axis=1), dtype=HIST_DTYPE).reshape(1, 1, d_bins)
+        return hist_g, np.broadcast_to(counts, hist_g.shape)
+    num_nodes = in_node.shape[1]
+    num_left = num_nodes // 2
+    masks = in_node[:, 0::2]  # (T, L / 2, n)
+    left_g = np.empty((num_slots, num_left, d_bins), HIST_DTYPE)
+    for k in range(num_left):
+        left_g[:, k] = _bin_sums(membership, residual * masks[:, k])
+    if isinstance(left_counts, np.ndarray):
+        left_c = left_counts
+    else:
+        representatives, inverse = left_counts
+        node_counts = _bin_sums(membership, masks.reshape(num_slots * num_left, n)[representatives].astype(HIST_DTYPE))
+        left_c = node_counts[inverse].reshape(num_slots, num_left, d_bins)
     parent_g, parent_c = parent
-    hist_g = np.empty((num_slots, num_nodes, d_bins), np.float32)
+    hist_g = np.empty((num_slots, num_nodes, d_bins), HIST_DTYPE)
     hist_c = np.empty_like(hist_g)
     hist_g[:, 0::2], hist_g[:, 1::2] = left_g, parent_g - left_g
     hist_c[:, 0::2], hist_c[:, 1::2] = left_c, parent_c - left_c
     return hist_g, hist_c
+
+
+def _left_of_root_counts(membership, right: np.ndarray) -> np.ndarray:
+    """``(d B + 1, d B)`` counts per (dimension, bin) of the samples left of each root split column.
+
+    Every tree's level-1 left child holds the samples left of its root split, so its
+    count histogram is a row of this table, computed once per fit.
+
+    Args:
+        membership: ``(d B, n)`` from :func:`bin_membership`.
+        right: ``(d B + 1, n)`` from :func:`_right_of_thresholds`.
+    """
+    return _bin_sums(membership, (~right).astype(HIST_DTYPE))
+
+
+def _distinct_node_sets(node_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which left nodes hold distinct sample sets: ``(representatives, inverse)`` over ``(T * nodes / 2)`` left nodes.
+
+    Args:
+        node_keys: ``(T, nodes)`` int64 ids of each node's path of splits (equal ids, equal samples).
+    """
+    left_keys = node_keys[:, 0::2].ravel()
+    _, representatives, inverse = np.unique(left_keys, return_index=True, return_inverse=True)
+    return representatives, inverse.ravel()
+
+
+def _child_keys(node_keys: np.ndarray, split_column: np.ndarray, num_columns: int) -> np.ndarray:
+    """``(T, 2 nodes)`` compact path ids of the children, from the parents' ids and split columns."""
+    parent = node_keys.astype(np.int64) * num_columns + split_column
+    _, compact = np.unique(parent, return_inverse=True)
+    compact = compact.reshape(parent.shape)
+    children = np.empty((parent.shape[0], 2 * parent.shape[1]), np.int64)
+    children[:, 0::2], children[:, 1::2] = 2 * compact, 2 * compact + 1
+    return children
 
 
 def _best_splits(hist_g: np.ndarray, hist_c: np.ndarray, num_dims: int, rng: np.random.Generator):
@@ -140,8 +227,10 @@ def _best_splits(hist_g: np.ndarray, hist_c: np.ndarray, num_dims: int, rng: np.
     to the first one.
 
     Returns:
-        ``(split_dim, split_bin, gain)``, each ``(T, nodes)``; a node without a valid split
-        gets bin ``B`` (every sample goes left) and gain 0.
+        ``(split_dim, split_bin, gain, left_g, total_g)``, each ``(T, nodes)``: ``left_g`` and
+        ``total_g`` are the residual sums of the left child and the node (the leaf sums
+        at the last level); a node without a valid split gets bin ``B`` (every sample
+        goes left) and gain 0.
     """
     num_slots, num_nodes, d_bins = hist_g.shape
     num_bins = d_bins // num_dims
@@ -162,42 +251,55 @@ def _best_splits(hist_g: np.ndarray, hist_c: np.ndarray, num_dims: int, rng: np.
     best_gain = np.take_along_axis(dim_gain, best_dim[..., None], axis=-1)[..., 0]
     split = np.isfinite(best_gain)
     chosen_bin = np.take_along_axis(best_bin, best_dim[..., None], axis=-1)[..., 0]
+    node_total = total_g[:, :, 0, 0]
+    left_g = cum_g.reshape(num_slots, num_nodes, num_dims * num_bins)
+    left_g = np.take_along_axis(left_g, (best_dim * num_bins + chosen_bin)[..., None], axis=-1)[..., 0]
     return (
         np.where(split, best_dim, 0),
         np.where(split, chosen_bin, num_bins),
         np.where(split, np.maximum(best_gain, 0.0), 0.0),
+        np.where(split, left_g, node_total),
+        node_total,
     )
 
 
 def _right_of_thresholds(bins: np.ndarray, num_bins: int) -> np.ndarray:
-    """``(n * (d B + 1),)`` flat booleans: entry ``i, j B + b`` says ``bin_j(x_i) > b``; column ``d B`` is False.
+    """``(d B + 1, n)`` booleans: row ``j B + b`` says ``bin_j(x_i) > b``; row ``d B`` is all False.
 
-    Routing a sample then takes one lookup of its node's split column instead of
-    gathering the split's dimension, the sample's bin and the threshold separately.
+    Routing a (slot, sample) then reads its node's split row, a contiguous copy per
+    node, instead of gathering the split's dimension, the sample's bin and the threshold.
     """
     d, n = bins.shape
-    right = np.zeros((n, d * num_bins + 1), dtype=bool)
-    right[:, : d * num_bins] = (bins.T[:, :, None] > np.arange(num_bins)).reshape(n, d * num_bins)
-    return right.ravel()
+    right = np.zeros((d * num_bins + 1, n), dtype=bool)
+    right[: d * num_bins] = (bins[:, None, :] > np.arange(num_bins)[None, :, None]).reshape(d * num_bins, n)
+    return right
 
 
-def _route(right_flat: np.ndarray, num_rows: int, node: np.ndarray, split_column: np.ndarray) -> None:
-    """Move every (slot, sample) to its child in place: ``node <- 2 node + right``.
+def _node_membership(node: np.ndarray, num_nodes: int) -> np.ndarray | None:
+    """``(T, nodes, n)`` bool: sample ``i`` of slot ``t`` is in node ``k``; ``None`` for the root alone."""
+    if num_nodes == 1:
+        return None
+    return node[:, None, :] == np.arange(num_nodes, dtype=node.dtype)[None, :, None]
+
+
+def _route(right: np.ndarray, node: np.ndarray, in_node: np.ndarray | None, split_column: np.ndarray) -> np.ndarray:
+    """Each (slot, sample)'s child ``2 node + right``, ``(T, n)`` of ``node``'s dtype.
 
     Args:
-        right_flat: from :func:`_right_of_thresholds`.
-        num_rows: samples.
-        node: ``(T, num_rows)`` int32 node per slot and sample.
-        split_column: ``(T, nodes)`` int32 column ``dim * B + bin`` of each node's split
+        right: ``(d B + 1, n)`` from :func:`_right_of_thresholds`.
+        node: ``(T, n)`` unsigned node (within its slot's tree) of each sample.
+        in_node: ``(T, nodes, n)`` from :func:`_node_membership` (``None`` at the root).
+        split_column: ``(T, nodes)`` row ``dim * B + bin`` of ``right`` for each node's split
             (``d B``, never right, for a node left unsplit).
     """
-    num_slots, num_nodes = split_column.shape
-    width = len(right_flat) // num_rows
-    column = np.take(split_column.ravel(), node + (np.arange(num_slots, dtype=np.int32) * num_nodes)[:, None])
-    column += (np.arange(num_rows, dtype=np.int32) * width)[None, :]
-    right = np.take(right_flat, column)
-    node *= 2
-    node += right
+    if in_node is None:
+        goes_right = right[split_column[:, 0]]
+    else:
+        # boolean rows of every node's split, kept where the sample is in that node
+        goes_right = (right[split_column] & in_node).any(axis=1)
+    child = node * node.dtype.type(2)
+    child += goes_right
+    return child
 
 
 def _balanced_groups(num_classes: list[int], num_groups: int) -> list[list[int]]:
@@ -224,11 +326,11 @@ def fit_boosted_trees(
     """Fit one gradient-boosted classifier per factor and score them (see :func:`_fit_boosted_trees`).
 
     Factors are independent, so they are split into ``workers`` groups of about equal
-    tree count, fitted in parallel threads (NumPy and BLAS release the GIL) with BLAS
-    limited to one thread each: measured on the 2-core machine with other processes
-    running, the histogram products of 10,000 points took 17 s per 20 stages on two
-    OpenBLAS threads and 1.6 s on one. Each group draws its tie-breaks from its own
-    child of ``rng``, so results do not depend on thread timing.
+    tree count, fitted in parallel threads (NumPy and scipy's sparse products release
+    the GIL) with BLAS limited to one thread each: on the 2-core machine with other
+    processes running, BLAS threads competing with the fitting threads made dense
+    products 10x slower. Each group draws its tie-breaks from its own child of ``rng``,
+    so results do not depend on thread timing.
 
     Args:
         workers: threads; default ``min(2, CPU count, number of factors)``.
@@ -293,10 +395,10 @@ def _fit_boosted_trees(
     num_bins = max(len(e) for e in edges) + 1
     train_bins = np.ascontiguousarray(apply_bins(train_x, edges).T)  # (d, n)
     train_right = _right_of_thresholds(train_bins, num_bins)
-    test_right = _right_of_thresholds(apply_bins(test_x, edges).T, num_bins)
-    # one-hot bin matrix (n, d B): column j * B + b is 1 where dimension j falls in bin b
-    onehot = np.zeros((n, d * num_bins), dtype=np.float32)
-    onehot[np.arange(n)[None, :], np.arange(d)[:, None] * num_bins + train_bins] = 1.0
+    test_right = _right_of_thresholds(np.ascontiguousarray(apply_bins(test_x, edges).T), num_bins)
+    membership = bin_membership(train_bins, num_bins)
+    # the table has (d B + 1) d B entries: worth it only while no bigger than the routing table
+    root_left_counts = _left_of_root_counts(membership, train_right) if d * num_bins < n else None
 
     # tree slots: K per multi-class factor, one per binary factor
     binary = np.array([k == 2 for k in num_classes])
@@ -317,36 +419,46 @@ def _fit_boosted_trees(
             target[block] = train_labels[:, f][None, :] == np.arange(k)[:, None]
             init[block] = np.log(np.maximum(prior, 1e-300))
             leaf_scale[block] = (k - 1) / k
+    target_hist = target.astype(HIST_DTYPE)  # 0 / 1, exact
     raw = np.repeat(init[:, None], n, axis=1)  # (T, n)
     raw_test = np.repeat(init[:, None], len(test_x), axis=1)
     gains = np.zeros((num_slots, d))
     slot_index = np.arange(num_slots)
     num_leaves = 2**max_depth
+    num_columns = d * num_bins + 1
+    leaf_base = (slot_index * num_leaves).astype(np.intp)[:, None]
+    node_dtype = np.uint8 if max_depth <= 8 else np.uint16
 
     for _ in range(n_estimators):
         proba = _softmax_blocks(raw, blocks, binary)
-        residual = target - proba
-        residual32 = residual.astype(np.float32)
-        node = np.zeros((num_slots, n), dtype=np.int32)
-        node_test = np.zeros((num_slots, len(test_x)), dtype=np.int32)
-        hist = None
+        proba_hist = proba.astype(HIST_DTYPE)
+        residual_hist = target_hist - proba_hist
+        node = np.zeros((num_slots, n), node_dtype)
+        node_test = np.zeros((num_slots, len(test_x)), node_dtype)
+        node_keys = np.zeros((num_slots, 1), np.int64)
+        hist = left_counts = None
         for level in range(max_depth):
-            hist = _node_histograms(onehot, residual32, node, level, hist)
-            split_dim, split_bin, gain = _best_splits(*hist, d, rng)
+            in_node = _node_membership(node, 2**level)
+            hist = _node_histograms(membership, residual_hist, in_node, hist, left_counts)
+            split_dim, split_bin, gain, left_g, total_g = _best_splits(*hist, d, rng)
             np.add.at(gains, (np.repeat(slot_index[:, None], gain.shape[1], 1), split_dim), gain)
             split_column = np.where(split_bin < num_bins, split_dim * num_bins + split_bin, d * num_bins)
-            split_column = split_column.astype(np.int32)
-            _route(train_right, n, node, split_column)
-            _route(test_right, len(test_x), node_test, split_column)
+            node = _route(train_right, node, in_node, split_column)
+            node_test = _route(test_right, node_test, _node_membership(node_test, 2**level), split_column)
+            node_keys = _child_keys(node_keys, split_column, num_columns)
+            if level == 0 and root_left_counts is not None:
+                left_counts = root_left_counts[split_column[:, 0]][:, None, :]
+            elif level + 1 < max_depth:
+                left_counts = _distinct_node_sets(node_keys)
         # Newton leaf values: scale * sum(residual) / sum(p (1 - p))
-        flat = (slot_index[:, None] * num_leaves + node).ravel()
-        sum_g = np.bincount(flat, residual.ravel(), num_slots * num_leaves).reshape(num_slots, num_leaves)
-        sum_h = np.bincount(flat, (proba * (1.0 - proba)).ravel(), num_slots * num_leaves)
+        leaf_index = leaf_base + node
+        sum_g = np.stack([left_g, total_g - left_g], axis=-1).reshape(num_slots, num_leaves)
+        sum_h = np.bincount(leaf_index.ravel(), (proba_hist * (1 - proba_hist)).ravel(), num_slots * num_leaves)
         sum_h = sum_h.reshape(num_slots, num_leaves)
         with np.errstate(divide="ignore", invalid="ignore"):
-            leaf = np.where(np.abs(sum_h) < 1e-150, 0.0, leaf_scale[:, None] * sum_g / sum_h)
-        raw += learning_rate * leaf[slot_index[:, None], node]
-        raw_test += learning_rate * leaf[slot_index[:, None], node_test]
+            leaf = np.where(np.abs(sum_h) < 1e-150, 0.0, leaf_scale[:, None] * sum_g / sum_h).ravel()
+        raw += learning_rate * np.take(leaf, leaf_index)
+        raw_test += learning_rate * np.take(leaf, leaf_base + node_test)
 
     importances = np.zeros((d, len(num_classes)))
     for f in range(len(num_classes)):

@@ -64,15 +64,27 @@ def linear_r2(x_train, y_train, x_test, y_test) -> np.ndarray:
     return r2_scores(y_test, np.hstack([x_test, np.ones((len(x_test), 1))]) @ coef)
 
 
-def _rbf(a: np.ndarray, b: np.ndarray, gamma: float) -> np.ndarray:
-    sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.exp(-gamma * np.maximum(sq, 0.0))
+def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(len(a), len(b))`` squared Euclidean distances (in place: one ``len(a) x len(b)`` array)."""
+    sq = a @ b.T
+    sq *= -2.0
+    sq += (a * a).sum(1)[:, None]
+    sq += (b * b).sum(1)[None, :]
+    return np.maximum(sq, 0.0, out=sq)
 
 
-def _kernel_ridge_predictions(x_fit, y_fit, x_new, alphas, gamma: float) -> list[np.ndarray]:
-    """Kernel ridge predictions at ``x_new`` for each alpha, sharing the kernel matrices."""
-    kernel = _rbf(x_fit, x_fit, gamma)
-    cross = _rbf(x_new, x_fit, gamma)
+def _rbf_of_distances(distances: np.ndarray, gamma: float) -> np.ndarray:
+    """``exp(-gamma * distances)`` with one new array."""
+    kernel = np.multiply(distances, -gamma)
+    return np.exp(kernel, out=kernel)
+
+
+def _kernel_ridge_predictions(kernel, cross, y_fit, alphas) -> list[np.ndarray]:
+    """Kernel ridge predictions ``cross (kernel + alpha I)^-1 y_fit`` for each alpha (one Cholesky each).
+
+    One eigendecomposition per kernel would serve every alpha, but it costs about ten
+    Choleskys (measured at 1,333 points: 0.65 s against 0.06 s), more than the grid's four.
+    """
     diagonal = np.diag_indices_from(kernel)
     predictions = []
     for alpha in alphas:
@@ -84,22 +96,32 @@ def _kernel_ridge_predictions(x_fit, y_fit, x_new, alphas, gamma: float) -> list
 
 
 def kernel_r2(x_train, y_train, x_test, y_test, alphas, gammas) -> tuple[np.ndarray, np.ndarray]:
-    """Test R^2 ``(F,)`` of RBF kernel ridge with per-factor 3-fold grid search, and the chosen ``(alpha, gamma)`` ``(F, 2)``."""
+    """Test R^2 ``(F,)`` of RBF kernel ridge with per-factor 3-fold grid search, and the chosen ``(alpha, gamma)`` ``(F, 2)``.
+
+    The folds' kernels are blocks of the full train kernel, so each gamma takes one
+    exponential of the squared distances, computed once.
+    """
     folds = np.array_split(np.arange(len(x_train)), 3)
     grid = [(a, g) for a in alphas for g in gammas]
     cv_score = np.zeros((len(alphas), len(gammas), y_train.shape[1]))
-    for held_out in folds:
-        fit = np.setdiff1d(np.arange(len(x_train)), held_out)
-        for j, gamma in enumerate(gammas):
-            predictions = _kernel_ridge_predictions(x_train[fit], y_train[fit], x_train[held_out], alphas, gamma)
+    distances = _squared_distances(x_train, x_train)
+    for j, gamma in enumerate(gammas):
+        kernel = _rbf_of_distances(distances, gamma)
+        for held_out in folds:
+            fit = np.setdiff1d(np.arange(len(x_train)), held_out)
+            predictions = _kernel_ridge_predictions(
+                kernel[np.ix_(fit, fit)], kernel[np.ix_(held_out, fit)], y_train[fit], alphas
+            )
             for i, predicted in enumerate(predictions):
                 cv_score[i, j] += r2_scores(y_train[held_out], predicted) / len(folds)
     best = np.argmax(cv_score.reshape(len(grid), -1), axis=0)  # first best in (alpha, gamma) order, as GridSearchCV
     scores = np.zeros(y_train.shape[1])
+    test_distances = _squared_distances(x_test, x_train)
     for i in np.unique(best):
         columns = best == i
         alpha, gamma = grid[i]
-        (predicted,) = _kernel_ridge_predictions(x_train, y_train[:, columns], x_test, [alpha], gamma)
+        kernel, cross = _rbf_of_distances(distances, gamma), _rbf_of_distances(test_distances, gamma)
+        (predicted,) = _kernel_ridge_predictions(kernel, cross, y_train[:, columns], [alpha])
         scores[columns] = r2_scores(y_test[:, columns], predicted)
     return scores, np.array([grid[i] for i in best])
 

@@ -85,3 +85,5 @@ def test_bad_options_are_refused_by_the_dataclass():
         METRICS.get("mig").Options(num_bins=1)
     with pytest.raises(ValueError):
         METRICS.get("dci").Options(learning_rate=0)
+    with pytest.raises(ValueError, match="max_depth must be at most 8"):
+        METRICS.get("dci").Options(max_depth=9)

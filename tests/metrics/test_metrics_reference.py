@@ -123,3 +123,61 @@ def test_histogram_discretize_equals_numpy_digitize_on_awkward_values():
         if trial % 5 == 0:
             x[:, 1] = 5.0
         assert np.array_equal(histogram_discretize(x, 20) + 1, dlib.histogram_discretize(x, 20).astype(int))
+
+
+def test_kernel_r2_equals_sklearn_grid_search_of_kernel_ridge():
+    # the shared-distance, one-Cholesky-per-alpha grid search picks what GridSearchCV(KernelRidge, cv=3) picks
+    from sklearn.kernel_ridge import KernelRidge
+    from sklearn.model_selection import GridSearchCV
+
+    from disbench.metrics.r2 import kernel_r2
+
+    rng = np.random.default_rng(8)
+    x_train, x_test = rng.normal(size=(150, 3)), rng.normal(size=(60, 3))
+    signal = lambda x: np.stack([np.sin(2 * x[:, 0]), x[:, 1] * x[:, 2], 0.1 * x[:, 0]], axis=1)  # noqa: E731
+    y_train = signal(x_train) + 0.1 * rng.normal(size=(150, 3))
+    y_test = signal(x_test) + 0.1 * rng.normal(size=(60, 3))
+    alphas, gammas = (1.0, 0.1, 0.01, 0.001), (0.01, 0.1, 1.0, 10.0)
+    scores, chosen = kernel_r2(x_train, y_train, x_test, y_test, alphas, gammas)
+    for k in range(3):
+        search = GridSearchCV(KernelRidge(kernel="rbf"), {"alpha": list(alphas), "gamma": list(gammas)}, cv=3)
+        search.fit(x_train, y_train[:, k])
+        assert tuple(chosen[k]) == (search.best_params_["alpha"], search.best_params_["gamma"])
+        assert scores[k] == pytest.approx(search.score(x_test, y_test[:, k]), abs=1e-8)
+
+
+def test_boosted_trees_with_exact_thresholds_match_sklearn():
+    # with fewer distinct code values than bins the candidate thresholds are scikit-learn's,
+    # so every factor's training accuracy and importances agree with GradientBoostingClassifier()
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from disbench.metrics.gbt import fit_boosted_trees
+
+    rng = np.random.default_rng(3)
+    factors = np.stack([rng.integers(0, k, 300) for k in (2, 3, 5)], axis=1)
+    codes = np.round((factors @ rng.normal(size=(3, 4)) + rng.normal(size=(300, 4))) * 2) / 2
+    ours = fit_boosted_trees(codes, factors, [2, 3, 5], codes, factors, max_bins=64)
+    for f in range(3):
+        model = GradientBoostingClassifier(random_state=0).fit(codes, factors[:, f])
+        assert ours.train_accuracy[f] == np.mean(model.predict(codes) == factors[:, f])
+        np.testing.assert_allclose(ours.importances[:, f], model.feature_importances_, atol=0.01)
+
+
+def test_explicitness_auc_equals_sklearn_roc_auc_score_with_ties_and_missing_classes():
+    from sklearn.metrics import roc_auc_score
+
+    from disbench.metrics.explicitness import roc_auc_one_vs_rest
+
+    rng = np.random.default_rng(9)
+    labels = rng.integers(0, 5, 400)
+    labels[labels == 3] = 4  # class 3 absent: skipped, as before
+    proba = np.round(rng.random((400, 6)), 1)  # many ties
+    proba[:, 0] += 0.3 * (labels == 0)
+    classes = np.arange(6)
+    usable = [0, 1, 2, 4]
+    expected = roc_auc_score((labels[:, None] == classes)[:, usable], proba[:, usable], average="macro")
+    assert roc_auc_one_vs_rest(labels, proba, classes) == pytest.approx(expected, abs=1e-12)
+    from disbench.errors import DisbenchError
+
+    with pytest.raises(DisbenchError, match="at least two classes"):
+        roc_auc_one_vs_rest(np.zeros(10), rng.random((10, 2)), np.arange(2))
