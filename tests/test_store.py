@@ -52,3 +52,16 @@ def test_leaderboard_with_missing_columns_is_reported(tmp_path):
 
 def test_missing_leaderboard_reads_empty(tmp_path):
     assert read_leaderboard(tmp_path / "none.csv").empty
+
+
+def test_atomic_writes_respect_the_umask(tmp_path):
+    import os
+
+    from disbench.atomic import write_text
+
+    previous = os.umask(0o022)
+    try:
+        write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
