@@ -77,6 +77,8 @@ def convert_value(value: Any, annotation: Any, where: str) -> Any:
         items = value
         if isinstance(value, str):
             items = [v for v in value.strip("[]()").split(",") if v.strip()]
+        if isinstance(items, (int, float)) and not isinstance(items, bool):
+            items = [items]  # a YAML scalar where a list is expected: a list of one
         if not isinstance(items, (list, tuple)):
             raise UsageError(f"{where} must be a comma-separated list, got {value!r}.")
         item_type = args[0] if args else str

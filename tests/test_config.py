@@ -23,6 +23,11 @@ def test_strings_convert_to_declared_types():
     assert config == Example(steps=1000, rate=2.0, flag=True, mode="b", sizes=(4, 5, 6))
 
 
+def test_scalar_where_a_list_is_expected_is_a_list_of_one():
+    assert build_config(Example, {"sizes": 256}, "x").sizes == (256,)
+    assert build_config(Example, {"sizes": "256"}, "x").sizes == (256,)
+
+
 def test_optional_accepts_none():
     assert build_config(Example, {"name": "none"}, "x").name is None
     assert build_config(Example, {"name": "abc"}, "x").name == "abc"
