@@ -122,13 +122,21 @@ def infonce_entropy(
     Returns:
         Scalar.
     """
+    logits, same_example = _similarity_logits(anchors, candidates, temperature, offset)
+    return torch.logsumexp(logits.masked_fill(same_example, float("-inf")), dim=1).mean()
+
+
+def _similarity_logits(
+    anchors: torch.Tensor, candidates: torch.Tensor | None, temperature: float, offset: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scaled similarities ``(V*B, V*N)`` of every anchor to every candidate, and the mask of
+    candidates that are views of the anchor's own example."""
     if candidates is None:
         candidates = anchors
     views, local, dim = anchors.shape
     total = candidates.shape[1]
     logits = anchors.reshape(views * local, dim) @ candidates.reshape(views * total, dim).T / temperature
-    same_example = _other_example_mask(views, local, total, offset, anchors.device)
-    return torch.logsumexp(logits.masked_fill(same_example, float("-inf")), dim=1).mean()
+    return logits, _other_example_mask(views, local, total, offset, anchors.device)
 
 
 def nt_xent(
@@ -152,12 +160,9 @@ def nt_xent(
     Returns:
         Scalar.
     """
-    if candidates is None:
-        candidates = views
-    num_views, local, dim = views.shape
-    total = candidates.shape[1]
-    logits = views.reshape(num_views * local, dim) @ candidates.reshape(num_views * total, dim).T / temperature
-    same_example = _other_example_mask(num_views, local, total, offset, views.device)
+    logits, same_example = _similarity_logits(views, candidates, temperature, offset)
+    num_views, local, _ = views.shape
+    total = logits.shape[1] // num_views
     anchor_index = torch.arange(num_views * local, device=views.device)
     anchor_view, anchor_example = anchor_index // local, anchor_index % local + offset
     itself = (anchor_view * total + anchor_example)[:, None] == torch.arange(num_views * total, device=views.device)
