@@ -73,7 +73,11 @@ def init_distributed(device: str) -> DistributedInfo:
     """Join the process group when launched by torchrun (no-op otherwise)."""
     info = distributed_info()
     if info.enabled:
+        import torch
         import torch.distributed as dist
+
+        if device.startswith("cuda"):
+            torch.cuda.set_device(info.local_rank)  # resolve_device already picked cuda:LOCAL_RANK
 
         if not dist.is_initialized():
             dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")

@@ -130,13 +130,6 @@ class SSLMethod(TorchMethod):
 
     Config = SSLConfig
 
-    def __init__(self, config: SSLConfig, dataset, seed: int, device: str = "cpu") -> None:
-        info = distributed_info()
-        if info.enabled and device == "cuda":  # torchrun: one GPU per process, picked by LOCAL_RANK
-            device = f"cuda:{info.local_rank}"
-            torch.cuda.set_device(info.local_rank)
-        super().__init__(config, dataset, seed, device)
-
     def build(self) -> nn.Module:
         if not self.dataset.has_views:
             raise UsageError(
