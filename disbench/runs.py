@@ -139,7 +139,8 @@ def train(
     device = resolve_device(device)
     progress = progress or NullProgress()
     run_dir = run_dir_for(runs_dir, spec)
-    if overwrite and run_dir.exists():
+    main_process = training.distributed_info().is_main  # under torchrun, rank 0 alone writes
+    if overwrite and run_dir.exists() and main_process:
         shutil.rmtree(run_dir)
     status = read_status(run_dir)
     if status.get("state") == "finished":
@@ -148,7 +149,8 @@ def train(
     dataset = build_dataset(spec.dataset, spec.dataset_config)
     method = build_method(spec, dataset, device)
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_run_config(
+    record_config, record_status = (write_run_config, write_status) if main_process else (_skip_write, _skip_write)
+    record_config(
         run_dir, spec, {
             "device": device_description(device),
             "data_source": dataset.data_source,
@@ -157,7 +159,7 @@ def train(
         },
     )
     spent_before = float(status.get("train_seconds", 0.0))
-    write_status(run_dir, state="running", train_seconds=spent_before)
+    record_status(run_dir, state="running", train_seconds=spent_before)
     started = time.perf_counter()
     try:
         if method.trainable:
@@ -168,14 +170,18 @@ def train(
             training.save_checkpoint(run_dir / training.CHECKPOINT, method, None, 0, np.random.default_rng(spec.seed))
             result_status = "trained"
     except training.TrainingInterrupted:
-        write_status(run_dir, state="interrupted", train_seconds=spent_before + time.perf_counter() - started)
+        record_status(run_dir, state="interrupted", train_seconds=spent_before + time.perf_counter() - started)
         raise
     except DisbenchError as exc:
-        write_status(run_dir, state="failed", error=str(exc), train_seconds=spent_before + time.perf_counter() - started)
+        record_status(run_dir, state="failed", error=str(exc), train_seconds=spent_before + time.perf_counter() - started)
         raise
     seconds = spent_before + time.perf_counter() - started
-    write_status(run_dir, state="finished", step=spec.steps, train_seconds=seconds)
+    record_status(run_dir, state="finished", step=spec.steps, train_seconds=seconds)
     return TrainResult(run_dir, result_status, seconds)
+
+
+def _skip_write(*args: Any, **kwargs: Any) -> None:
+    pass
 
 
 def load_run(run_dir: str | Path, device: str = "cpu"):

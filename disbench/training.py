@@ -150,6 +150,16 @@ def truncate_log(path: Path, keep_before_step: int) -> None:
         write_text(path, "".join(line + "\n" for line in kept))
 
 
+def average_gradients(model: Any, world_size: int) -> None:
+    """Average every gradient over the torchrun processes, so that all ranks take the same step."""
+    import torch.distributed as dist
+
+    for parameter in model.parameters():
+        if parameter.grad is not None:
+            dist.all_reduce(parameter.grad)
+            parameter.grad /= world_size
+
+
 class _StopFlag:
     """Turns SIGINT/SIGTERM into a flag the loop checks between steps."""
 
@@ -278,6 +288,8 @@ def train(
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if dist.enabled and not method.synchronises_gradients:
+                average_gradients(method.model, dist.world_size)
             logs = {k: float(v.detach()) for k, v in losses.items()}
             method.before_optimizer_step(step, logs, lr_scale)
             optimizer.step()

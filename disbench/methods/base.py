@@ -104,6 +104,9 @@ class TorchMethod(Method):
     Config = TrainableConfig
     #: batch size used by :meth:`encode`
     encode_batch_size: ClassVar[int] = 1024
+    #: True when the method synchronises gradients across torchrun processes itself (DDP);
+    #: otherwise the shared loop averages them after each backward pass
+    synchronises_gradients: ClassVar[bool] = False
 
     def __init__(self, config: Any, dataset: "Dataset", seed: int, device: str = "cpu") -> None:
         super().__init__(config, dataset, seed, device)

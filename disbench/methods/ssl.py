@@ -129,6 +129,7 @@ class SSLMethod(TorchMethod):
     """Base of the self-supervised methods: subclasses define :meth:`views` and :meth:`loss`."""
 
     Config = SSLConfig
+    synchronises_gradients = True  # DistributedDataParallel, see forward_model
 
     def build(self) -> nn.Module:
         if not self.dataset.has_views:
