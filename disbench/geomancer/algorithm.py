@@ -28,7 +28,7 @@ import scipy.sparse
 
 from disbench.errors import UsageError
 from disbench.geomancer.diagonalize import cluster_directions, joint_diagonalize
-from disbench.geomancer.eigensolver import SolverInfo, smallest_eigenpairs
+from disbench.geomancer.eigensolver import BACKENDS, SolverInfo, smallest_eigenpairs
 from disbench.geomancer.graph import (
     check_points,
     edge_transport,
@@ -149,6 +149,8 @@ def fit_geomancer(
     coarsening: int = 8,
     refine_iterations: int = 12,
     blas_threads: int | None = 1,
+    backend: str = "numpy",
+    device: str = "cpu",
 ) -> GeomancerResult:
     """Run GeoManCEr on points sampled from a (supposed) product manifold.
 
@@ -167,6 +169,9 @@ def fit_geomancer(
             default: the dense products are tall and thin, and threaded BLAS collapses when
             the cores are shared (S2xS2, 10,000 points, on a busy 2-core machine: eigensolver
             12.4 s with the default two threads, 3.4 s with one).
+        backend: the eigensolver's refinement, ``"numpy"`` (scipy) or ``"torch"``
+            (:func:`~disbench.geomancer.eigensolver.torch_lobpcg` on ``device``).
+        device: torch device of the ``"torch"`` backend (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
 
     Raises:
         UsageError: bad points (NaN, duplicates, wrong shape), k larger than D, too few points.
@@ -179,6 +184,7 @@ def fit_geomancer(
             points, intrinsic_dim, num_neighbors, num_eigenpairs, gap_threshold,
             rng if rng is not None else np.random.default_rng(0),
             min_gap_ratio, max_off_diagonal, cluster_threshold, coarsening, refine_iterations,
+            backend, device,
         )
 
 
@@ -194,6 +200,8 @@ def _fit(
     cluster_threshold: float,
     coarsening: int,
     refine_iterations: int,
+    backend: str,
+    device: str,
 ) -> GeomancerResult:
     """:func:`fit_geomancer` under its BLAS thread limit (same arguments)."""
     timings: dict[str, float] = {}
@@ -213,6 +221,8 @@ def _fit(
         )
     if intrinsic_dim is not None and intrinsic_dim < 2:
         raise UsageError("geomancer needs intrinsic dimension k >= 2 (a 1-D manifold has nothing to split).")
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown geomancer backend {backend!r}; use one of: {', '.join(BACKENDS)}.")
     if num_eigenpairs < 2:
         raise UsageError(f"num_eigenpairs must be at least 2 to see a gap, got {num_eigenpairs}.")
     dimension_spectrum = np.zeros(0)
@@ -251,7 +261,7 @@ def _fit(
     lap("laplacian")
     eigenvalues, eigenvectors, solver = smallest_eigenpairs(
         laplacian, points, tangents, num_eigenpairs, num_neighbors, rng,
-        coarsening=coarsening, refine_iterations=refine_iterations,
+        coarsening=coarsening, refine_iterations=refine_iterations, backend=backend, device=device,
     )
     eigenvalues = np.maximum(eigenvalues, 0.0)  # PSD: tiny negatives are round-off
     lap("eigensolver")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -36,6 +36,16 @@ from disbench.errors import UsageError
 from disbench.methods.base import Method, MethodConfig
 from disbench.methods.registry import METHODS
 from disbench.representation import Representation
+
+#: values of ``GeomancerConfig.backend``
+BACKEND_CHOICES = ("auto", "numpy", "torch")
+
+
+def resolve_backend(backend: str, device: str) -> str:
+    """``"auto"`` becomes ``"torch"`` on a CUDA device and ``"numpy"`` elsewhere; others stay."""
+    if backend == "auto":
+        return "torch" if str(device).startswith("cuda") else "numpy"
+    return backend
 
 
 @dataclass
@@ -51,6 +61,9 @@ class GeomancerConfig(MethodConfig):
     cluster_threshold: cosine of diagonal profiles above which directions share a factor.
     coarsening: point ratio between eigensolver levels.
     refine_iterations: LOBPCG iterations per eigensolver level.
+    backend: who refines the eigenpairs: ``"numpy"`` (scipy, CPU), ``"torch"`` (our block
+        LOBPCG on torch sparse CSR tensors, on the run's device), or ``"auto"`` (torch when
+        the run's device is CUDA, numpy otherwise).
     """
 
     num_points: int = 2000
@@ -63,6 +76,7 @@ class GeomancerConfig(MethodConfig):
     cluster_threshold: float = 0.5
     coarsening: int = 8
     refine_iterations: int = 12
+    backend: Literal["auto", "numpy", "torch"] = "auto"
 
     def __post_init__(self) -> None:
         for key in ("num_points", "num_eigenpairs", "refine_iterations"):
@@ -73,6 +87,8 @@ class GeomancerConfig(MethodConfig):
                 raise ValueError(f"{key} must be >= 0 (0 means automatic), got {getattr(self, key)}")
         if self.coarsening < 2:
             raise ValueError(f"coarsening must be at least 2, got {self.coarsening}")
+        if self.backend not in BACKEND_CHOICES:
+            raise ValueError(f"backend must be one of {', '.join(BACKEND_CHOICES)}, got {self.backend!r}")
 
 
 @METHODS.register("geomancer")
@@ -112,6 +128,8 @@ class Geomancer(Method):
             cluster_threshold=cfg.cluster_threshold,
             coarsening=cfg.coarsening,
             refine_iterations=cfg.refine_iterations,
+            backend=resolve_backend(cfg.backend, self.device),
+            device=str(self.device),
         )
         self.points, self.tangents = points, result.tangents
         self.directions = np.einsum("nkd,ndj->nkj", result.tangents, result.bases)
@@ -125,6 +143,7 @@ class Geomancer(Method):
             "right_count_fraction": result.right_count_fraction,
             "mean_off_diagonal": float(result.off_diagonal.mean()),
             "timings": dict(result.timings),
+            "solver": result.solver.solver,
         }
         if not result.separable:
             warnings.warn("geomancer: factors not separable: " + "; ".join(result.reasons), stacklevel=2)
