@@ -13,6 +13,11 @@ thread by default).
 
     PYTHONPATH=$PWD python benchmarks/geomancer.py --skip-largest
     PYTHONPATH=$PWD python benchmarks/geomancer.py --sizes 1000 10000 --baseline-sizes 1000
+    PYTHONPATH=$PWD python benchmarks/geomancer.py --sizes 1000 10000 --others --baseline-sizes --torch-device cpu
+
+``--torch-device DEV`` adds a run of the torch backend (the eigensolver's refinement as
+torch sparse CSR products on DEV) at each S2xS2 size, with its eigensolver time as a
+ratio to the numpy backend's at the same size (torch is imported before the clock starts).
 
 Reference figures (the 2020 code on 2 cores, S2xS2): 0.38 rad at 1k, 0.18 rad at 10k in
 33 s, 0.13 rad at 30k in 335 s.
@@ -43,17 +48,18 @@ def sample(spec: str, n: int, seed: int = 0):
     return dataset, factors, dataset.observations_from_factors(factors, rng).astype(np.float64)
 
 
-def run_ours(spec: str, n: int) -> dict:
+def run_ours(spec: str, n: int, backend: str = "numpy", device: str = "cpu") -> dict:
     dataset, factors, points = sample(spec, n)
     tracemalloc.start()
     started, cpu_started = time.perf_counter(), time.process_time()
-    result = fit_geomancer(points, dataset.intrinsic_dim, rng=np.random.default_rng(1))
+    result = fit_geomancer(points, dataset.intrinsic_dim, rng=np.random.default_rng(1), backend=backend, device=device)
     total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     angles = matched_angle(factor_angles(dataset.true_tangents(factors), result.bases, result.labels), result.counts)
     return {
-        "name": f"ours {spec}", "spec": spec, "n": n, **result.timings, "total": total, "cpu": cpu, "peak_mb": peak / 2**20,
+        "name": f"ours {spec}" if backend == "numpy" else f"ours-torch ({device}) {spec}",
+        "spec": spec if backend == "numpy" else f"{spec} torch", "n": n, **result.timings, "total": total, "cpu": cpu, "peak_mb": peak / 2**20,
         "angle": float(angles.mean()), "right": result.right_count_fraction,
         "verdict": "separable" if result.separable else "NOT separable",
     }
@@ -99,6 +105,7 @@ def main() -> None:
     parser.add_argument("--others", nargs="*", default=["S2xS2xS2", "SO3xS2"], help="specs run at --others-size")
     parser.add_argument("--others-size", type=int, default=10_000)
     parser.add_argument("--baseline-sizes", type=int, nargs="*", default=[1000])
+    parser.add_argument("--torch-device", default=None, help="also run the torch backend on this device (cpu, cuda)")
     args = parser.parse_args()
     from rich.console import Console
     from rich.table import Table
@@ -115,6 +122,15 @@ def main() -> None:
         console.log(f"ours {spec} n={args.others_size}")
         rows.append(run_ours(spec, args.others_size))
     ours_by_n = {r["n"]: r for r in rows if r["spec"] == "S2xS2"}
+    if args.torch_device:
+        import torch  # noqa: F401  (import time is not fitting time)
+
+        for n in sizes:
+            console.log(f"ours-torch S2xS2 n={n} on {args.torch_device}")
+            row = run_ours("S2xS2", n, backend="torch", device=args.torch_device)
+            ratio = ours_by_n[n]["eigensolver"] / row["eigensolver"]
+            row["verdict"] += f", eigensolver {ratio:.2f}x the numpy speed"
+            rows.append(row)
     for n in args.baseline_sizes:
         console.log(f"baseline S2xS2 n={n}")
         row = run_baseline("S2xS2", n)
