@@ -95,7 +95,7 @@ def eval_command(
 
 
 def print_scores(rows: list[dict]) -> None:
-    """A table of the aggregate scores just computed: one line per (run, space), one column per metric."""
+    """The aggregate scores just computed: one column per metric when few fit, else one line per score."""
     from rich.table import Table
 
     aggregate = [r for r in rows if r["factor"] == "all"]
@@ -105,6 +105,13 @@ def print_scores(rows: list[dict]) -> None:
     table = Table(box=None, pad_edge=False)
     table.add_column("run")
     table.add_column("space")
+    if len(metrics) > 4:  # wide tables wrap into unreadable columns: go long
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for r in aggregate:
+            table.add_row(r["run_id"], r["space"], r["metric"], f"{r['value']:.4f}")
+        stdout.print(table)
+        return
     for m in metrics:
         table.add_column(m, justify="right")
     grouped: dict[tuple[str, str], dict[str, float]] = {}
