@@ -45,12 +45,7 @@ class Registry(Generic[T]):
 
     def names(self, pattern: str | None = None) -> list[str]:
         """Registered names, optionally filtered by a shell-style wildcard (``vae*``)."""
-        names = list(self._entries)
-        if pattern:
-            if not any(ch in pattern for ch in "*?["):
-                pattern = f"*{pattern}*"
-            names = [n for n in names if fnmatch.fnmatch(n, pattern)]
-        return names
+        return matching(list(self._entries), pattern)
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
@@ -60,6 +55,15 @@ class Registry(Generic[T]):
 
     def items(self):
         return self._entries.items()
+
+
+def matching(names: list[str], pattern: str | None) -> list[str]:
+    """``names`` filtered by a shell-style wildcard; a bare word matches as a substring."""
+    if not pattern:
+        return names
+    if not any(ch in pattern for ch in "*?["):
+        pattern = f"*{pattern}*"
+    return [n for n in names if fnmatch.fnmatch(n, pattern)]
 
 
 def unknown_name_message(kind: str, name: str, known: list[str]) -> str:

@@ -105,8 +105,6 @@ def build_method(spec: RunSpec, dataset: Any, device: str = "cpu"):
     methods, _ = _registries()
     method_cls = methods.get(spec.method)
     config = build_config(method_cls.Config, spec.method_config, f"method {spec.method!r}")
-    if method_cls.trainable and getattr(config, "requires_views", False) and not dataset.has_views:
-        raise UsageError(f"method {spec.method!r} needs structured views, which dataset {spec.dataset!r} lacks.")
     import torch
 
     torch.manual_seed(spec.seed)  # network initialisation is part of the run's seeded state

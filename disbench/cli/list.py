@@ -54,15 +54,12 @@ def list_command(
             table.add_row(name, info.needs, f"[{low:g}, {high:g}]", "higher is better" if info.higher_is_better else "lower is better", escape(info.reference))
     else:
         from disbench.bench import load_suite, suite_names
-        from disbench.registry import Registry
+        from disbench.registry import matching
 
         table.add_column("suite")
         table.add_column("runs", justify="right")
         table.add_column("description")
-        names = Registry("suite")
-        for name in suite_names():
-            names.register(name)(object())
-        for name in names.names(pattern):
+        for name in matching(suite_names(), pattern):
             suite = load_suite(name)
             table.add_row(name, str(len(suite.runs)), escape(" ".join(suite.description.split())))
     stdout.print(table)
