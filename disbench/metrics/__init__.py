@@ -11,6 +11,8 @@ Codes metrics (``compute(data: MetricInput, options, rng)``; run on trained runs
 - ``unsupervised``: Gaussian total / Wasserstein correlation, mean MI between dimensions
   (dlib ``unsupervised_metrics.py``; lower is more factorised).
 - ``r2``: linear and RBF kernel ridge R^2 per factor (von Kugelgen et al. 2021).
+- ``linear-probe``: held-out accuracy of a multinomial logistic regression per discrete factor
+  (the label accuracy on image folders; Eastwood et al. 2023).
 
 Encoder metrics (``compute(encode, space, dataset, options, rng)``; they render their own batches):
 
@@ -18,6 +20,8 @@ Encoder metrics (``compute(encode, space, dataset, options, rng)``; they render 
 - ``factor-vae``: FactorVAE score (dlib ``factor_vae.py``).
 - ``subspace-angle``: per-point principal angles between true and found factor subspaces
   (Pfau et al. 2020; reads a method's ``bases`` extras, e.g. geomancer's; docs/geomancer.md).
+- ``augmentation-r2``: ridge R^2 of each recorded augmentation parameter from the codes, per
+  augmentation group (image folders' views; Eastwood et al. 2023).
 
 Shared pieces: :mod:`~disbench.metrics.discretize` (histogram bins, chunked plug-in MI),
 :mod:`~disbench.metrics.linear_svc` (liblinear's TRON for one-feature SVMs, vectorised),
@@ -27,11 +31,13 @@ Shared pieces: :mod:`~disbench.metrics.discretize` (histogram bins, chunked plug
 
 from disbench.metrics.base import METRICS, MetricInput, MetricResult, Score, register_metric
 from disbench.metrics import (  # noqa: F401  (each import registers its metric)
+    augmentation_r2,
     beta_vae,
     dci,
     explicitness,
     factor_vae,
     irs,
+    linear_probe,
     mig,
     modularity,
     r2,

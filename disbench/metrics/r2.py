@@ -57,8 +57,26 @@ def r2_scores(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
         return np.where(total > 0, 1.0 - residual / total, 0.0)
 
 
-def linear_r2(x_train, y_train, x_test, y_test) -> np.ndarray:
-    """Test R^2 ``(F,)`` of least squares with an intercept, all factors at once."""
+def standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both arrays scaled with the train array's column mean and standard deviation (constant columns: std 1)."""
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return (train - mean) / std, (test - mean) / std
+
+
+def linear_r2(x_train, y_train, x_test, y_test, alpha: float = 0.0) -> np.ndarray:
+    """Test R^2 ``(F,)`` of least squares with an intercept, all factors at once.
+
+    With ``alpha > 0`` it is ridge regression (``alpha ||w||^2`` added, the intercept not
+    penalised): the centred problem stacked over ``sqrt(alpha) I`` rows, solved by the same
+    least squares.
+    """
+    if alpha > 0:
+        x_mean, y_mean = x_train.mean(axis=0), y_train.mean(axis=0)
+        design = np.vstack([x_train - x_mean, np.sqrt(alpha) * np.eye(x_train.shape[1])])
+        targets = np.vstack([y_train - y_mean, np.zeros((x_train.shape[1], y_train.shape[1]))])
+        coef, *_ = np.linalg.lstsq(design, targets, rcond=None)
+        return r2_scores(y_test, (x_test - x_mean) @ coef + y_mean)
     design = np.hstack([x_train, np.ones((len(x_train), 1))])
     coef, *_ = np.linalg.lstsq(design, y_train, rcond=None)
     return r2_scores(y_test, np.hstack([x_test, np.ones((len(x_test), 1))]) @ coef)
@@ -153,12 +171,8 @@ def compute_r2(data: MetricInput, options: R2Options, rng: np.random.Generator) 
     train_codes, train_factors = (a[subsample(len(train_codes), options.num_train, rng)] for a in (train_codes, train_factors))
     test_rows = subsample(len(test_codes), options.num_test, rng)
     test_codes, test_factors = test_codes[test_rows], test_factors[test_rows]
-    mean, std = train_codes.mean(axis=0), train_codes.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    y_mean, y_std = train_factors.mean(axis=0), train_factors.std(axis=0)
-    y_std = np.where(y_std > 0, y_std, 1.0)
-    x_train, x_test = (train_codes - mean) / std, (test_codes - mean) / std
-    y_train, y_test = (train_factors - y_mean) / y_std, (test_factors - y_mean) / y_std
+    x_train, x_test = standardise(train_codes, test_codes)
+    y_train, y_test = standardise(train_factors, test_factors)
     linear = linear_r2(x_train, y_train, x_test, y_test)
     kernel_rows = subsample(len(x_train), options.kernel_max_samples, rng)
     with single_blas_thread():

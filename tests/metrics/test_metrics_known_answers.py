@@ -37,6 +37,9 @@ EXPECTATIONS = {
     "unsupervised": ("unsupervised.gaussian_total_correlation", 0.01, 0.01, True),
     # R^2: factors are the codes -> ~1; random codes predict nothing -> ~0
     "r2": ("r2.linear", 0.95, 0.02, False),
+    # linear probe: ordered classes on one dimension are intervals, which multinomial logits
+    # separate -> accuracy ~ 1; random codes -> chance, mean of 1/2, 1/4, 1/5 ~ 0.32
+    "linear-probe": ("linear-probe", 0.95, 0.4, False),
 }
 
 
