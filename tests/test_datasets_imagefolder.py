@@ -74,6 +74,17 @@ def test_views_replay_their_recorded_parameters(folder):
     np.testing.assert_array_equal(again.group_keys["spatial"], views.group_keys["spatial"])
 
 
+def test_augmented_queries_are_the_query_views_of_the_same_draw(folder):
+    dataset = build(folder)
+    views = dataset.sample_views(5, np.random.default_rng(3))
+    images, labels, params = dataset.sample_augmented(5, np.random.default_rng(3))
+    np.testing.assert_array_equal(images, views.query)
+    np.testing.assert_array_equal(labels, views.query_factors)
+    for group, values in params.items():
+        for name, column in values.items():
+            np.testing.assert_array_equal(column, views.parameters["query"][group][name])
+
+
 def test_spatial_group_identity_flip_and_crop_boxes():
     images = torch.rand(4, 3, 16, 16)
     spatial = SpatialGroup(size=16, crop_scale=(0.2, 1.0))

@@ -217,9 +217,7 @@ class ImageFolder(Dataset):
 
     def sample_views(self, n: int, rng: np.random.Generator) -> AugmentedViews:
         """Query, content key and one key per group, all from the same source images."""
-        labels = self.sample_factors(n, rng)
-        image_indices = self.pick_images(labels, rng)
-        squares = self.load(image_indices)
+        labels, image_indices, squares, query_params = self._draw_queries(n, rng)
 
         def draw(shared_with_query: str | None = None) -> dict[str, Parameters]:
             return {
@@ -227,7 +225,6 @@ class ImageFolder(Dataset):
                 for group, augmentation in self.augmentations.items()
             }
 
-        query_params = {group: augmentation.sample(n, rng) for group, augmentation in self.augmentations.items()}
         parameters = {"query": query_params, "content": draw()}
         for group in self.style_groups:
             parameters[group] = draw(shared_with_query=group)
@@ -239,6 +236,24 @@ class ImageFolder(Dataset):
             parameters=parameters,
             image_indices=image_indices,
         )
+
+    def sample_augmented(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, Parameters]]:
+        """Query views alone, for scoring what a space kept of each augmentation group.
+
+        Returns:
+            ``(images (n, C, H, W), labels (n,), {group: parameters})``: the views, their
+            labels and the augmentation parameters that made them.
+        """
+        labels, _, squares, params = self._draw_queries(n, rng)
+        return self.augment(squares, params), labels, params
+
+    def _draw_queries(self, n: int, rng: np.random.Generator):
+        """Labels, source images, their loaded squares and one draw of every group's parameters."""
+        labels = self.sample_factors(n, rng)
+        image_indices = self.pick_images(labels, rng)
+        squares = self.load(image_indices)
+        params = {group: augmentation.sample(n, rng) for group, augmentation in self.augmentations.items()}
+        return labels, image_indices, squares, params
 
     @classmethod
     def locate_files(cls, config: ImageFolderConfig) -> dict[str, Any]:

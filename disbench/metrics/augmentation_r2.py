@@ -41,10 +41,6 @@ from disbench.metrics.base import (
 from disbench.metrics.discretize import single_blas_thread, subsample
 from disbench.metrics.r2 import R2Options, kernel_r2, linear_r2, standardise
 
-#: the view whose parameters are regressed (the one that is encoded)
-QUERY = "query"
-
-
 @dataclass
 class AugmentationR2Options:
     """Attributes:
@@ -55,8 +51,7 @@ class AugmentationR2Options:
     kernel_max_samples: train views the kernel ridge is fitted on, at most.
     alphas: kernel ridge regularisation grid.
     gammas: RBF width grid.
-    chunk_rows: views drawn and encoded at once (bounds memory: each view is rendered
-        with all its keys).
+    chunk_rows: views drawn and encoded at once (bounds memory).
     """
 
     num_train: int = 5_000
@@ -78,16 +73,9 @@ class AugmentationR2Options:
         R2Options(kernel_max_samples=self.kernel_max_samples, alphas=self.alphas, gammas=self.gammas)  # same checks
 
 
-def require_augmented_views(dataset, rng: np.random.Generator) -> None:
-    """MetricNotApplicable unless the dataset's views record their augmentation parameters.
-
-    Two views from a child generator tell (the main stream is untouched), so a factor-grid
-    dataset is refused before any real batch is rendered.
-    """
-    from disbench.datasets.imagefolder import AugmentedViews
-
-    probe = dataset.sample_views(2, np.random.default_rng(rng.integers(2**63 - 1)))
-    if not isinstance(probe, AugmentedViews):
+def require_augmented_views(dataset) -> None:
+    """MetricNotApplicable unless the dataset draws views from recorded augmentations (``sample_augmented``)."""
+    if not callable(getattr(dataset, "sample_augmented", None)):
         raise MetricNotApplicable(
             f"dataset {dataset.name!r} makes its views from factors, not recorded augmentations; "
             "augmentation-r2 needs an image folder (score style factors with r2 instead)."
@@ -95,23 +83,24 @@ def require_augmented_views(dataset, rng: np.random.Generator) -> None:
 
 
 def encode_views(encode, space: str, dataset, num_views: int, chunk_rows: int, rng: np.random.Generator):
-    """Codes ``(n, d)`` of the query views and their parameters ``{group: (names, (n, P))}``.
+    """Codes ``(n, d)`` of augmented views and their parameters ``{group: (names, (n, P))}``.
 
     Args:
         encode: ``encode(observations, factors) -> Representation``.
         space: the scored space name.
-        dataset: a dataset whose ``sample_views`` returns :class:`AugmentedViews`.
+        dataset: a dataset with ``sample_augmented(n, rng) -> (images, labels, {group: parameters})``.
         num_views: views to draw.
         chunk_rows: views drawn and encoded at once.
         rng: draws the views.
     """
     codes, parameters = [], {}
     for start in range(0, num_views, chunk_rows):
-        views = dataset.sample_views(min(chunk_rows, num_views - start), rng)
-        codes.append(np.asarray(space_codes(encode(views.query, views.query_factors), space), dtype=np.float64))
-        for group in views.parameters[QUERY]:
-            names, values = views.parameter_matrix(QUERY, group)
-            parameters.setdefault(group, (names, []))[1].append(values.astype(np.float64))
+        images, labels, params = dataset.sample_augmented(min(chunk_rows, num_views - start), rng)
+        codes.append(np.asarray(space_codes(encode(images, labels), space), dtype=np.float64))
+        for group, values in params.items():
+            names = list(values)
+            columns = np.stack([values[name] for name in names], axis=1).astype(np.float64)
+            parameters.setdefault(group, (names, []))[1].append(columns)
     return np.concatenate(codes), {group: (names, np.concatenate(parts)) for group, (names, parts) in parameters.items()}
 
 
@@ -146,7 +135,7 @@ def compute_augmentation_r2(
             parameter was constant in the drawn views.
         UsageError: the codes are not finite.
     """
-    require_augmented_views(dataset, rng)
+    require_augmented_views(dataset)
     total = options.num_train + options.num_test
     codes, parameters = encode_views(encode, space, dataset, total, options.chunk_rows, rng)
     codes = check_codes(codes, f"codes of space {space!r}")
@@ -168,7 +157,7 @@ def compute_augmentation_r2(
     y = np.stack(targets, axis=1)
     y_train, y_test = standardise(y[train], y[test])
     per_parameter = {"linear": linear_r2(x_train, y_train, x_test, y_test, alpha=options.ridge_alpha)}
-    details: dict = {"view": QUERY, "num_train": options.num_train, "num_test": options.num_test,
+    details: dict = {"num_train": options.num_train, "num_test": options.num_test,
                      "constant_parameters": constant}
     if options.kernel:
         rows = subsample(len(x_train), options.kernel_max_samples, rng)

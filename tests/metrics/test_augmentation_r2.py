@@ -23,10 +23,16 @@ class RecordingFolder(ImageFolder):
         super().__init__(config)
         self.drawn = []
 
-    def sample_views(self, n, rng):
-        views = super().sample_views(n, rng)
-        self.drawn.append(views)
-        return views
+    def sample_augmented(self, n, rng):
+        images, labels, params = super().sample_augmented(n, rng)
+        self.drawn.append(params)
+        return images, labels, params
+
+
+def parameter_matrix(params, group):
+    """Names and ``(n, P)`` values of one group's recorded parameters."""
+    names = list(params[group])
+    return names, np.stack([params[group][name] for name in names], axis=1)
 
 
 @pytest.fixture
@@ -47,7 +53,7 @@ def group_encoder(dataset, group, noise=0.0, seed=0):
     rng = np.random.default_rng(seed)
 
     def encode(observations, factors):
-        _, params = dataset.drawn[-1].parameter_matrix("query", group)
+        _, params = parameter_matrix(dataset.drawn[-1], group)
         assert len(params) == len(observations)  # encode sees the views just drawn
         return Representation({"latent": params + noise * rng.normal(size=params.shape)})
 
@@ -95,16 +101,16 @@ def test_linear_ridge_matches_scikit_learn_on_the_same_views(folder):
     codes_of_draw = []
 
     def noisy(observations, factors):
-        _, params = folder.drawn[-1].parameter_matrix("query", "spatial")
+        _, params = parameter_matrix(folder.drawn[-1], "spatial")
         codes = params + 0.3 * np.random.default_rng(len(codes_of_draw)).normal(size=params.shape)
         codes_of_draw.append(codes)
         return Representation({"latent": codes})
 
     result = compute(folder, noisy, ridge_alpha=5.0, num_train=200, num_test=100, chunk_rows=300)
-    # drawn[0] is the two-view applicability check, drawn[1] the one chunk of 300 views
+    # one chunk of 300 views: drawn[0]
     codes = codes_of_draw[0]
     for group, scores in result.details["linear"].items():
-        names, targets = folder.drawn[1].parameter_matrix("query", group)
+        names, targets = parameter_matrix(folder.drawn[0], group)
         for name, value in scores.items():
             y = targets[:, names.index(name)][:, None]
             x_scaler, y_scaler = StandardScaler().fit(codes[:200]), StandardScaler().fit(y[:200])
