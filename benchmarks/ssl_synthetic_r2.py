@@ -6,7 +6,7 @@ diagonal and SimCLR's single space keeps content only. Also runs the two ablatio
 (joint entropy off, adaptive multipliers off).
 
     PYTHONPATH=$PWD python benchmarks/ssl_synthetic_r2.py                 # all runs, writes results/ssl_synthetic_r2.csv
-    PYTHONPATH=$PWD python benchmarks/ssl_synthetic_r2.py --runs multispace simclr --seeds 0 1
+    PYTHONPATH=$PWD python benchmarks/ssl_synthetic_r2.py --runs multispace simclr --seeds 0 1   # replaces those rows only
     PYTHONPATH=$PWD python benchmarks/ssl_synthetic_r2.py --replot             # heatmaps from the CSV
 """
 
@@ -79,6 +79,14 @@ def replot(csv_path: Path, folder: Path) -> None:
         write_heatmap(matrix.T.to_dict(), folder / f"ssl_synthetic_r2_{name}_s{seed}.png", f"{name}, seed {seed}")
 
 
+def kept_rows(csv_path: Path, replaced: set[tuple[str, str]]) -> list[dict]:
+    """Rows of an earlier CSV whose (run, seed) this invocation did not recompute, so a partial rerun updates it."""
+    if not csv_path.exists():
+        return []
+    with open(csv_path, newline="") as handle:
+        return [row for row in csv.DictReader(handle) if (row["run"], row["seed"]) not in replaced]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
@@ -120,6 +128,7 @@ def main() -> None:
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
+        rows = kept_rows(out, {(row["run"], str(row["seed"])) for row in rows}) + rows
         with atomic_path(out) as tmp, open(tmp, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
             writer.writeheader()

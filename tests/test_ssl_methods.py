@@ -104,6 +104,19 @@ def test_multispace_estimators_and_ablations_give_finite_losses(estimator, joint
     losses["loss"].backward()
 
 
+def test_content_entropy_is_the_content_slice_of_the_joint_vector():
+    """The reference code's add_cont_neg: the content slice keeps its joint-vector norm 1/sqrt(M+1)."""
+    from disbench.methods import ssl_losses as L
+
+    embeddings = torch.randn(4, 16, 12, generator=torch.Generator().manual_seed(0))
+    plain, extra = (make("multispace", SyntheticDataset(), embedding_dim=12, content_entropy=flag) for flag in (False, True))
+    added = extra.loss(embeddings)["entropy"] - plain.loss(embeddings)["entropy"]
+    joint = L.normalize_spaces(embeddings, extra.sizes) / np.sqrt(len(extra.sizes))
+    content = L.split_spaces(joint, extra.sizes)[0]
+    torch.testing.assert_close(added, L.infonce_entropy(content, extra.config.temperature))
+    assert content.norm(dim=-1).allclose(torch.full((4, 16), 1 / np.sqrt(3)))
+
+
 def test_same_seed_same_numbers(tmp_path):
     logs = []
     for run in ("a", "b"):

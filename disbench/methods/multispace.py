@@ -50,7 +50,9 @@ class MultiSpaceConfig(SSLConfig):
     variance_weight, covariance_weight: VICReg estimator's mu and nu (25, 1).
     joint_entropy: entropy of the concatenated embedding (the method); false is the
         ablation that takes the mean of each space's own entropy instead.
-    content_entropy: add the entropy of the content space alone.
+    content_entropy: add the entropy of the content space alone, computed on the content
+        slice of the joint embedding (for InfoNCE its norm is 1/sqrt(M+1), which softens
+        the term's temperature M+1 times; the reference code's ``add_cont_neg``).
     adaptive_lambdas: dual ascent on the multipliers; false keeps them at ``initial_lambda``.
     initial_lambda: starting multiplier of every space (paper: 1 InfoNCE, 25 VICReg;
         0 means that default for the chosen estimator).
@@ -176,13 +178,14 @@ class MultiSpace(SSLMethod):
             joint: ``(V, B, D)`` the joint embeddings as the joint term sees them (unit norm for InfoNCE).
             per_space: ``(V, B, D)`` embeddings whose slices the per-space terms see.
         """
-        parts = L.split_spaces(per_space, self.sizes)
         if self.config.joint_entropy:
             entropy = self._entropy_term(joint)
         else:
-            entropy = torch.stack([self._entropy_term(part) for part in parts]).mean()
+            entropy = torch.stack([self._entropy_term(part) for part in L.split_spaces(per_space, self.sizes)]).mean()
         if self.config.content_entropy:
-            entropy = entropy + self._entropy_term(parts[0])
+            # the content slice as it sits in the joint vector (InfoNCE: norm 1/sqrt(M+1), so its
+            # similarities are (M+1) times softer than the joint's), as the reference code computes it
+            entropy = entropy + self._entropy_term(L.split_spaces(joint, self.sizes)[0])
         return entropy
 
     def _entropy_term(self, views: torch.Tensor) -> torch.Tensor:
