@@ -104,17 +104,20 @@ def test_multispace_estimators_and_ablations_give_finite_losses(estimator, joint
     losses["loss"].backward()
 
 
-def test_content_entropy_is_the_content_slice_of_the_joint_vector():
-    """The reference code's add_cont_neg: the content slice keeps its joint-vector norm 1/sqrt(M+1)."""
+@pytest.mark.parametrize("slice_kind, norm", [("joint", 1 / np.sqrt(3)), ("unit", 1.0)])
+def test_content_entropy_sees_the_content_slice_at_its_chosen_norm(slice_kind, norm):
+    """``joint``: the reference code's add_cont_neg, the slice keeps its joint-vector norm 1/sqrt(M+1);
+    ``unit``: the slice renormalised."""
     from disbench.methods import ssl_losses as L
 
     embeddings = torch.randn(4, 16, 12, generator=torch.Generator().manual_seed(0))
-    plain, extra = (make("multispace", SyntheticDataset(), embedding_dim=12, content_entropy=flag) for flag in (False, True))
+    plain, extra = (
+        make("multispace", SyntheticDataset(), embedding_dim=12, content_entropy=flag, content_entropy_slice=slice_kind)
+        for flag in (False, True)
+    )
     added = extra.loss(embeddings)["entropy"] - plain.loss(embeddings)["entropy"]
-    joint = L.normalize_spaces(embeddings, extra.sizes) / np.sqrt(len(extra.sizes))
-    content = L.split_spaces(joint, extra.sizes)[0]
+    content = L.split_spaces(L.normalize_spaces(embeddings, extra.sizes), extra.sizes)[0] * norm
     torch.testing.assert_close(added, L.infonce_entropy(content, extra.config.temperature))
-    assert content.norm(dim=-1).allclose(torch.full((4, 16), 1 / np.sqrt(3)))
 
 
 def test_same_seed_same_numbers(tmp_path):

@@ -50,9 +50,11 @@ class MultiSpaceConfig(SSLConfig):
     variance_weight, covariance_weight: VICReg estimator's mu and nu (25, 1).
     joint_entropy: entropy of the concatenated embedding (the method); false is the
         ablation that takes the mean of each space's own entropy instead.
-    content_entropy: add the entropy of the content space alone, computed on the content
-        slice of the joint embedding (for InfoNCE its norm is 1/sqrt(M+1), which softens
-        the term's temperature M+1 times; the reference code's ``add_cont_neg``).
+    content_entropy: add the entropy of the content space alone.
+    content_entropy_slice: what that term sees with the InfoNCE estimator: ``joint``, the
+        content slice as it sits in the joint vector (norm 1/sqrt(M+1), so similarities
+        M+1 times softer than the joint term's: the reference code's ``add_cont_neg``), or
+        ``unit``, the slice renormalised to unit norm (a sharper term, at temperature tau).
     adaptive_lambdas: dual ascent on the multipliers; false keeps them at ``initial_lambda``.
     initial_lambda: starting multiplier of every space (paper: 1 InfoNCE, 25 VICReg;
         0 means that default for the chosen estimator).
@@ -68,6 +70,7 @@ class MultiSpaceConfig(SSLConfig):
     covariance_weight: float = 1.0
     joint_entropy: bool = True
     content_entropy: bool = False
+    content_entropy_slice: Literal["joint", "unit"] = "joint"
     adaptive_lambdas: bool = True
     initial_lambda: float = 0.0
     base_lr_lambda: float = 0.01
@@ -183,9 +186,8 @@ class MultiSpace(SSLMethod):
         else:
             entropy = torch.stack([self._entropy_term(part) for part in L.split_spaces(per_space, self.sizes)]).mean()
         if self.config.content_entropy:
-            # the content slice as it sits in the joint vector (InfoNCE: norm 1/sqrt(M+1), so its
-            # similarities are (M+1) times softer than the joint's), as the reference code computes it
-            entropy = entropy + self._entropy_term(L.split_spaces(joint, self.sizes)[0])
+            source = joint if self.config.content_entropy_slice == "joint" else per_space
+            entropy = entropy + self._entropy_term(L.split_spaces(source, self.sizes)[0])
         return entropy
 
     def _entropy_term(self, views: torch.Tensor) -> torch.Tensor:
