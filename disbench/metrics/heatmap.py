@@ -36,7 +36,9 @@ def write_r2_heatmap(matrix, path: str | Path, title: str = "R$^2$ per space and
         raise UsageError(f"folder {str(path.parent)!r} does not exist; create it first.")
     values = matrix.to_numpy(dtype=float)
     rows, cols = values.shape
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * cols, 1.2 + 0.55 * rows))
+    # wide enough for the longest title line (run names are long), not only for the cells
+    title_width = 0.085 * max(len(line) for line in title.splitlines()) + 0.5
+    fig, ax = plt.subplots(figsize=(max(3.0 + 0.75 * cols, title_width), 1.2 + 0.55 * rows))
     image = ax.imshow(np.clip(values, 0.0, 1.0), cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(cols), [str(c) for c in matrix.columns], rotation=45, ha="right")
     ax.set_yticks(range(rows), [str(r) for r in matrix.index])
@@ -46,7 +48,7 @@ def write_r2_heatmap(matrix, path: str | Path, title: str = "R$^2$ per space and
                     color="black" if values[i, j] > 0.6 else "white")
     ax.set_xlabel("factor")
     ax.set_ylabel("space")
-    ax.set_title(title)
+    ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="R$^2$ (clipped to [0, 1])")
     fig.tight_layout()
     with atomic_path(path) as temporary:
