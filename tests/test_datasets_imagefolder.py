@@ -10,25 +10,11 @@ from PIL import Image
 from disbench.datasets.augment import AppearanceGroup, SpatialGroup
 from disbench.datasets.imagefolder import ImageFolder, ImageFolderConfig, ImageNet
 from disbench.errors import DisbenchError, UsageError
-
-CLASS_COLOURS = {"apple": (220, 30, 30), "leaf": (30, 200, 40), "sky": (40, 60, 230)}
-
-
-def make_folder(root, per_class=3):
-    """Class folders of small JPEG/PNG images, each class one flat colour with a white corner mark."""
-    for name, colour in CLASS_COLOURS.items():
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            pixels = np.empty((48 + 8 * i, 60, 3), np.uint8)
-            pixels[:] = colour
-            pixels[:12, :12] = 255  # a mark in the top-left corner shows flips and crops
-            Image.fromarray(pixels).save(root / name / f"{i}.{'png' if i % 2 else 'jpg'}", quality=95)
-    return root
-
+from image_folders import CLASS_COLOURS, make_image_folder
 
 @pytest.fixture
 def folder(tmp_path):
-    return make_folder(tmp_path / "images")
+    return make_image_folder(tmp_path / "images")
 
 
 def build(root, **options) -> ImageFolder:
@@ -121,13 +107,13 @@ def test_appearance_group_identity_grayscale_solarise_blur():
 
 
 def test_imagenet_finds_its_folder_through_the_environment(tmp_path, monkeypatch):
-    make_folder(tmp_path / "imagenet" / "train", per_class=1)
+    make_image_folder(tmp_path / "imagenet" / "train", per_class=1)
     monkeypatch.setenv("DISBENCH_DATA", str(tmp_path))
     dataset = ImageNet(ImageNet.Config(size=32, load_size=40))
     assert dataset.classes == sorted(CLASS_COLOURS)
     assert ImageNet.Config().size == 224
     flat = tmp_path / "flat"
-    make_folder(flat / "imagenet", per_class=1)  # class folders directly under imagenet/
+    make_image_folder(flat / "imagenet", per_class=1)  # class folders directly under imagenet/
     monkeypatch.setenv("DISBENCH_DATA", str(flat))
     assert ImageNet(ImageNet.Config(size=32, load_size=40)).root == flat / "imagenet"
     monkeypatch.setenv("DISBENCH_DATA", str(tmp_path / "elsewhere"))

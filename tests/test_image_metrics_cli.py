@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
-COLOURS = {"apple": (220, 30, 30), "leaf": (30, 200, 40), "sky": (40, 60, 230)}
-
-
-def make_folder(root):
-    for name, colour in COLOURS.items():
-        (root / name).mkdir(parents=True)
-        for i in range(3):
-            pixels = np.empty((24, 28, 3), np.uint8)
-            pixels[:] = colour
-            pixels[:8, :8] = 255
-            Image.fromarray(pixels).save(root / name / f"{i}.png")
-    return root
+from image_folders import make_image_folder
 
 
 def test_train_on_an_image_folder_then_probe_every_space(cli, tmp_path):
-    root = make_folder(tmp_path / "images")
+    root = make_image_folder(tmp_path / "images")
     sets = [f"root={root}", "size=16", "workers=1", "encoder=conv", "batch_size=8", "representation_dim=16",
             "projector_hidden=32", "embedding_dim=8"]
     trained = cli("train", "-m", "multispace", "-d", "imagefolder", "--steps", "3", "-q",

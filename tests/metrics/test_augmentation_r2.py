@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from disbench.datasets.augment import AppearanceGroup
 from disbench.datasets.imagefolder import ImageFolder, ImageFolderConfig
@@ -12,9 +11,7 @@ from disbench.datasets.synthetic import SyntheticDataset
 from disbench.metrics import METRICS
 from disbench.metrics.base import MetricNotApplicable
 from disbench.representation import Representation
-
-COLOURS = {"apple": (220, 30, 30), "leaf": (30, 200, 40)}
-
+from image_folders import make_image_folder
 
 class RecordingFolder(ImageFolder):
     """An image folder that keeps every batch of views it draws, so fake encoders can read their parameters."""
@@ -37,15 +34,7 @@ def parameter_matrix(params, group):
 
 @pytest.fixture
 def folder(tmp_path):
-    root = tmp_path / "images"
-    for name, colour in COLOURS.items():
-        (root / name).mkdir(parents=True)
-        for i in range(2):
-            pixels = np.empty((20, 24, 3), np.uint8)
-            pixels[:] = colour
-            pixels[:6, :6] = 255
-            Image.fromarray(pixels).save(root / name / f"{i}.png")
-    return RecordingFolder(ImageFolderConfig(root=str(root), size=8, workers=1))
+    return RecordingFolder(ImageFolderConfig(root=str(make_image_folder(tmp_path / "images", per_class=2)), size=8, workers=1))
 
 
 def group_encoder(dataset, group, noise=0.0, seed=0):
