@@ -1,12 +1,12 @@
 """Augmentation R^2: how much of each augmentation group's parameters a space kept.
 
 Datasets whose views come from augmentations with recorded parameters (image
-folders: :class:`~disbench.datasets.imagefolder.AugmentedViews`) say, for every view,
-which crop, flip, colour jitter, blur, ... produced it. This metric draws views,
-encodes the query view with the method, and regresses each recorded query
-parameter on the space's codes, as Eastwood et al. 2023 measure how much style
-each space keeps: a content space invariant to the augmentations scores near 0
-for every group, a style space for group m near 1 for group m.
+folders) say, for every augmented image, which crop, flip, colour jitter, blur, ...
+produced it (``sample_augmented``). This metric draws augmented images, encodes
+them with the method, and regresses each recorded parameter on the space's codes,
+as Eastwood et al. 2023 measure how much style each space keeps: a content space
+invariant to the augmentations scores near 0 for every group, a style space for
+group m near 1 for group m.
 
 Codes and parameters are standardised with the train part's mean and standard
 deviation; a linear ridge regression (``ridge_alpha``; the intercept is not
@@ -40,6 +40,7 @@ from disbench.metrics.base import (
 )
 from disbench.metrics.discretize import single_blas_thread, subsample
 from disbench.metrics.r2 import R2Options, kernel_r2, linear_r2, standardise
+
 
 @dataclass
 class AugmentationR2Options:
@@ -83,7 +84,7 @@ def require_augmented_views(dataset) -> None:
 
 
 def encode_views(encode, space: str, dataset, num_views: int, chunk_rows: int, rng: np.random.Generator):
-    """Codes ``(n, d)`` of augmented views and their parameters ``{group: (names, (n, P))}``.
+    """Codes ``(n, d)`` of augmented images and their parameters ``{group: (names, (n, P))}``.
 
     Args:
         encode: ``encode(observations, factors) -> Representation``.
