@@ -64,7 +64,7 @@ def test_color_dsprites_cpu_suite_separates_shape_from_colour(tmp_path):
     """Direction of the ColorDSprites claim at the documented CPU budget (the color-dsprites-cpu suite's
     seed-0 entries): the content space reads shape and not colour, the colour space reads colour, and
     SimCLR's single space keeps less colour than multispace's colour space. Seed 1 holds too (docs/ssl.md); one
-    seed keeps this test near 10 minutes."""
+    seed keeps this test near 13 minutes on 2 cores."""
     from disbench.bench import load_suite
     from disbench.datasets import DATASETS
 
