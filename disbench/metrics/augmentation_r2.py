@@ -83,7 +83,7 @@ def require_augmented_views(dataset) -> None:
         )
 
 
-def encode_views(encode, space: str, dataset, num_views: int, chunk_rows: int, rng: np.random.Generator):
+def encode_augmented(encode, space: str, dataset, num_views: int, chunk_rows: int, rng: np.random.Generator):
     """Codes ``(n, d)`` of augmented images and their parameters ``{group: (names, (n, P))}``.
 
     Args:
@@ -138,7 +138,7 @@ def compute_augmentation_r2(
     """
     require_augmented_views(dataset)
     total = options.num_train + options.num_test
-    codes, parameters = encode_views(encode, space, dataset, total, options.chunk_rows, rng)
+    codes, parameters = encode_augmented(encode, space, dataset, total, options.chunk_rows, rng)
     codes = check_codes(codes, f"codes of space {space!r}")
     train, test = slice(0, options.num_train), slice(options.num_train, total)
     columns, targets, constant = [], [], []
