@@ -472,6 +472,29 @@ def records_text(records: list[dict[str, Any]], fmt: str, columns: list[str] | N
     return pd.DataFrame(records, columns=columns).to_csv(index=False)
 
 
+def latex_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A booktabs tabular of escaped cells."""
+    lines = [f"\\begin{{tabular}}{{l{'r' * (len(headers) - 1)}}}", "\\toprule"]
+    lines.append(" & ".join(latex_escape(h) for h in headers) + " \\\\")
+    lines.append("\\midrule")
+    lines += [" & ".join(latex_escape(c) for c in row) + " \\\\" for row in rows]
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def render_rows(headers: list[str], rows: list[list[str]], records: list[dict[str, Any]], fmt: str, header: bool = True) -> str:
+    """A plain table in ``fmt``: text forms from the formatted ``rows``, csv/json from the typed ``records``."""
+    if fmt == "table":
+        return aligned_text(headers, rows, header=header)
+    if fmt == "md":
+        return markdown_text(headers, rows)
+    if fmt == "latex":
+        return latex_table(headers, rows)
+    if fmt in ("csv", "json"):
+        return records_text(records, fmt, list(records[0]) if records else headers)
+    raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+
+
 def _cell_text(table: ReportTable, entry: str, column: tuple[str, str], bold: tuple[str, str]) -> str:
     cell = table.cells.get((entry, column))
     if cell is None:
@@ -485,7 +508,7 @@ RECORD_COLUMNS = ["method", "dataset", "metric", "mean", "std", "n_seeds", "high
 def render(table: ReportTable, fmt: str) -> str:
     """The table as ``table`` (plain aligned text, best marked ``*``), ``md``, ``csv``, ``latex`` or ``json``."""
     if fmt == "table":
-        headers = ["entry", *(table.header(c) for c in table.columns)]
+        headers = ["method", *(table.header(c) for c in table.columns)]
         rows = [
             [f"{e} (reference)" if table.is_reference(e) else e, *(_cell_text(table, e, c, ("", " *")) for c in table.columns)]
             for e in table.entries
