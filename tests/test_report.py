@@ -9,6 +9,7 @@ import pytest
 from disbench.errors import DisbenchError
 from disbench.report import build_report, render
 from disbench.store import append_rows
+from leaderboards import scored, write_leaderboard
 
 
 def rows(method, seed, value, metric="mig", higher=True, space="latent", dataset="synthetic", options="{}"):
@@ -93,33 +94,6 @@ def test_sub_scores_keep_their_own_direction(tmp_path):
 
 
 # --- entries: a cell pools runs that differ in seed alone (issue 11 item 1) ----------------------
-
-def scored(method, seed, value, config=None, *, label="", steps=None, metric="mig", factor="all", space="latent",
-           dataset="synthetic", run_id=None, timestamp="2026-12-01T10:00:00+0000", budget=1000, higher=True, options="{}"):
-    """One leaderboard row with the `label` and `hyperparameters` columns (RunSpec minus method, dataset, seed)."""
-    hyper = json.dumps({"method_config": config or {}, "dataset_config": {}, "steps": budget}, sort_keys=True)
-    digest = abs(hash(hyper)) % 10**6
-    return {
-        "run_id": run_id or f"{method}_{dataset}_s{seed}_{digest}", "method": method, "dataset": dataset, "seed": seed,
-        "space": space, "metric": metric, "factor": factor, "value": value, "higher_is_better": higher,
-        "metric_options": options, "steps": budget if steps is None else steps, "timestamp": timestamp,
-        "label": label, "hyperparameters": hyper,
-    }
-
-
-def write_leaderboard(path, records, new_columns=True):
-    import pandas as pd
-
-    from disbench.store import LEADERBOARD_COLUMNS
-
-    columns = list(dict.fromkeys([*LEADERBOARD_COLUMNS, *(["label", "hyperparameters"] if new_columns else [])]))
-    frame = pd.DataFrame(records)
-    for column in columns:
-        if column not in frame.columns:
-            frame[column] = ""
-    frame[columns].to_csv(path, index=False)
-    return path
-
 
 def cell(table, entry, metric="mig", dataset="synthetic"):
     return table.cells[(entry, (dataset, metric))]
