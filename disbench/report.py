@@ -168,12 +168,41 @@ def _differing_keys(configs: Sequence[dict[str, Any]]) -> list[str]:
     return [k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1]
 
 
+_NO_USUAL_VALUE = object()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _usual_values(configs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """For each key that differs among ``configs``: the value most of them share, or
+    ``_NO_USUAL_VALUE`` when no single value is the most common (a grid: every value is named).
+
+    An entry names only its keys that differ from the usual value, so an ablation reads
+    ``multispace``, ``multispace (joint_entropy=false)``, ``multispace (entropy=vicreg)``.
+    Two configurations never get the same name: they differ in some key, and at most one of
+    them has its usual value.
+    """
+    usual: dict[str, Any] = {}
+    for key in _differing_keys(configs):
+        counts: dict[str, int] = {}
+        for config in configs:
+            value = _canonical(config.get(key))
+            counts[value] = counts.get(value, 0) + 1
+        ranked = sorted(counts.items(), key=lambda item: -item[1])
+        usual[key] = ranked[0][0] if ranked[0][1] > ranked[1][1] else _NO_USUAL_VALUE
+    return usual
+
+
 def assign_entries(frame):
     """``frame`` with an ``entry`` column: the table row each leaderboard row pools into.
 
     An entry is (method, label) for labelled runs, else (method, hyperparameters);
     dataset keys count only where they differ within one dataset, so the same method
-    configuration on two datasets is one entry. Where one seed of an entry would come
+    configuration on two datasets is one entry. Entries of a method are named by their label
+    or by the keys in which they differ from the method's usual configuration
+    (:func:`_usual_values`). Where one seed of an entry would come
     from two different runs (e.g. unnamed codes files, or a leaderboard without
     hyperparameters), those runs become entries of their own, named by run id.
     """
@@ -207,14 +236,16 @@ def assign_entries(frame):
     names: dict[tuple[str, str], str] = {}
     for method, group in frame.groupby("method", sort=False):
         identities_of_method = [json.loads(i) for i in dict.fromkeys(group["_identity"])]
-        unlabelled = [i["config"] for i in identities_of_method if "config" in i]
-        keys = _differing_keys(unlabelled)
+        unlabelled = list({_canonical(i["config"]): i["config"] for i in identities_of_method if "config" in i}.values())
+        usual = _usual_values(unlabelled)
         for ident in identities_of_method:
             parts = []
             if "label" in ident and ident["label"] != method:
                 parts.append(ident["label"])
-            if "config" in ident and keys:
-                parts.append(", ".join(f"{k}={short_value(ident['config'].get(k))}" for k in keys))
+            if "config" in ident:
+                shown = [k for k in usual if usual[k] is _NO_USUAL_VALUE or _canonical(ident["config"].get(k)) != usual[k]]
+                if shown:
+                    parts.append(", ".join(f"{k}={short_value(ident['config'].get(k))}" for k in shown))
             if "run" in ident:
                 parts.append(f"run {ident['run']}")
             key = json.dumps(ident, sort_keys=True, default=str)
