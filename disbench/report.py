@@ -430,8 +430,12 @@ def build_report(
     direction = frame.groupby(["dataset", "column"])["higher_is_better"].first().map(_is_true)
     entry_method = dict(zip(frame["entry"], frame["method"]))
 
-    entries = [e for e in dict.fromkeys(frame["entry"]) if entry_method[e] not in REFERENCE_METHODS]
-    entries += [e for e in dict.fromkeys(frame["entry"]) if entry_method[e] in REFERENCE_METHODS]
+    # methods in order of first appearance, each method's usual configuration (its bare name) first,
+    # reference rows last
+    methods = list(dict.fromkeys(frame["method"]))
+    seen = list(dict.fromkeys(frame["entry"]))
+    ordered = sorted(seen, key=lambda e: (entry_method[e] in REFERENCE_METHODS, methods.index(entry_method[e]), e != entry_method[e]))
+    entries = ordered
     columns = sorted({(d, c) for d, c in zip(stats["dataset"], stats["column"])})
     higher = {column: bool(direction[column]) for column in columns}
     cells = {

@@ -216,3 +216,14 @@ def test_an_ablation_table_with_a_column_per_space_and_factor(tmp_path):
         "r2.kernel content<-content", "r2.kernel content<-style:group1", "r2.kernel group1<-content", "r2.kernel group1<-style:group1",
     ]
     assert table.cells[("multispace (joint_entropy=false)", ("synthetic", "r2.kernel group1<-style:group1"))].mean == pytest.approx(0.6)
+
+
+def test_the_usual_configuration_comes_first_and_references_last(tmp_path):
+    path = write_leaderboard(tmp_path / "lb.csv", [
+        scored("oracle", 0, 1.0),
+        scored("vae", 0, 0.1, {"beta": 8.0, "lr": 1.0}),
+        scored("vae", 0, 0.2, {"beta": 4.0, "lr": 2.0}),
+        scored("vae", 0, 0.3, {"beta": 4.0, "lr": 1.0}),
+        scored("pca", 0, 0.4),
+    ])
+    assert build_report(path).entries == ["vae", "vae (beta=8)", "vae (lr=2)", "pca", "oracle"]
