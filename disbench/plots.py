@@ -61,20 +61,53 @@ def _wrapped(text: str) -> str:
     return "\n".join(textwrap.wrap(text, TITLE_WIDTH, break_on_hyphens=False, break_long_words=False)) or text
 
 
+def _wrapped_label(entry: str, width: int = 40) -> str:
+    """A long entry name on several lines, broken after its commas."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(entry, width, break_on_hyphens=False, break_long_words=False)) or entry
+
+
 def _title_inches(titles) -> float:
     """Axes width (inches) that holds the longest line of the wrapped ``titles`` at 10 pt."""
     longest = max((len(line) for t in titles for line in _wrapped(t).splitlines()), default=10)
     return max(2.4, 0.085 * longest + 0.2)
 
 
-def _panel_grid(n: int, width: float, height: float):
+def _panel_grid(columns: list[tuple[str, str]], width: float, height: float):
+    """A panel per (dataset, metric) column: a metric per row and a dataset per column when there
+    are several datasets (so panels of one metric line up), else up to three panels a row."""
     plt = _pyplot()
-    cols = min(3, n)
-    rows = math.ceil(n / cols)
+    datasets = list(dict.fromkeys(d for d, _ in columns))
+    if len(datasets) > 1:
+        metrics = list(dict.fromkeys(m for _, m in columns))
+        positions = {(d, m): metrics.index(m) * len(datasets) + datasets.index(d) for d, m in columns}
+        rows, cols = len(metrics), len(datasets)
+    else:
+        cols = min(3, len(columns))
+        rows = math.ceil(len(columns) / cols)
+        positions = {column: i for i, column in enumerate(columns)}
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False, layout="constrained")
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    return fig, list(axes.flat)[:n]
+    flat = list(axes.flat)
+    for index, ax in enumerate(flat):
+        if index not in positions.values():
+            ax.axis("off")
+    return fig, [flat[positions[column]] for column in columns]
+
+
+def _share_x_per_metric(columns: list[tuple[str, str]], axes: list) -> None:
+    """Panels of one metric (on different datasets) get one x range holding all their data."""
+    groups: dict[str, list] = {}
+    for (_dataset, metric), ax in zip(columns, axes):
+        groups.setdefault(metric, []).append(ax)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        low = min(ax.get_xlim()[0] for ax in group)
+        high = max(ax.get_xlim()[1] for ax in group)
+        for ax in group[1:]:
+            ax.sharex(group[0])
+        group[0].set_xlim(low, high)
 
 
 def plot_steps(frame, path: str | Path) -> Path:
@@ -87,7 +120,7 @@ def plot_steps(frame, path: str | Path) -> Path:
     from disbench.report import pooled
 
     columns = sorted(set(zip(frame["dataset"], frame["column"])))
-    fig, axes = _panel_grid(len(columns), 0.8 + _title_inches([f"{d} / {c}" for d, c in columns]), 3.4)
+    fig, axes = _panel_grid(columns, 0.8 + _title_inches([f"{d} / {c}" for d, c in columns]), 3.4)
     stats = pooled(frame, ["entry", "dataset", "column", "steps"])
     entries = list(dict.fromkeys(frame["entry"]))
     colours = {e: f"C{i % 10}" for i, e in enumerate(entries)}
@@ -107,9 +140,7 @@ def plot_steps(frame, path: str | Path) -> Path:
         ax.set_title(_wrapped(f"{dataset} / {column}"), fontsize=10)
         ax.set_xlabel("training steps")
         ax.grid(alpha=0.3)
-    for group in _metric_groups(columns, axes).values():
-        for ax in group[1:]:
-            ax.sharex(group[0])
+    _share_x_per_metric(columns, axes)
     legend = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
@@ -119,13 +150,6 @@ def plot_steps(frame, path: str | Path) -> Path:
         fig.legend(handles, labels, loc="outside lower center", ncols=min(3, len(labels)), fontsize=9, frameon=False)
     fig.suptitle("mean ± std over seeds at each scored checkpoint", fontsize=10)
     return save_figure(fig, path)
-
-
-def _metric_groups(columns, axes) -> dict[str, list]:
-    groups: dict[str, list] = {}
-    for (_dataset, metric), ax in zip(columns, axes):
-        groups.setdefault(metric, []).append(ax)
-    return groups
 
 
 def plot_correlations(correlations, path: str | Path) -> Path:
@@ -156,9 +180,11 @@ def plot_correlations(correlations, path: str | Path) -> Path:
 
 def plot_report(table: ReportTable, path: str | Path) -> Path:
     """One panel per (dataset, metric): a bar per entry with its seed spread; panels of a metric share x."""
-    longest = max((len(e) for e in table.entries), default=8)
-    width = 0.6 + 0.065 * longest + _title_inches([table.header(c) for c in table.columns])
-    fig, axes = _panel_grid(len(table.columns), width, 0.42 * len(table.entries) + 1.3)
+    labels = {e: _wrapped_label(e) for e in table.entries}
+    longest = max((len(line) for text in labels.values() for line in text.splitlines()), default=8)
+    lines = sum(text.count("\n") + 1 for text in labels.values())
+    width = 0.6 + 0.062 * longest + _title_inches([table.header(c) for c in table.columns])
+    fig, axes = _panel_grid(table.columns, width, 0.3 * len(table.entries) + 0.14 * lines + 1.3)
     for ax, column in zip(axes, table.columns):
         entries = [e for e in table.entries if (e, column) in table.cells]
         means = [table.cells[(e, column)].mean for e in entries]
@@ -166,12 +192,10 @@ def plot_report(table: ReportTable, path: str | Path) -> Path:
         colours = ["#bbbbbb" if table.is_reference(e) else "#1f77b4" for e in entries]
         colours = ["#2ca02c" if table.cells[(e, column)].best else c for e, c in zip(entries, colours)]
         ax.barh(range(len(entries)), means, xerr=stds, color=colours, capsize=3)
-        ax.set_yticks(range(len(entries)), entries, fontsize=8)
+        ax.set_yticks(range(len(entries)), [labels[e] for e in entries], fontsize=8)
         ax.invert_yaxis()
         ax.set_title(_wrapped(table.header(column)), fontsize=10)
         ax.grid(axis="x", alpha=0.3)
-    for group in _metric_groups(table.columns, axes).values():
-        for ax in group[1:]:
-            ax.sharex(group[0])
+    _share_x_per_metric(table.columns, axes)
     fig.suptitle("mean ± std over seeds (green: best, grey: reference rows)", fontsize=10)
     return save_figure(fig, path)
