@@ -1,11 +1,15 @@
-"""Leaderboard plots: one panel per (dataset, metric), a bar per method with its seed spread."""
+"""Figures: leaderboard plots (a panel per (dataset, metric), a bar per method with its seed
+spread) and the space x factor R^2 heatmaps of a scored run."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+import numpy as np
+
 from disbench.atomic import atomic_path
+from disbench.errors import UsageError
 from disbench.report import REFERENCE_METHODS, ReportTable
 
 
@@ -37,5 +41,61 @@ def plot_report(table: ReportTable, path: str | Path) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    return path
+
+
+#: inches: a heatmap is never shorter than this, so that a one-row matrix keeps a readable colourbar
+_HEATMAP_MIN_HEIGHT = 2.8
+
+
+def write_r2_heatmap(matrix, path: str | Path, title: str = "R$^2$ per space and factor") -> Path:
+    """Write a heatmap PNG of R^2 values, rows = spaces, columns = factors, atomically.
+
+    Args:
+        matrix: ``pandas.DataFrame`` of R^2 values (index: space names, columns: factor names).
+        path: the PNG to write (its folder must exist).
+        title: figure title (may hold several lines).
+
+    Returns:
+        The written path.
+
+    Raises:
+        UsageError: an empty matrix or a missing folder.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    if matrix.size == 0:
+        raise UsageError("the R^2 matrix is empty; evaluate at least one space and one factor.")
+    if not path.parent.is_dir():
+        raise UsageError(f"folder {str(path.parent)!r} does not exist; create it first.")
+    values = matrix.to_numpy(dtype=float)
+    rows, cols = values.shape
+    title_lines = title.splitlines() or [""]
+    # wide enough for the longest title line (run names are long), not only for the cells
+    width = max(3.5 + 0.75 * cols, 0.085 * max(len(line) for line in title_lines) + 0.5)
+    height = max(_HEATMAP_MIN_HEIGHT, 1.4 + 0.2 * len(title_lines) + 0.55 * rows)
+    fig, ax = plt.subplots(figsize=(width, height))
+    image = ax.imshow(np.clip(values, 0.0, 1.0), cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(cols), [str(c) for c in matrix.columns], rotation=45, ha="right")
+    ax.set_yticks(range(rows), [str(r) for r in matrix.index])
+    for i in range(rows):
+        for j in range(cols):
+            ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=8,
+                    color="black" if values[i, j] > 0.6 else "white")
+    ax.set_xlabel("factor")
+    ax.set_ylabel("space")
+    ax.set_title(title, fontsize=10)
+    # the colourbar takes the axes' full height (shrink=1), whatever the number of rows
+    colourbar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03, shrink=1.0)
+    colourbar.set_label("R$^2$ (clipped to [0, 1])", fontsize=8)
+    colourbar.set_ticks([0.0, 0.5, 1.0])
+    fig.tight_layout()
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=120, format="png")
     plt.close(fig)
     return path

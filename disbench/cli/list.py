@@ -43,9 +43,9 @@ def list_command(
         for name in DATASETS.names(pattern):
             table.add_row(name, escape(DATASETS.get(name).summary))
     elif kind == "metrics":
-        from disbench.evaluation import _metrics
+        from disbench.metrics.selection import metric_registry
 
-        registry = _metrics()
+        registry = metric_registry()
         for column in ("metric", "needs", "range", "direction", "reference"):
             table.add_column(column)
         for name in registry.names(pattern):
