@@ -313,9 +313,9 @@ def skip_summary(outcomes: list[EvalOutcome]) -> str | None:
         return None
     parts = []
     for metric, (count, reason) in by_metric.items():
-        times = "" if count == 1 else f" x{count}"
-        parts.append(f"{metric}{times} ({reason.rstrip('.')})")
-    return "skipped: " + "; ".join(parts) + "."
+        times = "" if count == 1 else f" {count} times"
+        parts.append(f"{metric} skipped{times} ({reason.rstrip('.')})")
+    return "; ".join(parts) + "."
 
 
 # --- codes files -------------------------------------------------------------------------

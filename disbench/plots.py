@@ -63,16 +63,27 @@ def write_r2_heatmap(matrix, path: str | Path, title: str = "R$^2$ per space and
     Raises:
         UsageError: an empty matrix or a missing folder.
     """
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UsageError(f"folder {str(path.parent)!r} does not exist; create it first.")
+    fig = r2_heatmap_figure(matrix, title)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=120, format="png")
+    plt.close(fig)
+    return path
+
+
+def r2_heatmap_figure(matrix, title: str = "R$^2$ per space and factor"):
+    """The matplotlib figure of :func:`write_r2_heatmap` (its last axes is the colourbar)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
     if matrix.size == 0:
         raise UsageError("the R^2 matrix is empty; evaluate at least one space and one factor.")
-    if not path.parent.is_dir():
-        raise UsageError(f"folder {str(path.parent)!r} does not exist; create it first.")
     values = matrix.to_numpy(dtype=float)
     rows, cols = values.shape
     title_lines = title.splitlines() or [""]
@@ -90,12 +101,9 @@ def write_r2_heatmap(matrix, path: str | Path, title: str = "R$^2$ per space and
     ax.set_xlabel("factor")
     ax.set_ylabel("space")
     ax.set_title(title, fontsize=10)
-    # the colourbar takes the axes' full height (shrink=1), whatever the number of rows
-    colourbar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03, shrink=1.0)
-    colourbar.set_label("R$^2$ (clipped to [0, 1])", fontsize=8)
+    # the colourbar spans the axes' full height, so even one row leaves room for its ticks and label
+    colourbar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03)
+    colourbar.set_label("R$^2$ (clipped\nto [0, 1])", fontsize=8)
     colourbar.set_ticks([0.0, 0.5, 1.0])
     fig.tight_layout()
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=120, format="png")
-    plt.close(fig)
-    return path
+    return fig

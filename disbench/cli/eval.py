@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from disbench.cli import options as opt
-from disbench.cli.output import RichProgress, handle_errors, info
+from disbench.cli.output import RichProgress, handle_errors, info, stderr
 from disbench.errors import UsageError
 
 CODES_PANEL = "Codes files"
@@ -81,11 +81,13 @@ def eval_command(
         overwrite=bool(values["overwrite"]), keep_going=bool(values["keep_going"]),
     )
     codes_mode = any(values[k] is not None for k in ("codes", "factors", "test_codes", "test_factors"))
+    request.resolve(codes_only=codes_mode)  # a bad metric name or option fails before anything else
     if codes_mode and values["runs"]:
         raise UsageError("pass either run folders or --codes/--factors, not both; score them in two commands.")
     if not codes_mode and values["name"] is not None:
         raise UsageError("--name names the rows of --codes; a trained run takes its name from `disbench train --name`.")
-    with RichProgress(quiet=values["quiet"]) as progress:
+    # progress bars on a terminal only: on a pipe or in a log file they are noise (even a blank line)
+    with RichProgress(quiet=values["quiet"] or not stderr.is_terminal) as progress:
         request.progress = progress
         if codes_mode:
             outcomes = [evaluation.evaluate_codes(read_codes_input(values), request)]
