@@ -169,10 +169,10 @@ def evaluate_runs(run_dirs: Iterable[str | Path], request: EvalRequest) -> list[
                 continue
             if len(run_dirs) == 1:
                 raise
-            written = sum(len(o.rows) for o in outcomes)
+            written = sum(o.added for o in outcomes)
             raise RunFailed(
                 f"run {run_dir.name!r} ({position} of {len(run_dirs)}) failed: {exc} "
-                f"Before it, {written} rows of {len(outcomes)} runs were written to {str(request.leaderboard)!r}; "
+                f"Before it, {written} rows from {len(outcomes)} runs were written to {str(request.leaderboard)!r}; "
                 "--keep-going scores the other runs.",
                 exc.exit_code,
             ) from None

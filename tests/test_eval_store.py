@@ -202,7 +202,7 @@ def test_a_failing_run_is_named_with_what_was_written_and_keep_going_scores_the_
     with pytest.raises(RunFailed, match=rf"run '{runs[1].name}' \(2 of 3\) failed: .*corrupt") as failure:
         evaluate_runs(runs, request(lb))
     written = len(read_leaderboard(lb))
-    assert f"{written} rows of 1 runs were written" in str(failure.value) and "--keep-going" in str(failure.value)
+    assert f"{written} rows from 1 runs were written" in str(failure.value) and "--keep-going" in str(failure.value)
     assert failure.value.exit_code == 1
     outcomes = evaluate_runs(runs, request(lb, keep_going=True))
     assert [o.error is None for o in outcomes] == [True, False, True]
