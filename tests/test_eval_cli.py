@@ -204,3 +204,16 @@ def test_held_out_codes_files_with_keys(cli, tmp_path):
     assert result.exit_code == 0, result.output
     half = cli("eval", "--codes", "train.npz:codes", "--factors", "train.npz:factors", "--test-codes", "test.npz:codes")
     assert half.exit_code == 2 and "--test-codes and --test-factors go together" in half.stderr
+
+
+def test_a_leaderboard_that_does_not_parse_exits_1_with_its_line_and_is_kept(cli):
+    train_pca(cli)
+    assert cli("eval", "-M", "mig", "--n-eval", "400").exit_code == 0
+    path = Path("results/leaderboard.csv")
+    lines = path.read_text().splitlines()
+    lines.insert(3, "garbage")
+    path.write_text("\n".join(lines) + "\n")
+    before = path.read_text()
+    result = cli("eval", "-M", "sap", "--n-eval", "400")
+    assert result.exit_code == 1 and "line 4: 1 fields where the header has" in result.stderr
+    assert path.read_text() == before
