@@ -85,11 +85,11 @@ def test_empty_leaderboard_says_how_to_make_one(tmp_path):
 
 def test_sub_scores_keep_their_own_direction(tmp_path):
     """A metric lower-is-better may carry a higher-is-better sub-score (subspace-angle.right_count)."""
-    from disbench.evaluation import _score_rows
-    from disbench.metrics.base import METRICS, MetricResult, Score
+    from disbench.metrics.base import METRICS, Score
+    from disbench.store import score_rows
     info = METRICS.get("subspace-angle")
-    result = MetricResult([Score("subspace-angle", 0.3), Score("subspace-angle.right_count", 1.0, higher_is_better=True)])
-    rows = _score_rows("subspace-angle", info, info.Options(), "points", result, {"run_id": "r"}, 0.0)
+    scores = [Score("subspace-angle", 0.3), Score("subspace-angle.right_count", 1.0, higher_is_better=True)]
+    rows = score_rows({"run_id": "r"}, "points", scores, info.higher_is_better, "{}", 0.0)
     assert [r["higher_is_better"] for r in rows] == [False, True]
 
 

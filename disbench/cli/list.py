@@ -28,9 +28,9 @@ def _entries(kind: str, pattern: str | None) -> tuple[list[str], list[dict[str, 
 
         return ["dataset", "description"], [{"dataset": n, "description": DATASETS.get(n).summary} for n in DATASETS.names(pattern)]
     if kind == "metrics":
-        from disbench.evaluation import _metrics
+        from disbench.metrics.selection import metric_registry
 
-        registry = _metrics()
+        registry = metric_registry()
         records = []
         for name in registry.names(pattern):
             entry = registry.get(name)

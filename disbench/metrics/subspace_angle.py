@@ -17,13 +17,12 @@ dataset must offer ``true_tangents(factors)`` (and ``product_tangents`` for the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from disbench.errors import UsageError
-from disbench.metrics.base import MetricResult, Score, register_metric
+from disbench.metrics.base import MetricNotApplicable, MetricResult, Score, register_metric
 
 RIGHT_ANGLE = np.pi / 2
 
@@ -101,11 +100,11 @@ def cca_align(true_offsets: np.ndarray, found_offsets: np.ndarray, eps: float = 
 @dataclass
 class SubspaceAngleOptions:
     """Attributes:
-    num_points: points sampled from the dataset and encoded.
+    num_points: points sampled from the dataset and encoded (at most --n-eval unless set).
     alignment_neighbors: true-space neighbours used by the unaligned (CCA) variant; 0 skips it.
     """
 
-    num_points: int = 1000
+    num_points: int = field(default=1000, metadata={"budget": "n_eval"})
     alignment_neighbors: int = 10
 
     def __post_init__(self) -> None:
@@ -116,10 +115,10 @@ class SubspaceAngleOptions:
 
 
 def read_subspaces(representation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(bases, labels, counts)`` from a Representation's extras, or a UsageError."""
+    """``(bases, labels, counts)`` from a Representation's extras, or MetricNotApplicable."""
     missing = [key for key in ("bases", "factor_labels", "factor_counts") if key not in representation.extras]
     if missing:
-        raise UsageError(
+        raise MetricNotApplicable(
             f"subspace-angle needs per-point factor subspaces (extras {', '.join(missing)} are missing); "
             "use a method that returns them, such as geomancer."
         )
@@ -144,10 +143,10 @@ def subspace_angle(encode, space, dataset, options: SubspaceAngleOptions, rng: n
     unless ``alignment_neighbors`` is 0, ``subspace-angle.unaligned``.
 
     Raises:
-        UsageError: the dataset has no true tangents, or the method returns no subspaces.
+        MetricNotApplicable: the dataset has no true tangents, or the method returns no subspaces.
     """
     if not hasattr(dataset, "true_tangents"):
-        raise UsageError(
+        raise MetricNotApplicable(
             f"subspace-angle needs a dataset with true tangent spaces (such as product-manifold); "
             f"{dataset.name!r} has none."
         )
