@@ -18,7 +18,7 @@ data_app = typer.Typer(help="Inspect, preview and prepare datasets.", no_args_is
 @handle_errors
 def info_command(
     name: Annotated[str, typer.Argument(help="Dataset name (`disbench list datasets`).")],
-    set_values: opt.SetValues = None,
+    set_values: opt.DatasetSetValues = None,
 ) -> None:
     """Factors, groups, sizes, and where the dataset's files are looked for."""
     from rich.table import Table
@@ -58,7 +58,7 @@ def preview_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the samples and views shown.")] = 0,
     samples: Annotated[int, typer.Option("--samples", min=1, help="Images in the sample grid.")] = 32,
-    set_values: opt.SetValues = None,
+    set_values: opt.DatasetSetValues = None,
 ) -> None:
     """A PNG with a grid of samples and, beside it, the view pairs of every group."""
     import numpy as np
