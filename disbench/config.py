@@ -142,6 +142,8 @@ def parse_set_options(items: list[str] | None) -> dict[str, str]:
 def load_yaml_file(path: str | Path, what: str = "config") -> dict[str, Any]:
     """Read a YAML mapping; a missing, unreadable or non-mapping file is a UsageError."""
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{what} file {str(path)!r} is a folder; give the YAML file inside it.")
     if not path.is_file():
         raise UsageError(f"{what} file {str(path)!r} does not exist; check the path.")
     try:

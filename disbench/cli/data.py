@@ -55,18 +55,24 @@ def info_command(
 @handle_errors
 def preview_command(
     name: Annotated[str, typer.Argument(help="Dataset name (`disbench list datasets`).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Picture to write: .png, .svg or .pdf.")],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the samples and views shown.")] = 0,
-    samples: Annotated[int, typer.Option("--samples", min=1, help="Images in the sample grid.")] = 32,
+    samples: Annotated[Optional[int], typer.Option("--samples", min=1, help="Images in the sample grid (default 32), or points in the scatter plots of vector data (default 1000).")] = None,
     set_values: opt.DatasetSetValues = None,
 ) -> None:
-    """A PNG with a grid of samples and, beside it, the view pairs of every group."""
+    """A picture of samples and view pairs: an image grid, or labelled scatter plots for vector data."""
     import numpy as np
 
     from disbench.config import parse_set_options
     from disbench.datasets.preview import write_preview
     from disbench.runs import build_dataset
 
+    from disbench.datasets.preview import FORMATS
+
+    if out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a folder; give a file name such as {str(out / (name + '.png'))!r}.")
+    if out.suffix.lower() not in FORMATS:
+        raise UsageError(f"--out must end in {', '.join(FORMATS[:-1])} or {FORMATS[-1]} (the picture's format), got {str(out)!r}.")
     if not out.parent.is_dir():
         raise UsageError(f"folder {str(out.parent)!r} does not exist; create it or choose another --out.")
     dataset = build_dataset(name, parse_set_options(set_values))
