@@ -51,19 +51,13 @@ def write_preview(dataset: Dataset, out_path: str | Path, rng: np.random.Generat
     Returns:
         The path written.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out_path = Path(out_path)
     suffix = out_path.suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"a preview is written as {', '.join(FORMATS)}, not {out_path.suffix!r}")
-    if len(dataset.observation_shape) == 1:
-        figure = _vector_figure(plt, dataset, rng, n_samples or DEFAULT_POINTS)
-    else:
-        figure = _image_figure(plt, dataset, rng, n_samples or DEFAULT_IMAGES, n_view_rows)
+    figure = preview_figure(dataset, rng, n_samples, n_view_rows)
     temporary = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp{suffix}")
     try:
         figure.savefig(temporary, dpi=80 if len(dataset.observation_shape) > 1 else 100, format=suffix[1:])
@@ -72,6 +66,18 @@ def write_preview(dataset: Dataset, out_path: str | Path, rng: np.random.Generat
         plt.close(figure)
         temporary.unlink(missing_ok=True)
     return out_path
+
+
+def preview_figure(dataset: Dataset, rng: np.random.Generator, n_samples: int | None = None, n_view_rows: int = 6):
+    """The matplotlib figure :func:`write_preview` saves (arguments as there)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if len(dataset.observation_shape) == 1:
+        return _vector_figure(plt, dataset, rng, n_samples or DEFAULT_POINTS)
+    return _image_figure(plt, dataset, rng, n_samples or DEFAULT_IMAGES, n_view_rows)
 
 
 def _image_figure(plt, dataset: Dataset, rng: np.random.Generator, n_samples: int, n_view_rows: int):
