@@ -56,3 +56,16 @@ def test_preview_writes_svg_when_asked(cli, tmp_path):
     result = cli("data", "preview", "synthetic", "--out", "s.svg", "--samples", "50")
     assert result.exit_code == 0, result.output
     assert b"<svg" in (tmp_path / "s.svg").read_bytes()[:500]
+
+
+def test_data_info_shows_the_size_and_the_card(cli, tmp_path):
+    from image_folders import make_image_folder
+
+    result = cli("data", "info", "dsprites")
+    assert "size: 737,280 points" in result.stdout and "datasets/dsprites.yaml" in result.stdout
+    assert "size: unbounded" in cli("data", "info", "synthetic").stdout
+    make_image_folder(tmp_path / "imgs", per_class=2)
+    folder = cli("data", "info", "imagefolder", "--set", "root=imgs")
+    assert folder.exit_code == 0, folder.output
+    assert "size: 6 images in 3 classes" in folder.stdout
+    assert " kB" in folder.stdout  # the folder's bytes beside "found"
