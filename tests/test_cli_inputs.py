@@ -255,3 +255,32 @@ def test_version(tmp_path):
 
     result = disbench("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"disbench {__version__}"
+
+
+def test_env_reports_install_libraries_and_folders(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("DISBENCH_DATA", str(tmp_path / "nowhere"))
+    result = cli("env")
+    assert result.exit_code == 0, result.output
+    fields = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
+    for library in ("torch", "torchvision", "numpy", "scipy", "pandas", "scikit-learn", "h5py"):
+        assert fields[library].strip()[0].isdigit(), (library, fields.get(library))
+    assert "git " in fields["installed"] or "wheel" in fields["installed"]
+    assert str(tmp_path / "nowhere") in fields["data folder"] and "does not exist" in fields["data folder"]
+    assert str(tmp_path / "cache") in fields["cache folder"] and "DISBENCH_CACHE" in fields["cache folder"]
+
+
+@pytest.mark.parametrize(
+    "command, promised, not_promised",
+    [
+        (["train"], ["prefix with method. or dataset."], ["METRIC"]),
+        (["eval"], ["METRIC.KEY=VALUE"], ["prefix with method", "method., dataset."]),
+        (["data", "info"], ["num_styles"], ["METRIC", "prefix with method"]),
+        (["data", "preview"], ["num_styles"], ["METRIC", "prefix with method"]),
+    ],
+)
+def test_set_help_names_only_the_prefixes_the_command_takes(cli, command, promised, not_promised):
+    text = " ".join(cli(*command, "--help").stdout.split())
+    for word in promised:
+        assert word in text
+    for word in not_promised:
+        assert word not in text
