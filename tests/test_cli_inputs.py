@@ -279,7 +279,7 @@ def test_env_reports_install_libraries_and_folders(cli, tmp_path, monkeypatch):
     ],
 )
 def test_set_help_names_only_the_prefixes_the_command_takes(cli, command, promised, not_promised):
-    text = " ".join(cli(*command, "--help").stdout.split())
+    text = " ".join(cli(*command, "--help").stdout.replace("│", " ").split())
     for word in promised:
         assert word in text
     for word in not_promised:
