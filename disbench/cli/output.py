@@ -37,8 +37,8 @@ def handle_errors(command: F) -> F:
         except KeyboardInterrupt:
             stderr.print("[bold red]interrupted[/]")
             raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort, SystemExit):
-            raise
+        except (typer.Exit, typer.Abort, SystemExit, BrokenPipeError):
+            raise  # a closed pipe (`| head`) is not an error of the command: the group ends quietly
         except OSError as exc:
             if STATE["debug"]:
                 raise
