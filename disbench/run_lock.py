@@ -110,6 +110,10 @@ class RunLock:
                 self.path.unlink()
         except FileNotFoundError:
             pass
+        try:
+            self.path.parent.rmdir()  # a run that failed before writing anything leaves no empty folder
+        except OSError:
+            pass  # not empty: the run's files stay
 
     def _try_acquire(self) -> bool:
         content = json.dumps(

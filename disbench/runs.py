@@ -16,7 +16,7 @@ import numpy as np
 
 from disbench.config import build_config, config_to_dict, field_names
 from disbench.errors import DisbenchError, UsageError
-from disbench.presets import method_defaults, preset_path
+from disbench.presets import method_defaults
 from disbench.progress import NullProgress, Progress
 from disbench.store import (
     RunSpec,
@@ -70,7 +70,9 @@ def check_label(label: str | None) -> str | None:
     """A run label is one visible line: refuse empty names and control characters (newlines, tabs)."""
     if label is None:
         return None
-    if not isinstance(label, str) or not label.strip():
+    if not isinstance(label, str):
+        raise UsageError(f"a run label (--name) must be text, got {label!r}; quote it in YAML.")
+    if not label.strip():
         raise UsageError("a run label (--name) must not be empty; give a short name such as 'beta8-long'.")
     bad = [c for c in label if unicodedata.category(c).startswith("C")]
     if bad:
@@ -134,11 +136,8 @@ def resolve_run_spec(
     seed = check_seed(seed)
     if steps is not None:
         steps = check_steps(steps)
-    preset_hyper, preset_budget = method_defaults(method, dataset)
-    try:
-        preset_config = build_config(method_cls.Config, preset_hyper, f"method {method!r}")
-    except UsageError as exc:
-        raise UsageError(f"preset {str(preset_path('methods', method))!r}: {exc}") from None
+    preset_hyper, preset_budget = method_defaults(method, dataset)  # validated: the file named in any error
+    preset_config = build_config(method_cls.Config, preset_hyper, f"method {method!r}")
     method_values, dataset_values = route_overrides(overrides or {}, method_cls, dataset_cls, method, dataset)
     method_config = build_config(
         method_cls.Config, {**config_to_dict(preset_config), **method_values}, f"method {method!r}"
@@ -210,7 +209,8 @@ def train(
         label: a name for the run, stored as ``label`` in its config.yaml and shown by
             reports. Not part of the config hash: it never changes the numbers. Training
             a finished run again with another label relabels it (config.yaml rewritten
-            atomically; nothing is recomputed); ``None`` keeps the run's label.
+            atomically; nothing is recomputed; leaderboard rows already written keep the
+            label they were scored with); ``None`` keeps the run's label.
         wait: wait for another process that trains the same run instead of failing.
 
     Raises:
@@ -256,10 +256,10 @@ def _train_unlocked(
     method = build_method(spec, dataset, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     record_config, record_status = (write_run_config, write_status) if main_process else (_skip_write, _skip_write)
-    provenance: dict[str, Any] = {"label": label if label is not None else previous_label} if (label or previous_label) else {}
+    label = label if label is not None else previous_label  # a resumed run keeps its name unless given another
     record_config(
         run_dir, spec, {
-            **provenance,
+            **({"label": label} if label else {}),
             "device": device_description(device),
             "data_source": dataset.data_source,
             "versions": versions(),

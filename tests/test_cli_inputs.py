@@ -284,3 +284,9 @@ def test_set_help_names_only_the_prefixes_the_command_takes(cli, command, promis
         assert word in text
     for word in not_promised:
         assert word not in text
+
+
+def test_a_run_that_fails_before_writing_leaves_no_folder(cli, tmp_path):
+    result = cli("train", "-m", "random", "-d", "imagefolder", "--set", "root=missing")
+    assert result.exit_code == 2, result.output
+    assert not Path("runs").exists() or not any(Path("runs").iterdir())  # the lock's folder is not left behind
