@@ -83,7 +83,6 @@ class RunLock:
         self._mine: str | None = None
 
     def __enter__(self) -> "RunLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         told = False
         while not self._try_acquire():
             holder = read_holder(self.path)
@@ -120,13 +119,30 @@ class RunLock:
             {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         )
         temporary = self.path.with_name(f".{LOCK_FILE}.{os.getpid()}.tmp")
-        temporary.write_text(content)
+        try:
+            # the folder may have just been removed by a holder that left it empty: make it again
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(content)
+        except FileNotFoundError:
+            return False
         try:
             os.link(temporary, self.path)  # atomic, and fails if the lock exists: never a half-written lock
-        except FileExistsError:
+        except (FileExistsError, FileNotFoundError):
             return False
+        except OSError:  # a file system without hard links: exclusive creation, written at once
+            return self._create_exclusively(content)
         finally:
             temporary.unlink(missing_ok=True)
+        self._mine = content
+        return True
+
+    def _create_exclusively(self, content: str) -> bool:
+        try:
+            descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except (FileExistsError, FileNotFoundError):
+            return False
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(content)
         self._mine = content
         return True
 
