@@ -193,6 +193,7 @@ def test_a_failure_inside_training_never_leaves_the_run_running(monkeypatch):
         (["train", "-m", "pca", "--config", "steps.yaml"], "config file 'steps.yaml': steps:"),
         (["train", "-m", "pca", "--config", "seed.yaml"], "--seed must be between 0 and 4294967295"),
         (["train", "-m", "pca", "--config", "folder"], "config file 'folder' is a folder"),
+        (["train", "-m", "pca", "--config", "[x].yaml"], "config file '[x].yaml' does not exist"),  # not read as markup
         (["train", "-m", "pca", "--runs-dir", "a_file"], "'a_file"),
         (["data", "preview", "synthetic", "--out", "folder"], "'folder' is a folder"),
         (["data", "preview", "synthetic", "--out", "x.jpeg"], "--out must end in .png, .svg or .pdf"),

@@ -9,6 +9,7 @@ from typing import Any, Callable, TypeVar
 import typer
 from typer.core import TyperGroup
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from disbench.errors import DisbenchError
@@ -23,7 +24,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def handle_errors(command: F) -> F:
-    """Turn DisbenchError into one line on stderr and its exit code (a traceback only with --debug)."""
+    """Turn DisbenchError and file-system refusals into one line on stderr and an exit code.
+
+    Anything else is a bug: one line asking for the ``--debug`` traceback.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -32,7 +36,7 @@ def handle_errors(command: F) -> F:
         except DisbenchError as exc:
             if STATE["debug"]:
                 raise
-            stderr.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             stderr.print("[bold red]interrupted[/]")
@@ -43,13 +47,13 @@ def handle_errors(command: F) -> F:
             if STATE["debug"]:
                 raise
             message, code = describe_os_error(exc)
-            stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+            stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
             raise typer.Exit(code) from None
         except Exception as exc:
             if STATE["debug"]:
                 raise
             stderr.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. "
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}. "
                 "This is a bug in disbench: rerun with --debug and report the traceback.",
                 highlight=False,
             )
@@ -114,7 +118,7 @@ class OneLineUsageErrors(TyperGroup):
                 sys.exit(exc.exit_code)
             context = getattr(exc, "ctx", None)
             hint = f" (see `{context.command_path} --help`)" if context is not None else ""
-            stderr.print(f"[bold red]error:[/] {' '.join(message.split())}{hint}", highlight=False)
+            stderr.print(f"[bold red]error:[/] {escape(' '.join(message.split()) + hint)}", highlight=False)
             sys.exit(exc.exit_code)
         if standalone_mode:
             sys.exit(result if isinstance(result, int) else 0)
