@@ -291,3 +291,12 @@ def test_a_run_that_fails_before_writing_leaves_no_folder(cli, tmp_path):
     result = cli("train", "-m", "random", "-d", "imagefolder", "--set", "root=missing")
     assert result.exit_code == 2, result.output
     assert not Path("runs").exists() or not any(Path("runs").iterdir())  # the lock's folder is not left behind
+
+
+def test_the_method_may_come_from_the_config_file(cli, tmp_path):
+    (tmp_path / "run.yaml").write_text("method: pca\nset: {num_fit: 300}\nname: from-file\n")
+    result = cli("train", "--config", "run.yaml", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert read_run_config(Path(result.stdout.strip()))["label"] == "from-file"
+    missing = cli("train")
+    assert missing.exit_code == 2 and "--method" in one_line(missing.stderr)

@@ -13,9 +13,11 @@ from disbench.errors import UsageError
 RUN_PANEL = "Run"
 OUTPUT_PANEL = "Output"
 
-Method = Annotated[str, typer.Option("--method", "-m", help="Method name (`disbench list methods`).", rich_help_panel=RUN_PANEL)]
+Method = Annotated[
+    Optional[str], typer.Option("--method", "-m", help="Method name (`disbench list methods`); required here or in --config.", rich_help_panel=RUN_PANEL)
+]
 Dataset = Annotated[str, typer.Option("--dataset", "-d", help="Dataset name (`disbench list datasets`).", rich_help_panel=RUN_PANEL)]
-Seed = Annotated[int, typer.Option("--seed", help="Random seed of the run.", rich_help_panel=RUN_PANEL)]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed of the run, 0 to 4294967295.", rich_help_panel=RUN_PANEL)]
 Steps = Annotated[Optional[int], typer.Option("--steps", min=1, help="Training steps (default: the method's preset).", rich_help_panel=RUN_PANEL)]
 # each command's --set says which prefixes it takes: a help text is a promise
 SetValues = Annotated[

@@ -8,12 +8,13 @@ import typer
 
 from disbench.cli import options as opt
 from disbench.cli.output import RichProgress, handle_errors, info, stdout
+from disbench.errors import UsageError
 
 
 @handle_errors
 def train(
     ctx: typer.Context,
-    method: opt.Method,
+    method: opt.Method = None,
     dataset: opt.Dataset = "synthetic",
     seed: opt.Seed = 0,
     steps: opt.Steps = None,
@@ -46,6 +47,8 @@ def train(
         dict(method=method, dataset=dataset, seed=seed, steps=steps, set=set_values, device=device,
              runs_dir=runs_dir, overwrite=overwrite, quiet=quiet, config=config, name=name, wait=wait),
     )
+    if not values["method"]:
+        raise UsageError("which method? Pass --method NAME (or `method: NAME` in --config); `disbench list methods` lists them.")
     label = check_label(values["name"])
     spec = resolve_run_spec(
         values["method"], values["dataset"], values["seed"], values["steps"], parse_set_options(values["set"])
