@@ -300,3 +300,12 @@ def test_the_method_may_come_from_the_config_file(cli, tmp_path):
     assert read_run_config(Path(result.stdout.strip()))["label"] == "from-file"
     missing = cli("train")
     assert missing.exit_code == 2 and "--method" in one_line(missing.stderr)
+
+
+def test_a_run_trained_on_a_relative_folder_records_it_absolute(cli, tmp_path):
+    from image_folders import make_image_folder
+
+    make_image_folder(tmp_path / "imgs", per_class=2)
+    result = cli("train", "-m", "random", "-d", "imagefolder", "--set", "root=imgs", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert read_run_config(Path(result.stdout.strip()))["dataset_config"]["root"] == str(tmp_path / "imgs")
