@@ -46,6 +46,7 @@ PROTOCOL_N_TEST = 5_000
 
 #: reasons a metric is skipped without being a failure
 ALREADY_SCORED = "already scored"
+GROUP_METRIC_ALONE = "scores the seeds of a configuration together: run `disbench eval` over the runs folder"
 
 
 @dataclass
@@ -180,74 +181,119 @@ def evaluate_runs(run_dirs: Iterable[str | Path], request: EvalRequest) -> list[
 
 
 def evaluate_run(run_dir: str | Path, request: EvalRequest) -> EvalOutcome:
-    """Score one finished run.
+    """Score one finished run: every checkpoint it kept (``save_at``), then its final one.
 
-    Metrics already in its results.json with the same protocol and options are not
-    computed again (unless ``request.overwrite``); their rows are written to the
+    Metrics already in a checkpoint's results (results.json, or
+    ``checkpoints/step_N.results.json`` for a kept one) with the same protocol and options
+    are not computed again (unless ``request.overwrite``); their rows are written to the
     leaderboard if it lacks them. Computed rows replace the leaderboard's earlier rows of
-    the same run, space, metric, factor, options and steps.
+    the same run, space, metric, factor, options and steps; each row's ``steps`` is its
+    checkpoint's step. Metrics scored across the seeds of a configuration (``needs="runs"``,
+    e.g. UDR) are left to :func:`evaluate_runs` and listed as skipped here.
     """
-    from disbench.runs import build_dataset
-    from disbench.store import RunSpec, read_run_config, read_status
+    options, skipped = request.resolve(codes_only=False)
+    per_run, per_group = split_group_metrics(options)
+    outcome = _evaluate_checkpoints(Path(run_dir), request, per_run, skipped)
+    outcome.skipped += [(name, GROUP_METRIC_ALONE) for name in per_group]
+    return outcome
+
+
+def split_group_metrics(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``options`` split into metrics scored run by run and those scored per configuration group."""
+    from disbench.metrics.selection import metric_registry
+
+    registry = metric_registry()
+    per_group = {name: o for name, o in options.items() if registry.get(name).needs == "runs"}
+    return {name: o for name, o in options.items() if name not in per_group}, per_group
+
+
+def _evaluate_checkpoints(
+    run_dir: Path, request: EvalRequest, options: dict[str, Any], skipped: list[tuple[str, str]]
+) -> EvalOutcome:
+    from disbench.store import RunSpec, kept_steps, read_run_config
 
     started = time.perf_counter()
-    settings = request.settings
-    run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     spec = RunSpec.from_dict(config)
-    options, skipped = request.resolve(codes_only=False)
-    results = read_results(run_dir)
+    outcome = EvalOutcome(run_id=config["run_id"], skipped=list(skipped))
+    for step in [s for s in kept_steps(run_dir) if s < spec.steps] + [None]:
+        _evaluate_checkpoint(run_dir, config, spec, step, request, options, outcome)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _evaluate_checkpoint(
+    run_dir: Path,
+    config: dict[str, Any],
+    spec: Any,
+    step: int | None,
+    request: EvalRequest,
+    options: dict[str, Any],
+    outcome: EvalOutcome,
+) -> None:
+    """Score one checkpoint of a run (``step``: a kept one; None: the final one) into ``outcome``."""
+    from disbench.runs import build_dataset
+
+    settings = request.settings
+    results = read_results(run_dir, step)
     protocol = asdict(settings)
     done = [] if request.overwrite else [
         name for name, metric_options in options.items() if _already_scored(results.get(name), protocol, metric_options)
     ]
-    outcome = EvalOutcome(run_id=config["run_id"], skipped=skipped, reused=done)
     todo = {name: metric_options for name, metric_options in options.items() if name not in done}
-
-    def provenance(data_source: str) -> dict[str, Any]:
-        return provenance_row(
-            run_id=config["run_id"],
-            config_hash=config["config_hash"],
-            method=spec.method,
-            dataset=spec.dataset,
-            data_source=data_source,
-            seed=spec.seed,
-            steps=spec.steps,
-            n_eval=settings.n_eval,
-            eval_seed=settings.eval_seed,
-            versions=config.get("versions", {}),
-            device=config.get("device", ""),
-            train_seconds=float(read_status(run_dir).get("train_seconds", 0.0)),
-            label=str(config.get("label") or ""),
-            hyperparameters=hyperparameters_json(spec),
-        )
+    at = "" if step is None else f" at step {step}"
 
     if todo:
-        points, data_source = _encode_run(run_dir, settings, request.device)
-        scored = score_points(points, todo, provenance(data_source), settings.eval_seed, request.progress, spec.run_id)
+        points, data_source, method = _encode_run(run_dir, settings, request.device, step)
+        provenance = run_provenance(run_dir, config, spec, settings, data_source, step)
+        description = spec.run_id + at
+        scored = score_points(points, todo, provenance, settings.eval_seed, request.progress, description)
         outcome.skipped += scored.skipped
         for name, per_space in scored.details.items():
             results[name] = {"protocol": protocol, "spaces": per_space}
-        # results.json first: if the leaderboard write fails, the next eval fills it from here
-        write_results(run_dir, results)
-        if "r2" in scored.details:
-            write_r2_figures(run_dir, results["r2"])
+        # results first: if the leaderboard write fails, the next eval fills it from here
+        write_results(run_dir, results, step)
+        if step is None:
+            if "r2" in scored.details:
+                write_r2_figures(run_dir, results["r2"])
+            write_vae_figures_of_run(method, points, run_dir, settings)
         summary = write_rows(request.leaderboard, scored.rows, mode="replace")
         outcome.rows += scored.rows
         outcome.added += summary.added
-        outcome.replaced = summary.replaced
-        outcome.computed = list(scored.details)
-    else:
-        data_source = None
+        outcome.replaced += summary.replaced
+        outcome.computed += [name for name in scored.details if name not in outcome.computed]
     if done:
-        if data_source is None:
-            data_source = build_dataset(spec.dataset, spec.dataset_config).data_source
-        stored = [row for name in done for row in stored_rows(name, results[name], provenance(data_source))]
+        data_source = build_dataset(spec.dataset, spec.dataset_config).data_source
+        provenance = run_provenance(run_dir, config, spec, settings, data_source, step)
+        stored = [row for name in done for row in stored_rows(name, results[name], provenance)]
         outcome.added += write_rows(request.leaderboard, stored, mode="missing").added
         outcome.rows += stored
-        outcome.skipped += [(name, f"{ALREADY_SCORED} (results.json; --overwrite scores it again)") for name in done]
-    outcome.seconds = time.perf_counter() - started
-    return outcome
+        outcome.reused += [name for name in done if name not in outcome.reused]
+        outcome.skipped += [(name, f"{ALREADY_SCORED}{at} (results.json; --overwrite scores it again)") for name in done]
+
+
+def run_provenance(
+    run_dir: Path, config: dict[str, Any], spec: Any, settings: EvalSettings, data_source: str, step: int | None = None
+) -> dict[str, Any]:
+    """The provenance columns of a run's rows; ``steps`` is the scored checkpoint's step."""
+    from disbench.store import read_status
+
+    return provenance_row(
+        run_id=config["run_id"],
+        config_hash=config["config_hash"],
+        method=spec.method,
+        dataset=spec.dataset,
+        data_source=data_source,
+        seed=spec.seed,
+        steps=spec.steps if step is None else step,
+        n_eval=settings.n_eval,
+        eval_seed=settings.eval_seed,
+        versions=config.get("versions", {}),
+        device=config.get("device", ""),
+        train_seconds=float(read_status(run_dir).get("train_seconds", 0.0)),
+        label=str(config.get("label") or ""),
+        hyperparameters=hyperparameters_json(spec),
+    )
 
 
 def _already_scored(entry: dict[str, Any] | None, protocol: dict[str, Any], options: Any) -> bool:
@@ -257,13 +303,14 @@ def _already_scored(entry: dict[str, Any] | None, protocol: dict[str, Any], opti
     return all(json.dumps(s.get("options"), sort_keys=True) == wanted for s in entry["spaces"].values())
 
 
-def _encode_run(run_dir: Path, settings: EvalSettings, device: str) -> tuple[EvalPoints, str]:
-    """The run's evaluation points, encoded, and its dataset's data source."""
+def _encode_run(run_dir: Path, settings: EvalSettings, device: str, step: int | None = None) -> tuple[EvalPoints, str, Any]:
+    """The run's evaluation points encoded by the checkpoint of ``step`` (None: the final one),
+    its dataset's data source, and the loaded method."""
     from disbench.encoding import encode_factors, method_encoder
     from disbench.provenance import resolve_device
     from disbench.runs import load_run
 
-    _, dataset, method = load_run(run_dir, resolve_device(device))
+    _, dataset, method = load_run(run_dir, resolve_device(device), step)
     point_rng = np.random.default_rng(settings.eval_seed)
     render_rng = np.random.default_rng([settings.eval_seed, 1])
     train_factors = dataset.sample_factors(settings.n_eval, point_rng)
@@ -280,7 +327,22 @@ def _encode_run(run_dir: Path, settings: EvalSettings, device: str) -> tuple[Eva
         encode=encode,
         dataset=dataset,
     )
-    return points, dataset.data_source
+    return points, dataset.data_source, method
+
+
+#: observations a VAE's traversal figures are computed from (latent scales and KLs)
+FIGURE_OBSERVATIONS = 1_000
+
+
+def write_vae_figures_of_run(method: Any, points: EvalPoints, run_dir: Path, settings: EvalSettings) -> list[Path]:
+    """``traversals.png`` and ``reconstructions.png`` of a VAE run (nothing for other methods or non-images)."""
+    from disbench.traversals import has_decoder, write_vae_figures
+
+    if not has_decoder(method):
+        return []
+    factors = points.factors[:FIGURE_OBSERVATIONS]
+    observations = points.dataset.observations_from_factors(factors, np.random.default_rng([settings.eval_seed, 2]))
+    return write_vae_figures(method, np.asarray(observations), run_dir)
 
 
 def write_r2_figures(run_dir: Path, r2_results: dict[str, Any]) -> list[Path]:
