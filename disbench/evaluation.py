@@ -30,7 +30,8 @@ import numpy as np
 
 from disbench.datasets.base import Factor
 from disbench.errors import DisbenchError, UsageError
-from disbench.progress import Progress
+from disbench.config import config_to_dict
+from disbench.progress import NullProgress, Progress
 from disbench.scoring import EvalPoints, options_json, score_points, stored_rows
 from disbench.store import (
     hyperparameters_json,
@@ -150,20 +151,23 @@ class RunFailed(DisbenchError):
 
 
 def evaluate_runs(run_dirs: Iterable[str | Path], request: EvalRequest) -> list[EvalOutcome]:
-    """Score each run in turn.
+    """Score each run in turn, then the metrics that score the seeds of a configuration together.
 
     Names, options and the leaderboard are checked before the first run. When a run fails,
     the error names it and what the earlier runs wrote (a :class:`RunFailed` with the
     original exit code); with ``request.keep_going`` the other runs are scored and the
-    failed run's outcome carries ``error``.
+    failed run's outcome carries ``error``. Run-group metrics (``needs="runs"``, e.g. UDR)
+    are scored last, per group of the given runs that differ in seed only
+    (:func:`evaluate_run_groups`).
     """
     run_dirs = [Path(r) for r in run_dirs]
-    request.resolve(codes_only=False)
+    options, skipped = request.resolve(codes_only=False)
+    per_run, per_group = split_group_metrics(options)
     read_leaderboard(request.leaderboard)  # a leaderboard that cannot be written to fails before any work
     outcomes: list[EvalOutcome] = []
     for position, run_dir in enumerate(run_dirs, start=1):
         try:
-            outcomes.append(evaluate_run(run_dir, request))
+            outcomes.append(_evaluate_checkpoints(run_dir, request, per_run, skipped))
         except DisbenchError as exc:
             if request.keep_going:
                 outcomes.append(EvalOutcome(run_dir.name, error=str(exc), exit_code=exc.exit_code))
@@ -177,7 +181,122 @@ def evaluate_runs(run_dirs: Iterable[str | Path], request: EvalRequest) -> list[
                 "--keep-going scores the other runs.",
                 exc.exit_code,
             ) from None
+    if per_group:
+        scored = [(run_dir, outcome) for run_dir, outcome in zip(run_dirs, outcomes) if outcome.error is None]
+        evaluate_run_groups(scored, request, per_group)
     return outcomes
+
+
+def configuration_groups(run_dirs: Iterable[Path]) -> list[list[Path]]:
+    """``run_dirs`` grouped by configuration: same method, dataset and hyperparameters, seeds differing.
+
+    Groups keep the order of their first run; runs within a group are ordered by seed.
+    """
+    from disbench.store import RunSpec, read_run_config
+
+    groups: dict[tuple[str, str, str], list[tuple[int, Path]]] = {}
+    for run_dir in run_dirs:
+        spec = RunSpec.from_dict(read_run_config(run_dir))
+        key = (spec.method, spec.dataset, hyperparameters_json(spec))
+        groups.setdefault(key, []).append((spec.seed, run_dir))
+    return [[run_dir for _, run_dir in sorted(members, key=lambda m: m[0])] for members in groups.values()]
+
+
+def evaluate_run_groups(
+    scored: list[tuple[Path, EvalOutcome]], request: EvalRequest, options: dict[str, Any]
+) -> None:
+    """Score the run-group metrics of ``options`` on each configuration group of ``scored``'s runs.
+
+    Each run gets its own rows (its ``steps`` is its budget: the final checkpoints are
+    compared) and results.json entry, recording the group it was scored in; a group scored
+    before with the same runs, protocol and options is not computed again. A group of one
+    run is skipped with the metric's reason.
+    """
+    from disbench.metrics.base import MetricNotApplicable, RunMember
+    from disbench.metrics.selection import metric_registry
+    from disbench.provenance import resolve_device
+    from disbench.runs import load_run
+    from disbench.store import RunSpec, read_run_config
+
+    registry = metric_registry()
+    settings = request.settings
+    protocol = asdict(settings)
+    outcome_of = {run_dir: outcome for run_dir, outcome in scored}
+    for group in configuration_groups([run_dir for run_dir, _ in scored]):
+        run_ids = [read_run_config(run_dir)["run_id"] for run_dir in group]
+        loaded: list[Any] = []
+        for name, metric_options in options.items():
+            results = [read_results(run_dir) for run_dir in group]
+            reuse = not request.overwrite and all(
+                _already_scored(r.get(name), protocol, metric_options)
+                and all(space.get("details", {}).get("group") == run_ids for space in r[name]["spaces"].values())
+                for r in results
+            )
+            if reuse:
+                for run_dir, result in zip(group, results):
+                    config = read_run_config(run_dir)
+                    spec = RunSpec.from_dict(config)
+                    provenance = run_provenance(run_dir, config, spec, settings, loaded_source(spec))
+                    stored = stored_rows(name, result[name], provenance)
+                    outcome = outcome_of[run_dir]
+                    outcome.added += write_rows(request.leaderboard, stored, mode="missing").added
+                    outcome.rows += stored
+                    outcome.reused.append(name)
+                    outcome.skipped.append((name, f"{ALREADY_SCORED} (results.json; --overwrite scores it again)"))
+                continue
+            if not loaded:
+                loaded = [load_run(run_dir, resolve_device(request.device)) for run_dir in group]
+            members = [RunMember(run_id, method, dataset) for run_id, (_, dataset, method) in zip(run_ids, loaded)]
+            task_description = f"{name} of {len(group)} seeds of {loaded[0][0].method}"
+            task = (request.progress or NullProgress()).task(task_description, total=1)
+            started = time.perf_counter()
+            try:
+                metric_results = registry.get(name).compute(members, metric_options, np.random.default_rng(settings.eval_seed))
+            except MetricNotApplicable as exc:
+                for run_dir in group:
+                    outcome_of[run_dir].skipped.append((name, str(exc)))
+                task.close()
+                continue
+            seconds = (time.perf_counter() - started) / len(group)
+            task.advance(1)
+            task.close()
+            for run_dir, (spec, dataset, method), metric_result, result in zip(group, loaded, metric_results, results):
+                config = read_run_config(run_dir)
+                space = _group_space(method, dataset)
+                result[name] = {
+                    "protocol": protocol,
+                    "spaces": {
+                        space: {
+                            "options": config_to_dict(metric_options),
+                            "scores": [asdict(score) for score in metric_result.scores],
+                            "details": metric_result.details,
+                            "seconds": seconds,
+                        }
+                    },
+                }
+                write_results(run_dir, result)
+                provenance = run_provenance(run_dir, config, spec, settings, dataset.data_source)
+                rows = stored_rows(name, result[name], provenance)
+                outcome = outcome_of[run_dir]
+                summary = write_rows(request.leaderboard, rows, mode="replace")
+                outcome.rows += rows
+                outcome.added += summary.added
+                outcome.replaced += summary.replaced
+                outcome.computed.append(name)
+
+
+def loaded_source(spec: Any) -> str:
+    """The data source of a run's dataset (built, not loaded: no rendering)."""
+    from disbench.runs import build_dataset
+
+    return build_dataset(spec.dataset, spec.dataset_config).data_source
+
+
+def _group_space(method: Any, dataset: Any) -> str:
+    """The name of the space a run-group metric scores: the run's only space, else ``joint``."""
+    observation = dataset.observations_from_factors(dataset.sample_factors(1, np.random.default_rng(0)), np.random.default_rng(0))
+    spaces = method.encode(observation, None).spaces
+    return next(iter(spaces)) if len(spaces) == 1 else "joint"
 
 
 def evaluate_run(run_dir: str | Path, request: EvalRequest) -> EvalOutcome:
