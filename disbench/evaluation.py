@@ -412,6 +412,7 @@ def run_provenance(
         train_seconds=float(read_status(run_dir).get("train_seconds", 0.0)),
         label=str(config.get("label") or ""),
         hyperparameters=hyperparameters_json(spec),
+        parameters=config.get("num_parameters"),
     )
 
 

@@ -266,6 +266,7 @@ def _train_unlocked(
             **({"label": label} if label else {}),
             "device": device_description(device),
             "data_source": dataset.data_source,
+            **({"num_parameters": count} if (count := parameter_count(method)) is not None else {}),
             "versions": versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         },
@@ -291,6 +292,19 @@ def _train_unlocked(
     seconds = spent_before + time.perf_counter() - started
     record_status(run_dir, state="finished", step=spec.steps, train_seconds=seconds)
     return TrainResult(run_dir, result_status, seconds)
+
+
+def parameter_count(method: Any) -> int | None:
+    """The encoder's size as reports show it: a method's own ``num_parameters`` (a frozen
+    pretrained network), else the parameters of its trained modules; None for methods
+    without a network (pca, ica, oracle)."""
+    count = getattr(method, "num_parameters", None)
+    if count is not None:
+        return int(count)
+    model = getattr(method, "model", None)
+    if model is not None and hasattr(model, "parameters"):
+        return int(sum(p.numel() for p in model.parameters()))
+    return None
 
 
 def _recorded_label(run_dir: Path) -> str | None:

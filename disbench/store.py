@@ -64,13 +64,14 @@ LEADERBOARD_COLUMNS = [
     "timestamp",
     "label",
     "hyperparameters",
+    "parameters",
 ]
 
 #: a leaderboard row is "the same score" as another when these agree; rescoring replaces it
 ROW_KEY = ("run_id", "space", "metric", "factor", "metric_options", "steps")
 
 #: columns added after the first release: a leaderboard without them reads them as ""
-_LATER_COLUMNS = ("label", "hyperparameters")
+_LATER_COLUMNS = ("label", "hyperparameters", "parameters")
 _INTEGER_COLUMNS = ("seed", "n_eval", "eval_seed", "steps")
 _NUMBER_COLUMNS = _INTEGER_COLUMNS + ("train_seconds", "eval_seconds")
 
@@ -222,8 +223,12 @@ def provenance_row(
     train_seconds: float,
     label: str,
     hyperparameters: str,
+    parameters: int | None = None,
 ) -> dict[str, Any]:
-    """The columns every row of one scored run (or codes file) shares; :func:`score_rows` adds the score."""
+    """The columns every row of one scored run (or codes file) shares; :func:`score_rows` adds the score.
+
+    ``parameters``: the encoder's parameter count (config.yaml's ``num_parameters``; empty when unknown).
+    """
     return {
         "run_id": run_id,
         "config_hash": config_hash,
@@ -241,6 +246,7 @@ def provenance_row(
         "train_seconds": round(float(train_seconds), 3),
         "label": label,
         "hyperparameters": hyperparameters,
+        "parameters": "" if parameters is None else int(parameters),
     }
 
 

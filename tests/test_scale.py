@@ -191,3 +191,34 @@ def test_evaluating_a_vae_on_images_writes_traversals_and_reconstructions(tmp_pa
     pca = train(resolve_run_spec("pca", "dsprites"), tmp_path / "runs", device="cpu").run_dir
     evaluate_run(pca, request(tmp_path / "lb.csv", n_eval=200))
     assert not (pca / "traversals.png").exists()
+
+
+# --- encoder sizes in reports ----------------------------------------------------------------
+
+
+def test_pretrained_encoders_of_different_sizes_show_their_parameter_counts(tmp_path):
+    runs, leaderboard = tmp_path / "runs", tmp_path / "lb.csv"
+    sizes = {}
+    for model in ("torchvision:resnet18", "timm:resnet10t"):
+        spec = resolve_run_spec("pretrained", "dsprites", overrides={"model": model, "weights": "random", "image_size": "32"})
+        run_dir = train(spec, runs, device="cpu").run_dir
+        _, _, method = load_run(run_dir)
+        sizes[model] = method.num_parameters
+        evaluate_run(run_dir, request(leaderboard, n_eval=1200))
+    frame = read_leaderboard(leaderboard)
+    assert sorted(set(frame.parameters.astype(int))) == sorted(sizes.values())
+    result = CliRunner().invoke(app, ["report", "--leaderboard", str(leaderboard), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert f"{sizes['torchvision:resnet18'] / 1e6:.3g}M parameters" in result.stdout
+    assert f"{sizes['timm:resnet10t'] / 1e6:.3g}M parameters" in result.stdout
+
+
+def test_entries_of_one_size_are_not_named_by_it(tmp_path):
+    from disbench.report import parameter_note
+
+    assert parameter_note(["102007137", "102007137"]) == "102M parameters"
+    assert parameter_note(["", "nan"]) == "" and parameter_note(["5", "6"]) == ""
+    run_dir = train(saving_spec(), tmp_path / "runs", device="cpu").run_dir
+    evaluate_run(run_dir, request(tmp_path / "lb.csv"))
+    result = CliRunner().invoke(app, ["report", "--leaderboard", str(tmp_path / "lb.csv"), "--format", "csv"])
+    assert result.exit_code == 0 and "parameters" not in result.stdout
