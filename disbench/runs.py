@@ -148,6 +148,12 @@ def resolve_run_spec(
     else:
         steps = 0  # fitted in one call: a budget would only change the run's hash
     method_values = config_to_dict(method_config)
+    beyond = [step for step in method_values.get("save_at") or [] if step > steps]
+    if beyond:
+        raise UsageError(
+            f"save_at step {beyond[0]:,} is beyond the run's budget of {steps:,} steps; "
+            "keep checkpoints of earlier steps or raise --steps."
+        )
     if not method_values.get("save_at", True):
         # no kept checkpoints: leave the key out, so that runs trained before it existed keep their ids
         del method_values["save_at"]

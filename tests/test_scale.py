@@ -122,6 +122,9 @@ def test_train_save_at_option(tmp_path):
     bad = CliRunner().invoke(app, ["train", "--method", "beta-vae", "--steps", "8", "--save-at", "0",
                                    "--runs-dir", str(tmp_path), "-q"])
     assert bad.exit_code == 2 and "save_at" in bad.output
+    beyond = CliRunner().invoke(app, ["train", "--method", "beta-vae", "--steps", "8", "--save-at", "4,20",
+                                      "--runs-dir", str(tmp_path), "-q"])
+    assert beyond.exit_code == 2 and "beyond the run's budget of 8 steps" in beyond.output
 
 
 # --- UDR across seeds -------------------------------------------------------------------
