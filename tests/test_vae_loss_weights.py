@@ -1,0 +1,185 @@
+"""The VAE family's losses weigh their terms exactly as the formulas say.
+
+Each test computes one training step twice on the same batch and the same noise (same
+network initialisation, same data generator, same torch seed) with one hyperparameter
+changed, and checks that the loss moves by exactly the amount the formula predicts,
+using the ``reconstruction`` and ``kl`` terms the step reports. A weight dropped, an
+off-by-one in a coefficient or a wrong sign then changes a number the test compares.
+The closed-form pieces (Gaussian KL, the minibatch-weighted TC estimate, Bernoulli and
+Gaussian reconstruction) are checked against independent computations.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from disbench.methods.vae import gaussian_kl, total_correlation
+from disbench.runs import build_dataset, build_method, resolve_run_spec
+
+BATCH = 32
+
+
+def build(name: str, **overrides: str):
+    spec = resolve_run_spec(name, "synthetic", seed=0, overrides={"hidden": "16", "batch_size": str(BATCH), **overrides})
+    return build_method(spec, build_dataset("synthetic"))  # seeds torch with the run seed: same initial weights
+
+
+def step(name: str, training_step: int = 0, **overrides: str) -> dict[str, float]:
+    """Losses of one training step on the batch drawn by ``default_rng(1)``, with torch's noise seeded."""
+    method = build(name, **overrides)
+    torch.manual_seed(5)
+    losses = method.training_step(training_step, np.random.default_rng(1))
+    return {key: float(value.detach()) for key, value in losses.items()}
+
+
+# --- closed forms ----------------------------------------------------------------------------------
+
+
+def test_gaussian_kl_equals_the_closed_form_on_known_means_and_variances():
+    mean = torch.tensor([[0.0, 1.0, -2.0], [0.5, 0.0, 3.0]])
+    variance = torch.tensor([[1.0, 1.0, 0.25], [4.0, math.e, 1.0]])
+    ours = gaussian_kl(mean, variance.log())
+    # KL(N(m, s^2) || N(0, 1)) = (m^2 + s^2 - 1 - log s^2) / 2, per dimension
+    expected = 0.5 * (mean**2 + variance - 1.0 - variance.log())
+    torch.testing.assert_close(ours, expected)
+    # the same from torch.distributions, a third computation
+    prior = torch.distributions.Normal(torch.zeros_like(mean), torch.ones_like(mean))
+    posterior = torch.distributions.Normal(mean, variance.sqrt())
+    torch.testing.assert_close(ours, torch.distributions.kl_divergence(posterior, prior))
+    assert ours[0, 1] == pytest.approx(0.5)  # unit variance, mean 1
+    assert ours[1, 1] == pytest.approx(0.5 * (math.e - 2.0))  # mean 0, variance e
+
+
+def dlib_total_correlation(z: np.ndarray, mean: np.ndarray, logvar: np.ndarray) -> float:
+    """dlib ``methods/unsupervised/vae.py:total_correlation`` in NumPy, one loop per sample."""
+    batch, _ = z.shape
+    log_qz_product = np.zeros(batch)
+    log_qz = np.zeros(batch)
+    for i in range(batch):
+        # log q(z_i | x_j) per dimension, for every j in the batch: (B, d)
+        log_density = -0.5 * (np.log(2 * np.pi) + logvar + (z[i] - mean) ** 2 * np.exp(-logvar))
+        log_qz_product[i] = np.sum(np.logaddexp.reduce(log_density, axis=0))
+        log_qz[i] = np.logaddexp.reduce(np.sum(log_density, axis=1))
+    return float(np.mean(log_qz - log_qz_product))
+
+
+def test_total_correlation_equals_dlib_up_to_its_constant_log_batch_shift():
+    # disbench keeps the 1/B normalisers dlib drops: log q(z) gains -log B, the product of the
+    # marginals -d log B, so the estimate is dlib's plus (d - 1) log B, a constant with no gradient
+    rng = np.random.default_rng(0)
+    mean = rng.normal(size=(24, 4))
+    logvar = rng.normal(-1.0, 0.5, size=(24, 4))
+    z = mean + np.exp(0.5 * logvar) * rng.normal(size=(24, 4))
+    ours = float(total_correlation(*(torch.tensor(a) for a in (z, mean, logvar))))
+    assert ours == pytest.approx(dlib_total_correlation(z, mean, logvar) + 3 * math.log(24), rel=1e-10, abs=1e-10)
+
+
+def test_bernoulli_reconstruction_is_the_summed_binary_cross_entropy():
+    method = build("beta-vae", reconstruction="bernoulli")
+    rng = np.random.default_rng(2)
+    x = torch.tensor(rng.integers(0, 2, size=(5, 7)), dtype=torch.float32)
+    logits = torch.tensor(rng.normal(size=(5, 7)), dtype=torch.float32)
+    probability = torch.sigmoid(logits)
+    per_example = -(x * probability.log() + (1 - x) * (1 - probability).log()).sum(dim=1)
+    assert float(method.reconstruction_loss(x, logits)) == pytest.approx(float(per_example.mean()), rel=1e-5)
+
+
+def test_gaussian_reconstruction_is_the_summed_squared_error():
+    method = build("beta-vae", reconstruction="gaussian")
+    x = torch.tensor([[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]])
+    decoded = torch.tensor([[1.0, 1.0, 0.0], [0.0, 3.0, 1.0]])
+    assert float(method.reconstruction_loss(x, decoded)) == pytest.approx((1 + 0 + 4 + 1 + 4 + 0) / 2)
+
+
+# --- beta-VAE and beta-TCVAE --------------------------------------------------------------------------
+
+
+def test_beta_vae_loss_is_reconstruction_plus_beta_times_kl():
+    one, four = step("beta-vae", beta="1"), step("beta-vae", beta="4")
+    assert one["reconstruction"] == four["reconstruction"] and one["kl"] == four["kl"]  # same batch, same noise
+    assert one["kl"] > 0.01  # a KL that can show its weight
+    assert one["loss"] == pytest.approx(one["reconstruction"] + one["kl"], rel=1e-6)
+    assert four["loss"] - one["loss"] == pytest.approx(3.0 * one["kl"], rel=1e-4)
+
+
+def test_beta_tcvae_weighs_total_correlation_by_beta_minus_one():
+    one, two, four = (step("beta-tcvae", beta=b) for b in ("1", "2", "4"))
+    assert one["kl"] == two["kl"] == four["kl"]
+    total_correlation_term = two["loss"] - one["loss"]  # (2 - 1) x TC
+    assert abs(total_correlation_term) > 1e-3  # the estimate is not zero on this batch
+    # beta = 1 is the plain ELBO: the TC term has weight beta - 1 = 0
+    assert one["loss"] == pytest.approx(one["reconstruction"] + one["kl"], rel=1e-6)
+    assert four["loss"] - one["loss"] == pytest.approx(3.0 * total_correlation_term, rel=1e-4)
+
+
+# --- AnnealedVAE, DIP-VAE, FactorVAE -----------------------------------------------------------------
+
+
+def test_annealed_vae_pins_kl_to_a_linearly_growing_capacity():
+    # step 0: capacity 0, so the regulariser is gamma * KL
+    start = step("annealed-vae", 0, gamma="3", c_max="50", iteration_threshold="100")
+    assert start["loss"] == pytest.approx(start["reconstruction"] + 3.0 * start["kl"], rel=1e-5)
+    # step 60 of a 100-step ramp to 50 nats: capacity 30, far above this KL, so gamma * (30 - KL)
+    ramp = step("annealed-vae", 60, gamma="3", c_max="50", iteration_threshold="100")
+    assert ramp["kl"] < 30
+    assert ramp["loss"] == pytest.approx(ramp["reconstruction"] + 3.0 * (30.0 - ramp["kl"]), rel=1e-5)
+    # past the ramp the capacity stays at c_max
+    late = step("annealed-vae", 500, gamma="3", c_max="50", iteration_threshold="100")
+    assert late["loss"] == pytest.approx(late["reconstruction"] + 3.0 * (50.0 - late["kl"]), rel=1e-5)
+
+
+def dip_penalties(name: str, lambda_od: float, lambda_d: float) -> float:
+    losses = step(name, lambda_od=str(lambda_od), lambda_d=str(lambda_d))
+    return losses["loss"] - losses["reconstruction"] - losses["kl"]
+
+
+@pytest.mark.parametrize("name", ["dip-vae-i", "dip-vae-ii"])
+def test_dip_vae_penalties_are_linear_in_their_weights_with_the_default_diagonal_weight(name):
+    base = dip_penalties(name, 1.0, 1.0)
+    off_diagonal = dip_penalties(name, 2.0, 1.0) - base
+    diagonal = dip_penalties(name, 1.0, 2.0) - base
+    assert off_diagonal > 0 and diagonal > 0
+    assert base == pytest.approx(off_diagonal + diagonal, rel=1e-4)
+    # lambda_d = 0 means dlib's default: 10 x lambda_od for DIP-VAE-I, lambda_od for DIP-VAE-II
+    factor = 10.0 if name == "dip-vae-i" else 1.0
+    assert dip_penalties(name, 1.0, 0.0) == pytest.approx(off_diagonal + factor * diagonal, rel=1e-4)
+
+
+def test_dip_vae_i_penalises_the_covariance_of_the_encoder_means():
+    method = build("dip-vae-i", lambda_od="1", lambda_d="1")
+    x, _ = method.dataset.sample(BATCH, np.random.default_rng(1))  # the batch the step draws
+    covariance = np.cov(method.encode(x).spaces["latent"].T)  # codes = encoder means; N - 1 as torch.cov
+    off_diagonal = np.sum((covariance - np.diag(np.diag(covariance))) ** 2)
+    diagonal = np.sum((np.diag(covariance) - 1.0) ** 2)
+    assert dip_penalties("dip-vae-i", 1.0, 1.0) == pytest.approx(off_diagonal + diagonal, rel=1e-4)
+    # DIP-VAE-II adds the mean posterior variance to the diagonal: a different diagonal penalty
+    diagonal_ii = dip_penalties("dip-vae-ii", 1.0, 2.0) - dip_penalties("dip-vae-ii", 1.0, 1.0)
+    assert abs(diagonal_ii - diagonal) > 1e-3 * max(1.0, diagonal)
+
+
+def test_factor_vae_adds_gamma_times_the_discriminator_log_ratio():
+    # a discriminator whose logits are the constants (2, -1) for every code: class 0 (codes of
+    # q(z)) against class 1 (dimension-wise shuffled codes), log-ratio 3
+    def constant_discriminator(method):
+        last = [m for m in method.model.discriminator.modules() if isinstance(m, torch.nn.Linear)][-1]
+        with torch.no_grad():
+            last.weight.zero_()
+            last.bias.copy_(torch.tensor([2.0, -1.0]))
+        return method
+
+    losses = {}
+    for gamma in ("0", "7"):
+        method = constant_discriminator(build("factor-vae", gamma=gamma, discriminator_hidden="8"))
+        torch.manual_seed(5)
+        losses[gamma] = {k: float(v.detach()) for k, v in method.training_step(0, np.random.default_rng(1)).items()}
+    log_softmax = F.log_softmax(torch.tensor([2.0, -1.0]), dim=0)
+    discriminator = -0.5 * float(log_softmax[0] + log_softmax[1])
+    for gamma, weight in (("0", 0.0), ("7", 7.0)):
+        got = losses[gamma]
+        assert got["discriminator"] == pytest.approx(discriminator, rel=1e-5)
+        assert got["loss"] == pytest.approx(got["reconstruction"] + got["kl"] + weight * 3.0 + discriminator, rel=1e-5)
