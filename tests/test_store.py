@@ -28,8 +28,8 @@ def row(i: int, writer: int, batch: int = 0) -> dict:
 WRITERS, BATCHES, ROWS_PER_BATCH = 4, 12, 3
 
 
-def _append_batches(args):
-    path, writer = args
+def _append_batches(path, writer, start):
+    start.wait(timeout=120)  # every writer begins together, so their appends overlap
     for batch in range(BATCHES):
         assert append_rows(path, [row(i, writer, batch) for i in range(ROWS_PER_BATCH)]) == ROWS_PER_BATCH
 
@@ -37,8 +37,13 @@ def _append_batches(args):
 def test_concurrent_multi_row_appends_lose_and_merge_no_row(tmp_path):
     path = tmp_path / "results" / "leaderboard.csv"
     context = mp.get_context("spawn")
-    with context.Pool(WRITERS) as pool:
-        pool.map(_append_batches, [(str(path), w) for w in range(WRITERS)])
+    start = context.Barrier(WRITERS)
+    writers = [context.Process(target=_append_batches, args=(str(path), w, start)) for w in range(WRITERS)]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(timeout=300)
+    assert [process.exitcode for process in writers] == [0] * WRITERS
     frame = read_leaderboard(path)
     assert list(frame.columns) == LEADERBOARD_COLUMNS
     expected = {(row(i, w, b)["factor"], row(i, w, b)["space"], row(i, w, b)["value"], f"r{w}")
