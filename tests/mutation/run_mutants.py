@@ -77,7 +77,7 @@ MUTANTS = [
            "self.config.gamma * (kl - capacity).abs()", "self.config.gamma * (kl - capacity)",
            VAE_TESTS, "AnnealedVAE rewards KL below the capacity instead of pinning it"),
     Mutant("dip-vae-ii-drops-posterior-variance", "disbench/methods/vae.py",
-           "covariance = covariance + torch.diag(logvar.exp().mean(dim=0))", "covariance = covariance",
+           "+ torch.diag(logvar.exp().mean(dim=0))", "+ 0.0 * torch.diag(logvar.exp().mean(dim=0))",
            VAE_TESTS, "DIP-VAE-II becomes DIP-VAE-I"),
     Mutant("factor-vae-tc-sign", "disbench/methods/vae.py",
            "(logits[:, 0] - logits[:, 1]).mean()", "(logits[:, 1] - logits[:, 0]).mean()",
@@ -156,8 +156,7 @@ MUTANTS = [
            "cosine = singular[:, :, 0] if singular.shape[2] >= d else np.zeros((n, k))",
            ("tests/test_geomancer_data_metric.py",), "smallest principal angle where the largest belongs"),
     Mutant("subspace-angle-unmatched-factors-free", "disbench/metrics/subspace_angle.py",
-           "scores[i] = (cost[rows, cols].sum() + RIGHT_ANGLE * unmatched) / max(num_true, int(count))",
-           "scores[i] = cost[rows, cols].sum() / max(num_true, int(count))",
+           "cost[rows, cols].sum() + RIGHT_ANGLE * unmatched", "cost[rows, cols].sum() + 0.0 * unmatched",
            ("tests/test_geomancer_data_metric.py",), "a missing or extra factor costs nothing"),
     # --- datasets ---------------------------------------------------------------------------------
     Mutant("dsprites-file-column-major", "disbench/datasets/dsprites_files.py",
