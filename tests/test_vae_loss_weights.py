@@ -113,13 +113,15 @@ def test_beta_vae_loss_is_reconstruction_plus_beta_times_kl():
 
 
 def test_beta_tcvae_weighs_total_correlation_by_beta_minus_one():
-    one, two, four = (step("beta-tcvae", beta=b) for b in ("1", "2", "4"))
+    # at initialisation the TC estimate is small (~1e-3 on a loss of ~3), yet thousands of times
+    # float32's resolution there (~3e-7): absolute tolerances of 2e-5 separate it cleanly
+    one, two, four = (step("beta-tcvae", beta=b, hidden="64") for b in ("1", "2", "4"))
     assert one["kl"] == two["kl"] == four["kl"]
     total_correlation_term = two["loss"] - one["loss"]  # (2 - 1) x TC
-    assert abs(total_correlation_term) > 1e-3  # the estimate is not zero on this batch
+    assert abs(total_correlation_term) > 5e-4  # the estimate is not zero on this batch
     # beta = 1 is the plain ELBO: the TC term has weight beta - 1 = 0
-    assert one["loss"] == pytest.approx(one["reconstruction"] + one["kl"], rel=1e-6)
-    assert four["loss"] - one["loss"] == pytest.approx(3.0 * total_correlation_term, rel=1e-4)
+    assert one["loss"] == pytest.approx(one["reconstruction"] + one["kl"], abs=2e-5)
+    assert four["loss"] - one["loss"] == pytest.approx(3.0 * total_correlation_term, abs=2e-5)
 
 
 # --- AnnealedVAE, DIP-VAE, FactorVAE -----------------------------------------------------------------
