@@ -191,8 +191,11 @@ MUTANTS = [
            'with FileLock(str(path) + ".lock"):', "if True:",
            ("tests/test_store.py",), "concurrent appends without the file lock"),
     Mutant("leaderboard-overwrites", "disbench/store.py",
-           "combined = new if existing.empty else pd.concat([existing, new], ignore_index=True)", "combined = new",
+           "writer.writerows(existing + new)", "writer.writerows(new)",
            ("tests/test_store.py",), "an append replaces the leaderboard"),
+    Mutant("leaderboard-rescoring-duplicates", "disbench/store.py",
+           "kept = [cells for cells in existing if _row_key(cells) not in new_keys]", "kept = existing",
+           ("tests/test_eval_store.py",), "--overwrite appends a second copy of each rescored row"),
     # --- resume -----------------------------------------------------------------------------------
     Mutant("resume-forgets-sampler-state", "disbench/training.py",
            'rng.bit_generator.state = json.loads(state["numpy_rng"])', "pass",
