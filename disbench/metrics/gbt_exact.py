@@ -60,6 +60,7 @@ class _Blocks:
         members: ``(d, B, L)`` sample indices of each block in sorted order, padded with ``n``.
         member_values: ``(d, B, L)`` their values, padded with ``+inf``.
         has_interior: ``(d, B)`` whether a block holds two values that may be split apart.
+        tie_free: ``(d, B)`` whether every two consecutive values of a block may be split apart.
         membership: sparse ``(d B, n)``: entry ``(j B + b, i)`` is 1 where sample ``i`` is in block ``b`` of ``j``.
     """
 
@@ -68,6 +69,7 @@ class _Blocks:
     members: np.ndarray
     member_values: np.ndarray
     has_interior: np.ndarray
+    tie_free: np.ndarray
     membership: object
 
     @property
@@ -94,6 +96,7 @@ def make_blocks(x: np.ndarray, blocks: int) -> _Blocks:
     block_of = np.zeros((n, d), np.int64)
     bounds = np.full((d, num_blocks + 1), n)
     has_interior = np.zeros((d, num_blocks), bool)
+    tie_free = np.zeros((d, num_blocks), bool)
     for j, starts in enumerate(starts_per_dim):
         bounds[j, : len(starts)] = starts
         sorted_block = np.searchsorted(starts, np.arange(n), side="right") - 1
@@ -102,6 +105,7 @@ def make_blocks(x: np.ndarray, blocks: int) -> _Blocks:
         same = sorted_block[1:] == sorted_block[:-1]
         inner = np.bincount(sorted_block[1:][separable[:, j] & same], minlength=num_blocks)
         has_interior[j] = inner > 0
+        tie_free[j] = inner == np.bincount(sorted_block[1:][same], minlength=num_blocks)
     lengths = np.diff(bounds, axis=1)
     width = int(lengths.max())
     offsets = bounds[:, :-1, None] + np.arange(width)[None, None, :]
@@ -117,7 +121,7 @@ def make_blocks(x: np.ndarray, blocks: int) -> _Blocks:
     membership = scipy.sparse.csr_matrix(
         (np.ones(d * n), samples[sort], indptr), shape=(d * num_blocks, n)
     )
-    return _Blocks(values, block_of, members, member_values, has_interior, membership)
+    return _Blocks(values, block_of, members, member_values, has_interior, tie_free, membership)
 
 
 def _split_gain(left_sum, left_count, total_sum, total_count):
@@ -180,6 +184,48 @@ def _first_in_node(layout, node, slots, node_ids, dims, block_ids, last: bool):
     return np.where(in_node, values, np.inf).min(axis=1)
 
 
+def _scan_blocks(layout, residual, node, selected, before_sum, before_count, counts, total_sum, total_count):
+    """Exact best split inside each selected (slot, node, dimension, block): ``(gain, position)``.
+
+    Candidate positions follow each in-node sample whose next in-node sample in the block
+    may be split from it (values more than ``FEATURE_THRESHOLD`` apart); in a block without
+    ties that is every in-node sample but the last.
+    """
+    slots, nodes, dims, blocks = selected
+    if len(slots) == 0:
+        return np.zeros(0), np.zeros(0, np.int64)
+    n = residual.shape[1]
+    members = layout.members[dims, blocks]
+    safe = np.minimum(members, n - 1)
+    in_node = (node[slots[:, None], safe] == nodes[:, None]) & (members < n)
+    taken = np.cumsum(in_node, axis=1)
+    left_sum = np.cumsum(np.where(in_node, residual[slots[:, None], safe], 0.0), axis=1)
+    left_sum += before_sum[slots, nodes, dims, blocks][:, None]
+    allowed = in_node & (taken < counts[slots, nodes, dims, blocks][:, None] - 0.5)
+    tied = np.flatnonzero(~layout.tie_free[dims, blocks])
+    if len(tied):
+        values = layout.member_values[dims[tied], blocks[tied]]
+        upcoming = np.minimum.accumulate(np.where(in_node[tied], values, np.inf)[:, ::-1], axis=1)[:, ::-1]
+        next_value = np.concatenate([upcoming[:, 1:], np.full((len(tied), 1), np.inf)], axis=1)
+        allowed[tied] &= next_value > values + FEATURE_THRESHOLD
+    left_count = taken + before_count[slots, nodes, dims, blocks][:, None]
+    node_sum, node_count = total_sum[slots, nodes][:, None], total_count[slots, nodes][:, None]
+    gain = np.where(allowed, _split_gain(left_sum, left_count, node_sum, node_count), -np.inf)
+    position = np.argmax(gain, axis=1)
+    return gain[np.arange(len(gain)), position], position
+
+
+def _interior_thresholds(layout, node, slots, node_ids, dims, blocks, positions):
+    """Thresholds of splits after ``positions`` inside blocks: midpoint to the next in-node value."""
+    n = node.shape[1]
+    members = layout.members[dims, blocks]
+    values = layout.member_values[dims, blocks]
+    after = (node[slots[:, None], np.minimum(members, n - 1)] == node_ids[:, None]) & (members < n)
+    after &= np.arange(members.shape[1])[None, :] > positions[:, None]
+    right_value = np.where(after, values, np.inf).min(axis=1)
+    return _midpoint(values[np.arange(len(values)), positions], right_value)
+
+
 def _best_splits(layout, residual, node, hist, level, rng):
     """Best split of every (slot, node): ``(dims, thresholds, gains)``, each ``(T, nodes)``.
 
@@ -227,26 +273,23 @@ def _best_splits(layout, residual, node, hist, level, rng):
         & layout.has_interior[None, None]
         & ~(bound + BOUND_MARGIN * np.abs(bound) < low)
     )
-    slots, nodes, dims, blocks = np.nonzero(scan)
-
-    # exact scan of the selected blocks: positions after each in-node sample whose next
-    # in-node sample (within the block) may be split from it
-    members = layout.members[dims, blocks]
-    values = layout.member_values[dims, blocks]
-    safe = np.minimum(members, n - 1)
-    in_node = (node[slots[:, None], safe] == nodes[:, None]) & (members < n)
-    left_sum = before_sum[slots, nodes, dims, blocks][:, None] + np.cumsum(np.where(in_node, residual[slots[:, None], safe], 0.0), axis=1)
-    left_count = before_count[slots, nodes, dims, blocks][:, None] + np.cumsum(in_node, axis=1)
-    upcoming = np.minimum.accumulate(np.where(in_node, values, np.inf)[:, ::-1], axis=1)[:, ::-1]
-    next_value = np.concatenate([upcoming[:, 1:], np.full((len(upcoming), 1), np.inf)], axis=1)
-    allowed = in_node & np.isfinite(next_value) & (next_value > values + FEATURE_THRESHOLD)
-    gain = np.where(
-        allowed, _split_gain(left_sum, left_count, total_sum[slots, nodes][:, None], total_count[slots, nodes][:, None]), -np.inf
-    )
-    position = np.argmax(gain, axis=1) if gain.shape[1] else np.zeros(len(gain), np.int64)
-    rows = np.arange(len(gain))
-    interior_gain = gain[rows, position] if gain.shape[1] else np.full(len(gain), -np.inf)
-    interior_threshold = _midpoint(values[rows, position], next_value[rows, position]) if gain.shape[1] else np.zeros(len(gain))
+    # scan first each node's block of highest bound: its best split usually beats every
+    # other block's bound, so the second round scans few blocks
+    flat_bound = np.where(scan, bound, -np.inf).reshape(num_slots, num_nodes, -1)
+    top = np.argmax(flat_bound, axis=-1)
+    has_top = np.isfinite(np.take_along_axis(flat_bound, top[..., None], axis=-1)[..., 0])
+    first_slots, first_nodes = np.nonzero(has_top)
+    first_dims, first_blocks = np.divmod(top[first_slots, first_nodes], num_blocks)
+    scanned = (first_slots, first_nodes, first_dims, first_blocks)
+    first = _scan_blocks(layout, residual, node, scanned, before_sum, before_count, counts, total_sum, total_count)
+    improved = lower.copy()
+    np.maximum.at(improved, (first_slots, first_nodes), first[0])
+    scan[scanned] = False
+    scan &= ~(bound + BOUND_MARGIN * np.abs(bound) < improved[..., None, None])
+    rest = np.nonzero(scan)
+    second = _scan_blocks(layout, residual, node, rest, before_sum, before_count, counts, total_sum, total_count)
+    slots, nodes, dims, blocks = (np.concatenate([u, v]) for u, v in zip(scanned, rest))
+    interior_gain, position = (np.concatenate([u, v]) for u, v in zip(first, second))
 
     # choose per node among boundaries (one per dimension) and scanned blocks: highest gain,
     # then the node's random dimension order, then the lowest threshold
@@ -273,10 +316,14 @@ def _best_splits(layout, residual, node, hist, level, rng):
     chosen_block = entry_block[first].reshape(num_slots, num_nodes)
     is_boundary = (first < len(b_slot)).reshape(num_slots, num_nodes)
     threshold = np.full((num_slots, num_nodes), np.inf)
-    interior_pick = ~is_boundary
-    threshold[interior_pick] = interior_threshold[first[interior_pick.ravel()] - len(b_slot)]
     split = splittable & np.isfinite(chosen_gain)
 
+    pick_slot, pick_node = np.nonzero(split & ~is_boundary)
+    if len(pick_slot):
+        entry = first.reshape(num_slots, num_nodes)[pick_slot, pick_node] - len(b_slot)
+        threshold[pick_slot, pick_node] = _interior_thresholds(
+            layout, node, pick_slot, pick_node, dims[entry], blocks[entry], position[entry]
+        )
     # a boundary split's threshold: midpoint of the node's last value at or before the
     # boundary and its first value after it
     pick_slot, pick_node = np.nonzero(split & is_boundary)
@@ -298,11 +345,16 @@ def _best_splits(layout, residual, node, hist, level, rng):
     )
 
 
-def _route(values: np.ndarray, node: np.ndarray, dims: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Children ``2 node + (x > threshold)`` of ``node`` ``(T, n)`` for the splits ``(T, nodes)``."""
-    slot = np.arange(node.shape[0])[:, None]
-    feature = dims[slot, node]
-    goes_right = values.T[feature, np.arange(node.shape[1])[None, :]] > thresholds[slot, node]
+def _route(values_by_dim: np.ndarray, node: np.ndarray, dims: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Children ``2 node + (x > threshold)`` of ``node`` ``(T, n)`` for the splits ``(T, nodes)``.
+
+    Args:
+        values_by_dim: ``(d, n)`` C-contiguous values.
+    """
+    index = node.astype(np.intp)
+    n = node.shape[1]
+    flat = np.take_along_axis(dims, index, axis=1) * n + np.arange(n)
+    goes_right = np.take(values_by_dim.ravel(), flat) > np.take_along_axis(thresholds, index, axis=1)
     return 2 * node + goes_right.astype(node.dtype)
 
 
@@ -315,7 +367,7 @@ def fit_exact_boosted_trees(
     n_estimators: int = 100,
     learning_rate: float = 0.1,
     max_depth: int = 3,
-    blocks: int = 64,
+    blocks: int = 128,
     rng: np.random.Generator | None = None,
 ):
     """Fit one scikit-learn-equal gradient-boosted classifier per factor (all at once) and score it.
@@ -337,7 +389,8 @@ def fit_exact_boosted_trees(
 
     rng = rng if rng is not None else np.random.default_rng(0)
     layout = make_blocks(train_x, blocks)
-    test_values = test_x.astype(np.float32).astype(np.float64)
+    train_by_dim = np.ascontiguousarray(layout.values.T)
+    test_by_dim = np.ascontiguousarray(test_x.astype(np.float32).astype(np.float64).T)
     n, d = train_x.shape
     binary = np.array([k == 2 for k in num_classes])
     slots_per_factor = [1 if b else k for k, b in zip(num_classes, binary)]
@@ -375,8 +428,8 @@ def fit_exact_boosted_trees(
             hist = _block_histograms(layout, residual, positive, node, hist, level)
             dims, thresholds, decrease = _best_splits(layout, residual, node, hist, level, rng)
             np.add.at(importance, (np.broadcast_to(slot_index, dims.shape), dims), decrease)
-            node = _route(layout.values, node, dims, thresholds)
-            node_test = _route(test_values, node_test, dims, thresholds)
+            node = _route(train_by_dim, node, dims, thresholds)
+            node_test = _route(test_by_dim, node_test, dims, thresholds)
         # Newton step per leaf, as scikit-learn: averages, zero where the hessian vanishes
         leaf_index = (slot_index * num_leaves + node).ravel()
         size = num_slots * num_leaves
