@@ -399,7 +399,7 @@ def fit_exact_boosted_trees(
     n_estimators: int = 100,
     learning_rate: float = 0.1,
     max_depth: int = 3,
-    blocks: int = 256,
+    blocks: int | None = None,
     rng: np.random.Generator | None = None,
 ):
     """Fit one scikit-learn-equal gradient-boosted classifier per factor (all at once) and score it.
@@ -411,7 +411,9 @@ def fit_exact_boosted_trees(
         test_x: ``(m, d)``.
         test_labels: ``(m, F)`` labels on the same scale (``-1`` for a value unseen in training).
         n_estimators, learning_rate, max_depth: scikit-learn's defaults.
-        blocks: runs per dimension for pruning the search (speed only; the splits are exact).
+        blocks: runs per dimension for pruning the search (speed only; the splits are exact);
+            default about one per 40 points, between 16 and 256: the per-run arrays cost
+            in proportion to the runs, the sample-by-sample scans to the points per run.
         rng: orders the dimensions of each node to break ties (seeded default).
 
     Returns:
@@ -420,7 +422,7 @@ def fit_exact_boosted_trees(
     from disbench.metrics.gbt import BoostedTreesResult, _predict_labels, _softmax_blocks
 
     rng = rng if rng is not None else np.random.default_rng(0)
-    layout = make_blocks(train_x, blocks)
+    layout = make_blocks(train_x, blocks or int(np.clip(len(train_x) // 40, 16, 256)))
     train_by_dim = np.ascontiguousarray(layout.values.T)
     test_by_dim = np.ascontiguousarray(test_x.astype(np.float32).astype(np.float64).T)
     n, d = train_x.shape
