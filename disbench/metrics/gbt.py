@@ -322,7 +322,8 @@ def fit_boosted_trees(
     test_labels: np.ndarray,
     rng: np.random.Generator | None = None,
     workers: int | None = None,
-    splits: str = "histogram",
+    *,
+    splits: str,
     **settings,
 ) -> BoostedTreesResult:
     """Fit one gradient-boosted classifier per factor and score them.

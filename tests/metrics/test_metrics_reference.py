@@ -162,7 +162,7 @@ def test_boosted_trees_with_exact_thresholds_match_sklearn():
     rng = np.random.default_rng(3)
     factors = np.stack([rng.integers(0, k, 300) for k in (2, 3, 5)], axis=1)
     codes = np.round((factors @ rng.normal(size=(3, 4)) + rng.normal(size=(300, 4))) * 2) / 2
-    ours = fit_boosted_trees(codes, factors, [2, 3, 5], codes, factors, max_bins=64)
+    ours = fit_boosted_trees(codes, factors, [2, 3, 5], codes, factors, splits="histogram", max_bins=64)
     for f in range(3):
         model = GradientBoostingClassifier(random_state=0).fit(codes, factors[:, f])
         assert ours.train_accuracy[f] == np.mean(model.predict(codes) == factors[:, f])
