@@ -383,10 +383,11 @@ def _route(values_by_dim: np.ndarray, node: np.ndarray, dims: np.ndarray, thresh
     Args:
         values_by_dim: ``(d, n)`` C-contiguous values.
     """
-    index = node.astype(np.intp)
-    n = node.shape[1]
-    flat = np.take_along_axis(dims, index, axis=1) * n + np.arange(n)
-    goes_right = np.take(values_by_dim.ravel(), flat) > np.take_along_axis(thresholds, index, axis=1)
+    num_slots, n = node.shape
+    # flat indices: np.take is several times faster than take_along_axis here
+    split = np.arange(num_slots)[:, None] * dims.shape[1] + node
+    feature = np.take(dims.ravel(), split)
+    goes_right = np.take(values_by_dim.ravel(), feature * n + np.arange(n)) > np.take(thresholds.ravel(), split)
     return 2 * node + goes_right.astype(node.dtype)
 
 
@@ -475,8 +476,8 @@ def fit_exact_boosted_trees(
             mean_h = sum_h / count
             value = (sum_g / count) * np.repeat(leaf_scale, num_leaves) / mean_h
         value = np.where((count > 0) & (np.abs(mean_h) >= 1e-150), value, 0.0).reshape(num_slots, num_leaves)
-        raw += learning_rate * np.take_along_axis(value, node.astype(np.intp), axis=1)
-        raw_test += learning_rate * np.take_along_axis(value, node_test.astype(np.intp), axis=1)
+        raw += learning_rate * np.take(value.ravel(), slot_index * num_leaves + node)
+        raw_test += learning_rate * np.take(value.ravel(), slot_index * num_leaves + node_test)
 
     importances = np.zeros((d, len(num_classes)))
     for f in range(len(num_classes)):
