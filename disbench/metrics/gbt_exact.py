@@ -263,7 +263,7 @@ def _interior_thresholds(layout, node, slots, node_ids, dims, blocks, positions)
     return _midpoint(values[np.arange(len(values)), positions], right_value)
 
 
-def _best_splits(layout, residual, node, hist, level, rng):
+def _best_splits(layout, residual, node, hist, rng):
     """Best split of every (slot, node): ``(dims, thresholds, gains)``, each ``(T, nodes)``.
 
     ``gains`` is the impurity decrease (0 where the node stays a leaf); an unsplit node
@@ -271,7 +271,6 @@ def _best_splits(layout, residual, node, hist, level, rng):
     """
     sums, positives, counts = hist
     num_slots, num_nodes, d, num_blocks = sums.shape
-    n = residual.shape[1]
     # node totals summed directly (not from the parent-minus-child histograms), so that a
     # pure node's impurity comes out at rounding level, below machine epsilon, as in scikit-learn
     flat_node = (np.arange(num_slots)[:, None] * num_nodes + node).ravel()
@@ -462,7 +461,7 @@ def fit_exact_boosted_trees(
         hist = None
         for level in range(max_depth):
             hist = _block_histograms(layout, residual_t, positive_t, node, hist, level)
-            dims, thresholds, decrease = _best_splits(layout, residual, node, hist, level, rng)
+            dims, thresholds, decrease = _best_splits(layout, residual, node, hist, rng)
             np.add.at(importance, (np.broadcast_to(slot_index, dims.shape), dims), decrease)
             node = _route(train_by_dim, node, dims, thresholds)
             node_test = _route(test_by_dim, node_test, dims, thresholds)
