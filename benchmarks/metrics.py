@@ -116,8 +116,8 @@ def compare(n: int, dci_n: int, console: Console) -> tuple[Table, float]:
     t_hist, v_hist = ours("dci", small, estimator="gbt-hist")
     rt, reference = timed(dlib.dci, codes[:dci_n], factors[:dci_n], test_codes, test_factors)
     for key in ("disentanglement", "completeness", "informativeness_train", "informativeness_test"):
-        row("dci", key, t_small, v_small[f"dci.{key}"], rt, reference[key], f" ({dci_n // 1000}k)")
-        row("dci gbt-hist", key, t_hist, v_hist[f"dci.{key}"], rt, reference[key], f" ({dci_n // 1000}k)")
+        row("dci", key, t_small, v_small[f"dci.{key}"], rt, reference[key], f" ({dci_n:,})")
+        row("dci gbt-hist", key, t_hist, v_hist[f"dci.{key}"], rt, reference[key], f" ({dci_n:,})")
     if dci_n != min(n, 10_000):
         t, v = ours("dci", capped)
         table.add_row("dci (10k, no reference)", "disentanglement", f"{t:.3f}", "-", "-", f"{v['dci.disentanglement']:.4f}", "-", "-")
