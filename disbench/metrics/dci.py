@@ -50,7 +50,10 @@ class DCIOptions:
     num_train: train points at most (seeded subset; dlib: 10,000).
     num_test: test points at most (dlib: 5,000).
     n_estimators, learning_rate, max_depth: the boosted trees (scikit-learn's defaults).
-    max_bins: histogram bins per code dimension (``estimator="gbt-hist"`` only).
+    max_bins: histogram bins per code dimension (``estimator="gbt-hist"`` only; 32 when unset).
+        Unset for the default trees, so that leaderboard rows of the exact trees
+        (``"max_bins": null``) differ from rows scored by the histogram trees that were the
+        default before (``"estimator": "gbt", "max_bins": 32``).
     lasso_alpha: L1 strength of the lasso variant.
     continuous_factor_bins: equal-width bins turning continuous factors into classes (gbt).
     """
@@ -61,17 +64,17 @@ class DCIOptions:
     n_estimators: int = 100
     learning_rate: float = 0.1
     max_depth: int = 3
-    max_bins: int = 32
+    max_bins: int | None = None
     lasso_alpha: float = 0.02
     continuous_factor_bins: int = 20
 
     def __post_init__(self) -> None:
-        if self.n_estimators < 1 or self.max_depth < 1 or self.max_bins < 2:
+        if self.n_estimators < 1 or self.max_depth < 1 or (self.max_bins is not None and self.max_bins < 2):
             raise ValueError("n_estimators and max_depth must be at least 1, max_bins at least 2")
         if self.max_depth > 8:
             # the trees' per-node sample masks take (trees x 2**max_depth x points) bytes
             raise ValueError(f"max_depth must be at most 8 (got {self.max_depth}); dlib uses 3")
-        if self.max_bins != 32 and self.estimator != "gbt-hist":
+        if self.max_bins is not None and self.estimator != "gbt-hist":
             raise ValueError(f"max_bins applies to estimator=gbt-hist only (estimator is {self.estimator!r})")
         if self.learning_rate <= 0 or self.lasso_alpha <= 0:
             raise ValueError("learning_rate and lasso_alpha must be positive")
@@ -127,7 +130,7 @@ def gbt_importances(train_codes, train_factors, test_codes, test_factors, factor
         learning_rate=options.learning_rate,
         max_depth=options.max_depth,
         rng=rng,
-        **({"splits": "histogram", "max_bins": options.max_bins} if options.estimator == "gbt-hist" else {"splits": "exact"}),
+        **({"splits": "histogram", "max_bins": options.max_bins or 32} if options.estimator == "gbt-hist" else {"splits": "exact"}),
     )
     return result.importances, result.train_accuracy, result.test_accuracy
 

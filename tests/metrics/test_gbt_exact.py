@@ -88,3 +88,16 @@ def test_duplicated_dimension_shares_importance():
     first, copy = ours.importances[0, 0], ours.importances[-1, 0]
     assert first > 0.1 and copy > 0.1
     assert first == pytest.approx(copy, rel=0.5)
+
+
+def test_dci_options_name_the_histogram_variant():
+    # max_bins belongs to the histogram variant; the default rows record it unset, so they
+    # cannot be mistaken for rows scored by the histogram trees (then the default, max_bins 32)
+    from disbench.metrics import METRICS
+    from disbench.config import config_to_dict
+
+    options = METRICS.get("dci").Options
+    assert config_to_dict(options())["max_bins"] is None
+    assert options(estimator="gbt-hist", max_bins=64).max_bins == 64
+    with pytest.raises(ValueError, match="gbt-hist only"):
+        options(max_bins=32)
