@@ -258,6 +258,8 @@ def evaluate_run(
     def encode(observations: np.ndarray, factors: np.ndarray | None = None) -> Representation:
         return method.encode(observations, factors if method.reads_factors else None)
 
+    encode.fitted_sample = method.fitted_sample  # transductive methods are scored on their fitted points
+
     status = read_status(run_dir)
     base_row = {
         "run_id": config["run_id"],
