@@ -173,6 +173,7 @@ def score_spaces(
                         factor_info=factor_info,
                         test_codes=None if test is None else test[0][space],
                         test_factors=None if test is None else test[1],
+                        draw=None if encode is None else fresh_codes(encode, dataset, space),
                     )
                     result = info.compute(data, options[metric_name], rng)
                 else:
@@ -192,6 +193,21 @@ def score_spaces(
             task.advance(1)
     task.close()
     return rows, details, skipped
+
+
+def fresh_codes(encode: Callable, dataset: Any, space: str, chunk: int = 4096) -> Callable:
+    """``draw(n, rng) -> (codes of space, factors)``: n new points rendered and encoded in chunks."""
+    from disbench.metrics.base import space_codes
+
+    def draw(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        factors = dataset.sample_factors(n, rng)
+        codes = [
+            space_codes(encode(dataset.observations_from_factors(factors[i : i + chunk], rng), factors[i : i + chunk]), space)
+            for i in range(0, n, chunk)
+        ]
+        return np.concatenate(codes).astype(np.float64), factors
+
+    return draw
 
 
 def encode_points(
