@@ -64,7 +64,7 @@ def run(name: str, seed: int, steps: int | None, eval_points: int, overrides: di
 def write_heatmap(matrix: dict, path: Path, title: str) -> None:
     import pandas as pd
 
-    from disbench.metrics.heatmap import write_r2_heatmap
+    from disbench.plots import write_r2_heatmap
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_r2_heatmap(pd.DataFrame(matrix).T, path, title=f"kernel R$^2$: {title}")

@@ -3,7 +3,8 @@
 Formats by extension: ``.npy``, ``.npz``, ``.h5`` / ``.hdf5``, ``.pt`` / ``.pth``.
 Nothing is unpickled: ``np.load(allow_pickle=False)`` and
 ``torch.load(weights_only=True)``. A file holding several arrays needs ``key``;
-every failure is a :class:`UsageError` naming the file and what to do.
+every failure is a :class:`UsageError` naming the file and what to do. The key may
+also be written after the path, ``codes.npz:z`` (:func:`split_key`).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ def _choose(arrays: dict, key: str | None, path: Path, what: str):
         return arrays[key]
     if len(arrays) != 1:
         raise UsageError(
-            f"{what} file {str(path)!r} holds {len(arrays)} arrays ({listing}); say which with a key "
-            f"(e.g. {path.name}:{names[0] if names else 'NAME'})."
+            f"{what} file {str(path)!r} holds {len(arrays)} arrays ({listing}); say which after a colon "
+            f"(e.g. {path}:{names[0] if names else 'NAME'})."
         )
     return next(iter(arrays.values()))
 
@@ -62,11 +63,29 @@ def _read_pt(path: Path, key: str | None, what: str) -> np.ndarray:
     raise UsageError(f"{what} file {str(path)!r} holds a {type(loaded).__name__}; save a tensor or a dict of tensors.")
 
 
+def split_key(path: str | Path, key: str | None = None, what: str = "codes") -> tuple[Path, str | None]:
+    """``("codes.npz:z", None)`` -> ``(Path("codes.npz"), "z")``; a path that exists as written is kept whole.
+
+    Raises:
+        UsageError: a key both after the path and in ``key``.
+    """
+    text = str(path)
+    if Path(text).exists() or ":" not in text:
+        return Path(text), key
+    file_part, _, inline_key = text.rpartition(":")
+    if not file_part or not inline_key or Path(file_part).suffix.lower() not in SUFFIXES:
+        return Path(text), key
+    if key is not None and key != inline_key:
+        raise UsageError(f"{what} file {text!r} names the key {inline_key!r} and the key option names {key!r}; give one.")
+    return Path(file_part), inline_key
+
+
 def load_array(path: str | Path, key: str | None = None, what: str = "codes") -> np.ndarray:
     """Read one array from a file.
 
     Args:
-        path: a ``.npy``, ``.npz``, ``.h5``/``.hdf5`` or ``.pt``/``.pth`` file.
+        path: a ``.npy``, ``.npz``, ``.h5``/``.hdf5`` or ``.pt``/``.pth`` file, optionally
+            followed by ``:KEY``.
         key: which array, when the file holds several (npz member, HDF5 dataset path, dict key).
         what: what the array is, for error messages (``"codes"``, ``"factors"``).
 
@@ -77,7 +96,7 @@ def load_array(path: str | Path, key: str | None = None, what: str = "codes") ->
         UsageError: missing file, unknown extension, unreadable or corrupt file, an ambiguous
             or missing key.
     """
-    path = Path(path)
+    path, key = split_key(path, key, what)
     if not path.is_file():
         raise UsageError(f"{what} file {str(path)!r} does not exist; check the path.")
     suffix = path.suffix.lower()

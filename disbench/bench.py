@@ -116,7 +116,7 @@ def execute_run(
     progress: Any = None,
 ) -> SuiteRunResult:
     """Train (or skip, or resume) one run of a suite and score it; safe to call in a worker process."""
-    from disbench.evaluation import evaluate_run
+    from disbench.evaluation import EvalRequest, evaluate_run
     from disbench.runs import train
 
     if threads:
@@ -124,8 +124,9 @@ def execute_run(
 
         torch.set_num_threads(threads)
     result = train(spec, runs_dir, device, overwrite, progress)
-    outcome = evaluate_run(result.run_dir, metrics, None, leaderboard, eval_settings, device, overwrite, progress)
-    return SuiteRunResult(spec.run_id, result.status, len(outcome.rows))
+    request = EvalRequest(metrics, {}, leaderboard, eval_settings, device, overwrite, progress=progress)
+    outcome = evaluate_run(result.run_dir, request)
+    return SuiteRunResult(spec.run_id, result.status, outcome.added)
 
 
 def run_suite(

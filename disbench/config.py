@@ -9,6 +9,7 @@ refuses unknown keys with a message that names the valid ones.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -101,6 +102,11 @@ def convert_value(value: Any, annotation: Any, where: str) -> Any:
         except (TypeError, ValueError):
             kind = "an integer" if annotation is int else "a number"
             raise UsageError(f"{where} must be {kind}, got {value!r}.") from None
+        except OverflowError:  # int("1e400"), int(float("inf"))
+            raise UsageError(f"{where} must be a finite number, got {value!r}.") from None
+        if annotation is float and not math.isfinite(number):
+            # no hyperparameter means anything by nan or inf: a limit that is off is written `none`
+            raise UsageError(f"{where} must be a finite number, got {value!r}.")
         return number
     if annotation is str:
         return str(value)
@@ -136,6 +142,8 @@ def parse_set_options(items: list[str] | None) -> dict[str, str]:
 def load_yaml_file(path: str | Path, what: str = "config") -> dict[str, Any]:
     """Read a YAML mapping; a missing, unreadable or non-mapping file is a UsageError."""
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{what} file {str(path)!r} is a folder; give the YAML file inside it.")
     if not path.is_file():
         raise UsageError(f"{what} file {str(path)!r} does not exist; check the path.")
     try:

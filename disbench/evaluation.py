@@ -1,9 +1,21 @@
-"""Score representations with registered metrics and append the rows to the leaderboard.
+"""Score trained runs and codes files, and write the rows to a leaderboard.
 
 Evaluation follows disentanglement_lib's protocol: ``n_eval`` points (10,000)
 drawn i.i.d. over the factor distribution with ``eval_seed`` (0), plus ``n_test``
-(5,000) more for metrics that fit a predictor. Each space of the representation is
-scored on its own, and the concatenation of all spaces as ``joint``.
+(5,000; half of ``n_eval`` unless given) more for metrics that fit a predictor.
+Each space of the representation is scored on its own, and the concatenation of
+all spaces as ``joint``.
+
+One :class:`EvalRequest` says what to compute and where to write it. The work is
+shared out: metric names and options resolve in :mod:`disbench.metrics.selection`,
+points are rendered and encoded by :mod:`disbench.encoding`, metrics run in
+:mod:`disbench.scoring`, rows and their provenance are built and written by
+:mod:`disbench.store`, and R^2 heatmaps are drawn by :mod:`disbench.plots`. This
+module only puts those together, run by run.
+
+A run's results.json is the record of what was scored: a metric already there
+with the same protocol and options is not computed again, but its rows are
+written to a leaderboard that lacks them.
 """
 
 from __future__ import annotations
@@ -12,386 +24,420 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Iterable
 
 import numpy as np
 
-from disbench.config import build_config, config_to_dict
 from disbench.datasets.base import Factor
 from disbench.errors import DisbenchError, UsageError
-from disbench.progress import NullProgress, Progress
-from disbench.representation import Representation
-from disbench.store import append_rows, read_results, timestamp, write_results
+from disbench.progress import Progress
+from disbench.scoring import EvalPoints, options_json, score_points, stored_rows
+from disbench.store import (
+    hyperparameters_json,
+    provenance_row,
+    read_leaderboard,
+    read_results,
+    write_results,
+    write_rows,
+)
+
+#: the protocol's held-out points at most (disentanglement_lib: 5,000)
+PROTOCOL_N_TEST = 5_000
+
+#: reasons a metric is skipped without being a failure
+ALREADY_SCORED = "already scored"
 
 
 @dataclass
 class EvalSettings:
+    """The evaluation protocol: how many points, which seed, how they are encoded.
+
+    Attributes:
+        n_eval: evaluation points drawn per run (dlib: 10,000).
+        n_test: held-out points for metrics that fit a predictor (dlib: 5,000); None:
+            half of ``n_eval``, at most 5,000.
+        eval_seed: seed of the points and the metrics.
+        batch_size: observations rendered and encoded at once (bounds memory).
+    """
+
     n_eval: int = 10_000
-    n_test: int = 5_000
+    n_test: int | None = None
     eval_seed: int = 0
-    #: observations rendered and encoded at once (bounds memory for image datasets)
     batch_size: int = 1_000
 
     def __post_init__(self) -> None:
         if self.n_eval < 2:
             raise UsageError(f"--n-eval must be at least 2, got {self.n_eval}.")
-        if self.n_test < 0:
-            raise UsageError(f"--n-test must be >= 0, got {self.n_test}.")
+        if self.n_test is None:
+            self.n_test = min(PROTOCOL_N_TEST, self.n_eval // 2)
+        if self.n_test < 1:
+            raise UsageError(
+                f"--n-test must be at least 1, got {self.n_test}: the metrics that fit a predictor "
+                "(sap, dci, r2, ...) score held-out points; omit --n-test for half of --n-eval."
+            )
+
+    def budget(self) -> dict[str, int]:
+        """The budget the metrics' ``budget`` options follow (:mod:`disbench.metrics.selection`)."""
+        return {"n_eval": self.n_eval, "n_test": int(self.n_test)}
+
+
+@dataclass
+class EvalRequest:
+    """What to compute and where to write it; shared by every function of this module.
+
+    Attributes:
+        metrics: metric names; ``["all"]`` for every metric that applies.
+        overrides: ``{"METRIC.OPTION": value}`` from ``--set``.
+        leaderboard: the CSV the rows go to.
+        settings: the evaluation protocol.
+        device: ``auto``, ``cpu`` or ``cuda`` for encoding.
+        overwrite: score again what results.json already holds (its rows are replaced).
+        keep_going: when a run fails, score the others and report the failure at the end.
+        progress: the CLI's progress hook (none in tests).
+    """
+
+    metrics: list[str] = field(default_factory=lambda: ["all"])
+    overrides: dict[str, Any] = field(default_factory=dict)
+    leaderboard: str | Path = "results/leaderboard.csv"
+    settings: EvalSettings = field(default_factory=EvalSettings)
+    device: str = "auto"
+    overwrite: bool = False
+    keep_going: bool = False
+    progress: Progress | None = None
+
+    def resolve(self, codes_only: bool) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """``({metric: options}, skipped)``; UsageError for a bad name or option, before any work."""
+        from disbench.metrics.selection import resolve_metric_names, resolve_metric_options
+
+        names, skipped = resolve_metric_names(list(self.metrics), codes_only)
+        budget = None if codes_only else self.settings.budget()
+        return resolve_metric_options(names, dict(self.overrides), budget), skipped
 
 
 @dataclass
 class EvalOutcome:
+    """What scoring one run (or codes file) did."""
+
     run_id: str
+    #: this run's rows of the requested metrics (computed now, or taken from results.json)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    #: rows added to the leaderboard (a leaderboard that had a row already is not written twice)
+    added: int = 0
+    #: metrics computed now
+    computed: list[str] = field(default_factory=list)
+    #: metrics taken from results.json
+    reused: list[str] = field(default_factory=list)
+    #: earlier leaderboard rows replaced by a rescore
+    replaced: int = 0
     #: (metric, reason) for metrics that were not computed
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    #: why this run failed (with ``keep_going``); None when it did not
+    error: str | None = None
+    exit_code: int = 0
 
 
-def _metrics():
-    import disbench.metrics  # noqa: F401  (registers every metric)
-    from disbench.metrics.base import METRICS
+class RunFailed(DisbenchError):
+    """Scoring one run of several failed; the message says which and what was written before."""
 
-    return METRICS
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
-def resolve_metric_names(names: list[str], codes_only: bool) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand ``all`` and validate names; returns (names, skipped-with-reason)."""
-    registry = _metrics()
-    if not names:
-        raise UsageError("name at least one --metric (or --metric all); `disbench list metrics` shows them.")
-    skipped: list[tuple[str, str]] = []
-    if "all" in names:
-        resolved = list(registry)
+# --- trained runs ------------------------------------------------------------------------
+
+
+def evaluate_runs(run_dirs: Iterable[str | Path], request: EvalRequest) -> list[EvalOutcome]:
+    """Score each run in turn.
+
+    Names, options and the leaderboard are checked before the first run. When a run fails,
+    the error names it and what the earlier runs wrote (a :class:`RunFailed` with the
+    original exit code); with ``request.keep_going`` the other runs are scored and the
+    failed run's outcome carries ``error``.
+    """
+    run_dirs = [Path(r) for r in run_dirs]
+    request.resolve(codes_only=False)
+    read_leaderboard(request.leaderboard)  # a leaderboard that cannot be written to fails before any work
+    outcomes: list[EvalOutcome] = []
+    for position, run_dir in enumerate(run_dirs, start=1):
+        try:
+            outcomes.append(evaluate_run(run_dir, request))
+        except DisbenchError as exc:
+            if request.keep_going:
+                outcomes.append(EvalOutcome(run_dir.name, error=str(exc), exit_code=exc.exit_code))
+                continue
+            if len(run_dirs) == 1:
+                raise
+            written = sum(o.added for o in outcomes)
+            raise RunFailed(
+                f"run {run_dir.name!r} ({position} of {len(run_dirs)}) failed: {exc} "
+                f"Before it, {written} rows from {len(outcomes)} runs were written to {str(request.leaderboard)!r}; "
+                "--keep-going scores the other runs.",
+                exc.exit_code,
+            ) from None
+    return outcomes
+
+
+def evaluate_run(run_dir: str | Path, request: EvalRequest) -> EvalOutcome:
+    """Score one finished run.
+
+    Metrics already in its results.json with the same protocol and options are not
+    computed again (unless ``request.overwrite``); their rows are written to the
+    leaderboard if it lacks them. Computed rows replace the leaderboard's earlier rows of
+    the same run, space, metric, factor, options and steps.
+    """
+    from disbench.runs import build_dataset
+    from disbench.store import RunSpec, read_run_config, read_status
+
+    started = time.perf_counter()
+    settings = request.settings
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    spec = RunSpec.from_dict(config)
+    options, skipped = request.resolve(codes_only=False)
+    results = read_results(run_dir)
+    protocol = asdict(settings)
+    done = [] if request.overwrite else [
+        name for name, metric_options in options.items() if _already_scored(results.get(name), protocol, metric_options)
+    ]
+    outcome = EvalOutcome(run_id=config["run_id"], skipped=skipped, reused=done)
+    todo = {name: metric_options for name, metric_options in options.items() if name not in done}
+
+    def provenance(data_source: str) -> dict[str, Any]:
+        return provenance_row(
+            run_id=config["run_id"],
+            config_hash=config["config_hash"],
+            method=spec.method,
+            dataset=spec.dataset,
+            data_source=data_source,
+            seed=spec.seed,
+            steps=spec.steps,
+            n_eval=settings.n_eval,
+            eval_seed=settings.eval_seed,
+            versions=config.get("versions", {}),
+            device=config.get("device", ""),
+            train_seconds=float(read_status(run_dir).get("train_seconds", 0.0)),
+            label=str(config.get("label") or ""),
+            hyperparameters=hyperparameters_json(spec),
+        )
+
+    if todo:
+        points, data_source = _encode_run(run_dir, settings, request.device)
+        scored = score_points(points, todo, provenance(data_source), settings.eval_seed, request.progress, spec.run_id)
+        outcome.skipped += scored.skipped
+        for name, per_space in scored.details.items():
+            results[name] = {"protocol": protocol, "spaces": per_space}
+        # results.json first: if the leaderboard write fails, the next eval fills it from here
+        write_results(run_dir, results)
+        if "r2" in scored.details:
+            write_r2_figures(run_dir, results["r2"])
+        summary = write_rows(request.leaderboard, scored.rows, mode="replace")
+        outcome.rows += scored.rows
+        outcome.added += summary.added
+        outcome.replaced = summary.replaced
+        outcome.computed = list(scored.details)
     else:
-        resolved = []
-        for name in names:
-            registry.get(name)  # raises with close matches
-            if name not in resolved:
-                resolved.append(name)
-    if codes_only:
-        for name in list(resolved):
-            if registry.get(name).needs != "codes":
-                if "all" not in names:
-                    raise UsageError(
-                        f"metric {name!r} needs the trained encoder and its dataset, not just codes; "
-                        "score a trained run instead of --codes."
-                    )
-                resolved.remove(name)
-                skipped.append((name, "needs the encoder and dataset"))
-    return resolved, skipped
+        data_source = None
+    if done:
+        if data_source is None:
+            data_source = build_dataset(spec.dataset, spec.dataset_config).data_source
+        stored = [row for name in done for row in stored_rows(name, results[name], provenance(data_source))]
+        outcome.added += write_rows(request.leaderboard, stored, mode="missing").added
+        outcome.rows += stored
+        outcome.skipped += [(name, f"{ALREADY_SCORED} (results.json; --overwrite scores it again)") for name in done]
+    outcome.seconds = time.perf_counter() - started
+    return outcome
 
 
-def resolve_metric_options(names: list[str], overrides: dict[str, Any]) -> dict[str, Any]:
-    """``{"dci.estimator": "lasso"}`` -> ``{"dci": DCIOptions(estimator="lasso"), ...}`` for every name."""
-    registry = _metrics()
-    per_metric: dict[str, dict[str, Any]] = {name: {} for name in names}
-    for key, value in overrides.items():
-        metric, dot, option = key.partition(".")
-        if not dot:
-            raise UsageError(f"eval --set keys take the form METRIC.OPTION (e.g. mig.num_bins=20), got {key!r}.")
-        if metric not in per_metric:
-            registry.get(metric)  # unknown metric: close matches
-            raise UsageError(f"--set {key}: metric {metric!r} is not being computed; add --metric {metric}.")
-        per_metric[metric][option] = value
-    return {
-        name: build_config(registry.get(name).Options, values, f"metric {name!r}")
-        for name, values in per_metric.items()
-    }
+def _already_scored(entry: dict[str, Any] | None, protocol: dict[str, Any], options: Any) -> bool:
+    if not entry or entry.get("protocol") != protocol or not entry.get("spaces"):
+        return False
+    wanted = options_json(options)
+    return all(json.dumps(s.get("options"), sort_keys=True) == wanted for s in entry["spaces"].values())
 
 
-def infer_factor_info(factors: np.ndarray, names: list[str] | None = None) -> list[Factor]:
+def _encode_run(run_dir: Path, settings: EvalSettings, device: str) -> tuple[EvalPoints, str]:
+    """The run's evaluation points, encoded, and its dataset's data source."""
+    from disbench.encoding import encode_factors, method_encoder
+    from disbench.provenance import resolve_device
+    from disbench.runs import load_run
+
+    _, dataset, method = load_run(run_dir, resolve_device(device))
+    point_rng = np.random.default_rng(settings.eval_seed)
+    render_rng = np.random.default_rng([settings.eval_seed, 1])
+    train_factors = dataset.sample_factors(settings.n_eval, point_rng)
+    test_factors = dataset.sample_factors(settings.n_test, point_rng)
+    encode = method_encoder(method)
+    train = encode_factors(encode, dataset, train_factors, render_rng, settings.batch_size)
+    test = encode_factors(encode, dataset, test_factors, render_rng, settings.batch_size)
+    points = EvalPoints(
+        spaces=train.evaluation_spaces(),
+        factors=train_factors,
+        factor_info=dataset.factors,
+        test_spaces=test.evaluation_spaces(),
+        test_factors=test_factors,
+        encode=encode,
+        dataset=dataset,
+        chunk_rows=settings.batch_size,
+    )
+    return points, dataset.data_source
+
+
+def write_r2_figures(run_dir: Path, r2_results: dict[str, Any]) -> list[Path]:
+    """The R^2 matrices of a scored run as CSV, and kernel-R^2 heatmaps, beside its results.json."""
+    from disbench.atomic import atomic_path
+    from disbench.metrics.heatmap import r2_matrices
+    from disbench.plots import write_r2_heatmap
+
+    written = []
+    for name, matrix in r2_matrices(r2_results).items():
+        csv_path = run_dir / f"r2_{name}.csv"
+        with atomic_path(csv_path) as temporary:
+            matrix.to_csv(temporary, index_label="space")
+        written.append(csv_path)
+        if name.startswith("kernel"):
+            what = "factor group" if name.endswith("groups") else "factor"
+            title = f"{run_dir.name}\nkernel R$^2$ of each {what} from each space"
+            written.append(write_r2_heatmap(matrix, run_dir / f"r2_{name}.png", title))
+    return written
+
+
+def skip_summary(outcomes: list[EvalOutcome]) -> str | None:
+    """One line for every metric skipped across ``outcomes``: which, how often, and the first reason."""
+    by_metric: dict[str, tuple[int, str]] = {}
+    for outcome in outcomes:
+        for metric, reason in outcome.skipped:
+            count, first = by_metric.get(metric, (0, reason))
+            by_metric[metric] = (count + 1, first)
+    if not by_metric:
+        return None
+    parts = []
+    for metric, (count, reason) in by_metric.items():
+        times = "" if count == 1 else f" {count} times"
+        parts.append(f"{metric} skipped{times} ({reason.rstrip('.')})")
+    return "; ".join(parts) + "."
+
+
+# --- codes files -------------------------------------------------------------------------
+
+
+@dataclass
+class CodesInput:
+    """A user's codes with their factors (``disbench eval --codes``).
+
+    Attributes:
+        codes: ``(N, d)`` codes; factors: ``(N, F)`` their factor values.
+        name: the name its rows carry (method and label); see :func:`check_codes_name`.
+        dataset: a registered dataset whose factor names and kinds describe ``factors``; None:
+            integer-valued columns are discrete factors, the rest continuous.
+        test_codes, test_factors: a held-out split (both or neither) for the metrics that fit a
+            predictor (disentanglement_lib's protocol); None: each metric splits 2/3 : 1/3.
+    """
+
+    codes: np.ndarray
+    factors: np.ndarray
+    name: str
+    dataset: str | None = None
+    test_codes: np.ndarray | None = None
+    test_factors: np.ndarray | None = None
+
+
+def check_codes_name(name: str) -> str:
+    """``name`` if it can name a codes file's rows, else a UsageError saying why.
+
+    Refused: empty names, names with a line break, and the names of registered methods
+    (``oracle``, ``random``, ``pca``, ...), which would merge the user's codes with that
+    method's runs in a report.
+    """
+    from disbench.methods import METHODS
+
+    if not name.strip():
+        raise UsageError("--name is empty; give the codes a name (e.g. --name my-encoder).")
+    if "\n" in name or "\r" in name:
+        raise UsageError("--name holds a line break; give a one-line name (e.g. --name my-encoder).")
+    if name in METHODS:
+        raise UsageError(
+            f"--name {name!r} is a disbench method; name your codes something else (e.g. --name my-{name})."
+        )
+    return name
+
+
+def default_codes_name(path: str | Path, key: str | None = None) -> str:
+    """The name of a codes file's rows when no ``--name`` is given: its stem, and its key if any."""
+    stem = Path(path).stem
+    return f"{stem}:{key}" if key else stem
+
+
+def infer_factor_info(factors: np.ndarray) -> list[Factor]:
     """Factors of a bare array: integer-valued columns are discrete, others continuous."""
     info = []
     for j in range(factors.shape[1]):
         column = factors[:, j]
         discrete = bool(np.all(np.isfinite(column)) and np.all(column == np.round(column)))
-        name = names[j] if names else f"factor[{j}]"
-        info.append(Factor(name, "content", int(len(np.unique(column))) if discrete else None))
+        info.append(Factor(f"factor[{j}]", "content", int(len(np.unique(column))) if discrete else None))
     return info
 
 
-def _score_rows(
-    metric_name: str,
-    info: Any,
-    options: Any,
-    space: str,
-    result: Any,
-    base_row: dict[str, Any],
-    seconds: float,
-) -> list[dict[str, Any]]:
-    options_json = json.dumps(config_to_dict(options), sort_keys=True)
-    return [
-        {
-            **base_row,
-            "space": space,
-            "metric": score.metric,
-            "factor": score.factor,
-            "value": float(score.value),
-            "higher_is_better": info.higher_is_better if score.higher_is_better is None else score.higher_is_better,
-            "metric_options": options_json,
-            "eval_seconds": round(seconds, 4),
-            "timestamp": timestamp(),
-        }
-        for score in result.scores
-    ]
+def evaluate_codes(codes_input: CodesInput, request: EvalRequest) -> EvalOutcome:
+    """Score codes against factors; rows go to ``request.leaderboard`` (replacing an earlier score).
 
-
-def score_spaces(
-    spaces: dict[str, np.ndarray],
-    metric_names: list[str],
-    options: dict[str, Any],
-    factor_info: list[Factor],
-    factors: np.ndarray,
-    base_row: dict[str, Any],
-    eval_seed: int,
-    test: tuple[dict[str, np.ndarray], np.ndarray] | None = None,
-    encode: Callable[[np.ndarray, np.ndarray | None], Representation] | None = None,
-    dataset: Any = None,
-    progress: Progress | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, Any], list[tuple[str, str]]]:
-    """Every metric on every space. Returns (leaderboard rows, results.json entries, skipped)."""
-    from disbench.metrics.base import MetricInput, MetricNotApplicable, check_codes
-
-    registry = _metrics()
-    spaces = {space: check_codes(codes, f"codes of space {space!r}") for space, codes in spaces.items()}
-    progress = progress or NullProgress()
-    rows: list[dict[str, Any]] = []
-    details: dict[str, Any] = {}
-    skipped: list[tuple[str, str]] = []
-    task = progress.task("evaluate", total=len(spaces) * len(metric_names))
-    for metric_name in metric_names:
-        info = registry.get(metric_name)
-        for space, codes in spaces.items():
-            rng = np.random.default_rng(eval_seed)
-            started = time.perf_counter()
-            try:
-                if info.needs == "codes":
-                    data = MetricInput(
-                        codes=codes,
-                        factors=factors,
-                        factor_info=factor_info,
-                        test_codes=None if test is None else test[0][space],
-                        test_factors=None if test is None else test[1],
-                        draw=None if encode is None else fresh_codes(encode, dataset, space),
-                    )
-                    result = info.compute(data, options[metric_name], rng)
-                else:
-                    result = info.compute(encode, space, dataset, options[metric_name], rng)
-            except MetricNotApplicable as exc:
-                skipped.append((metric_name, f"{space}: {exc}"))
-                task.advance(1)
-                continue
-            seconds = time.perf_counter() - started
-            rows += _score_rows(metric_name, info, options[metric_name], space, result, base_row, seconds)
-            details.setdefault(metric_name, {})[space] = {
-                "options": config_to_dict(options[metric_name]),
-                "scores": [asdict(s) for s in result.scores],
-                "details": result.details,
-                "seconds": seconds,
-            }
-            task.advance(1)
-    task.close()
-    return rows, details, skipped
-
-
-def fresh_codes(encode: Callable, dataset: Any, space: str, chunk: int = 4096) -> Callable:
-    """``draw(n, rng) -> (codes of space, factors)``: n new points rendered and encoded in chunks."""
-    from disbench.metrics.base import space_codes
-
-    def draw(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        factors = dataset.sample_factors(n, rng)
-        codes = [
-            space_codes(encode(dataset.observations_from_factors(factors[i : i + chunk], rng), factors[i : i + chunk]), space)
-            for i in range(0, n, chunk)
-        ]
-        return np.concatenate(codes).astype(np.float64), factors
-
-    return draw
-
-
-def encode_points(
-    method: Any, dataset: Any, factors: np.ndarray, rng: np.random.Generator, batch_size: int
-) -> Representation:
-    """Render and encode ``factors`` batch by batch, so images never sit in memory all at once."""
-    parts = []
-    for start in range(0, len(factors), batch_size):
-        chunk = factors[start : start + batch_size]
-        observations = dataset.observations_from_factors(chunk, rng)
-        parts.append(method.encode(observations, chunk if method.reads_factors else None))
-    return Representation.concatenate(parts)
-
-
-def evaluate_run(
-    run_dir: str | Path,
-    metric_names: list[str],
-    metric_overrides: dict[str, Any] | None = None,
-    leaderboard: str | Path = "results/leaderboard.csv",
-    settings: EvalSettings | None = None,
-    device: str = "auto",
-    overwrite: bool = False,
-    progress: Progress | None = None,
-) -> EvalOutcome:
-    """Score one finished run; metrics already in its results.json with the same options are skipped."""
-    from disbench.provenance import resolve_device
-    from disbench.runs import load_run
-    from disbench.store import read_run_config, read_status
-
-    settings = settings or EvalSettings()
-    run_dir = Path(run_dir)
-    config = read_run_config(run_dir)
-    names, skipped = resolve_metric_names(metric_names, codes_only=False)
-    options = resolve_metric_options(names, metric_overrides or {})
-    results = read_results(run_dir)
-    protocol = asdict(settings)
-    if not overwrite:
-        done = [
-            n
-            for n in names
-            if n in results
-            and results[n].get("protocol") == protocol
-            and all(entry.get("options") == config_to_dict(options[n]) for entry in results[n]["spaces"].values())
-        ]
-        skipped += [(n, "already scored (use --overwrite to score again)") for n in done]
-        names = [n for n in names if n not in done]
-    outcome = EvalOutcome(run_id=config["run_id"], skipped=skipped)
-    if not names:
-        return outcome
-
-    started = time.perf_counter()
-    spec, dataset, method = load_run(run_dir, resolve_device(device))
-    point_rng = np.random.default_rng(settings.eval_seed)
-    render_rng = np.random.default_rng([settings.eval_seed, 1])
-    train_factors = dataset.sample_factors(settings.n_eval, point_rng)
-    test_factors = dataset.sample_factors(settings.n_test, point_rng) if settings.n_test else None
-    representation = encode_points(method, dataset, train_factors, render_rng, settings.batch_size)
-    spaces = representation.evaluation_spaces()
-    test = None
-    if test_factors is not None:
-        test_rep = encode_points(method, dataset, test_factors, render_rng, settings.batch_size)
-        test = (test_rep.evaluation_spaces(), test_factors)
-
-    def encode(observations: np.ndarray, factors: np.ndarray | None = None) -> Representation:
-        return method.encode(observations, factors if method.reads_factors else None)
-
-    encode.fitted_sample = method.fitted_sample  # transductive methods are scored on their fitted points
-
-    status = read_status(run_dir)
-    base_row = {
-        "run_id": config["run_id"],
-        "config_hash": config["config_hash"],
-        "method": spec.method,
-        "dataset": spec.dataset,
-        "data_source": dataset.data_source,
-        "seed": spec.seed,
-        "n_eval": settings.n_eval,
-        "eval_seed": settings.eval_seed,
-        "steps": spec.steps,
-        "disbench_version": config["versions"]["disbench"],
-        "torch_version": config["versions"]["torch"],
-        "python_version": config["versions"]["python"],
-        "device": config["device"],
-        "train_seconds": round(float(status.get("train_seconds", 0.0)), 3),
-    }
-    rows, details, more_skipped = score_spaces(
-        spaces, names, options, dataset.factors, train_factors, base_row, settings.eval_seed,
-        test=test, encode=encode, dataset=dataset, progress=progress,
-    )
-    outcome.skipped += more_skipped
-    append_rows(leaderboard, rows)
-    for name, per_space in details.items():
-        results[name] = {"protocol": protocol, "spaces": per_space}
-    write_results(run_dir, results)
-    after_scoring(run_dir, results)
-    outcome.rows = rows
-    outcome.seconds = time.perf_counter() - started
-    return outcome
-
-
-def after_scoring(run_dir: Path, results: dict[str, Any]) -> None:
-    """Tables and pictures that follow from the results (R^2 matrices and heatmaps), beside results.json."""
-    from disbench.metrics.heatmap import write_run_heatmaps
-
-    write_run_heatmaps(run_dir, results)
-
-
-def evaluate_pending(
-    runs_dir: str | Path,
-    metric_names: list[str],
-    metric_overrides: dict[str, Any] | None = None,
-    leaderboard: str | Path = "results/leaderboard.csv",
-    settings: EvalSettings | None = None,
-    device: str = "auto",
-    overwrite: bool = False,
-    progress: Progress | None = None,
-    run_ids: list[str] | None = None,
-) -> list[EvalOutcome]:
-    """Score every finished run under ``runs_dir`` (or those in ``run_ids``) that lacks a metric."""
-    from disbench.store import finished_runs
-
-    resolve_metric_options(resolve_metric_names(metric_names, codes_only=False)[0], metric_overrides or {})
-    outcomes = []
-    for run_dir in finished_runs(runs_dir):
-        if run_ids is not None and run_dir.name not in run_ids:
-            continue
-        outcomes.append(
-            evaluate_run(run_dir, metric_names, metric_overrides, leaderboard, settings, device, overwrite, progress)
-        )
-    return outcomes
-
-
-def evaluate_codes(
-    codes: np.ndarray,
-    factors: np.ndarray,
-    name: str,
-    metric_names: list[str],
-    metric_overrides: dict[str, Any] | None = None,
-    leaderboard: str | Path = "results/leaderboard.csv",
-    eval_seed: int = 0,
-    dataset: str | None = None,
-    progress: Progress | None = None,
-) -> EvalOutcome:
-    """Score a codes array against a factors array (``disbench eval --codes``).
-
-    With ``dataset`` the factor names and kinds come from that dataset; otherwise
-    integer-valued columns are discrete factors and the rest continuous.
+    Raises:
+        UsageError: a bad name, metric, option or array (shapes, NaN, complex values, ...).
     """
     from disbench import __version__
-    from disbench.metrics.base import check_codes, check_factors
+    from disbench.metrics.base import check_codes, check_factors, check_metric_input, MetricInput
 
     started = time.perf_counter()
-    codes = check_codes(codes)
-    names, skipped = resolve_metric_names(metric_names, codes_only=True)
-    options = resolve_metric_options(names, metric_overrides or {})
-    factors = np.asarray(factors)
-    if dataset is not None:
+    name = check_codes_name(codes_input.name)
+    options, skipped = request.resolve(codes_only=True)
+    codes = check_codes(codes_input.codes)
+    factors = np.asarray(codes_input.factors)
+    if codes_input.dataset is not None:
         from disbench.runs import build_dataset
 
-        factor_info = build_dataset(dataset).factors
+        factor_info = build_dataset(codes_input.dataset).factors
     else:
-        readable = factors.ndim == 2 and np.issubdtype(factors.dtype, np.number)
+        readable = factors.ndim == 2 and np.issubdtype(factors.dtype, np.number) and not np.iscomplexobj(factors)
         factor_info = infer_factor_info(factors) if readable else []
     factors = check_factors(factors, factor_info, len(codes))
+    test_spaces = test_factors = None
+    if (codes_input.test_codes is None) != (codes_input.test_factors is None):
+        raise UsageError("--test-codes and --test-factors go together: pass both files, or neither.")
+    if codes_input.test_codes is not None:
+        checked = check_metric_input(
+            MetricInput(codes, factors, factor_info, codes_input.test_codes, codes_input.test_factors)
+        )
+        test_spaces, test_factors = {"latent": checked.test_codes}, checked.test_factors
+    read_leaderboard(request.leaderboard)  # refuse a leaderboard we could not write, before any work
     import platform
 
-    base_row = {
-        "run_id": f"codes:{name}",
-        "config_hash": "",
-        "method": name,
-        "dataset": dataset or "codes",
-        "data_source": "codes file",
-        "seed": eval_seed,
-        "n_eval": len(codes),
-        "eval_seed": eval_seed,
-        "steps": 0,
-        "disbench_version": __version__,
-        "torch_version": "",
-        "python_version": platform.python_version(),
-        "device": "cpu",
-        "train_seconds": 0.0,
-    }
-    rows, _, more_skipped = score_spaces(
-        {"latent": codes}, names, options, factor_info, factors, base_row, eval_seed, progress=progress
+    provenance = provenance_row(
+        run_id=f"codes:{name}",
+        config_hash="",
+        method=name,
+        dataset=codes_input.dataset or "codes",
+        data_source="codes file",
+        seed=request.settings.eval_seed,
+        steps=0,
+        n_eval=len(codes),
+        eval_seed=request.settings.eval_seed,
+        versions={"disbench": __version__, "python": platform.python_version()},
+        device="cpu",
+        train_seconds=0.0,
+        label=name,
+        hyperparameters=hyperparameters_json(None),
     )
-    append_rows(leaderboard, rows)
-    return EvalOutcome(run_id=base_row["run_id"], rows=rows, skipped=skipped + more_skipped, seconds=time.perf_counter() - started)
+    points = EvalPoints({"latent": codes}, factors, factor_info, test_spaces, test_factors)
+    scored = score_points(points, options, provenance, request.settings.eval_seed, request.progress, name)
+    summary = write_rows(request.leaderboard, scored.rows, mode="replace")
+    return EvalOutcome(
+        run_id=provenance["run_id"],
+        rows=scored.rows,
+        added=summary.added,
+        computed=list(scored.details),
+        replaced=summary.replaced,
+        skipped=skipped + scored.skipped,
+        seconds=time.perf_counter() - started,
+    )
+

@@ -52,11 +52,62 @@ def versions() -> dict[str, str]:
     }
 
 
+#: the libraries whose versions a bug report needs beyond :func:`versions` (import name, shown name)
+REPORTED_LIBRARIES = (
+    ("torchvision", "torchvision"), ("scipy", "scipy"), ("pandas", "pandas"), ("h5py", "h5py"),
+    ("typer", "typer"), ("matplotlib", "matplotlib"),
+)
+
+
+def install_description() -> str:
+    """How disbench is installed: ``editable from PATH (git COMMIT[, modified])``, ``wheel``, or a bare source tree."""
+    import json
+    import subprocess
+    from importlib import metadata
+
+    package_dir = os.path.dirname(os.path.abspath(disbench.__file__))
+    source = os.path.dirname(package_dir)
+    try:
+        distribution = metadata.distribution("disbench")
+        direct_url = json.loads(distribution.read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, ValueError):
+        distribution, direct_url = None, {}
+    installed_at = os.path.abspath(str(distribution.locate_file(""))) if distribution is not None else ""
+    if distribution is None:
+        mode = "not installed (imported from a source tree)"
+    elif package_dir.startswith(installed_at + os.sep) and not direct_url.get("dir_info", {}).get("editable"):
+        mode = "wheel"
+    elif direct_url.get("dir_info", {}).get("editable"):
+        editable_source = direct_url.get("url", "").removeprefix("file://")
+        mode = "editable" if os.path.abspath(editable_source) == source else f"editable install of {editable_source}, shadowed by"
+    else:
+        mode = "imported from a source tree"
+    try:
+        commit = subprocess.run(["git", "-C", source, "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", source, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        revision = f" (git {commit}{', modified' if dirty else ''})"
+    except (OSError, subprocess.SubprocessError):
+        revision = ""
+    return f"{mode} {source}{revision}" if mode != "wheel" else f"wheel in {installed_at}"
+
+
 def environment_report() -> dict[str, Any]:
     """What ``disbench env`` prints: what a bug report needs."""
+    from importlib import import_module
+
     import torch
 
+    from disbench.datasets import locations
+
     report: dict[str, Any] = dict(versions())
+    report["installed"] = install_description()
+    for module, shown in REPORTED_LIBRARIES:
+        try:
+            report[shown] = str(import_module(module).__version__)
+        except ImportError:
+            report[shown] = "not installed"
     report["platform"] = platform.platform()
     report["executable"] = sys.executable
     report["cpu cores"] = os.cpu_count()
@@ -65,6 +116,13 @@ def environment_report() -> dict[str, Any]:
     if torch.cuda.is_available():
         report["cuda devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
         report["cuda version"] = torch.version.cuda
-    for var in ("DISBENCH_DATA", "DISBENCH_CACHE"):
-        report[var] = os.environ.get(var, "(unset)")
+    data = os.environ.get(locations.DATA_ENV)
+    data_path = os.path.abspath(os.path.expanduser(data)) if data else None
+    report["data folder"] = (
+        f"{data_path} ({'exists' if os.path.isdir(data_path) else 'does not exist'}; from ${locations.DATA_ENV})"
+        if data_path else f"none (set ${locations.DATA_ENV} to the folder of released dataset files)"
+    )
+    cache = locations.cache_dir()
+    origin = f"from ${locations.CACHE_ENV}" if os.environ.get(locations.CACHE_ENV) else "the default"
+    report["cache folder"] = f"{cache.absolute()} ({'exists' if cache.is_dir() else 'does not exist yet'}; {origin})"
     return report

@@ -58,12 +58,11 @@ class Registry(Generic[T]):
 
 
 def matching(names: list[str], pattern: str | None) -> list[str]:
-    """``names`` filtered by a shell-style wildcard; a bare word matches as a substring."""
+    """``names`` containing ``pattern`` anywhere, ``*``, ``?`` and ``[...]`` being wildcards
+    (``vae*`` finds ``beta-vae``, as ``vae`` and ``*vae*`` do); case-sensitive."""
     if not pattern:
         return names
-    if not any(ch in pattern for ch in "*?["):
-        pattern = f"*{pattern}*"
-    return [n for n in names if fnmatch.fnmatch(n, pattern)]
+    return [n for n in names if fnmatch.fnmatchcase(n, f"*{pattern}*")]
 
 
 def unknown_name_message(kind: str, name: str, known: list[str]) -> str:

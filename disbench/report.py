@@ -1,18 +1,34 @@
-"""Pivot the long leaderboard into method x (dataset, metric) tables of mean ± std over seeds.
+"""Pivot long leaderboards into entry x (dataset, metric) tables of mean ± std over seeds.
 
-Per run the table scores one space: the one named by ``space``, or by default the
-run's headline space (``joint`` when it has several spaces, else its only one).
-Reference rows (the oracle's upper bound, the random encoder's lower bound) are
-shown but never marked best.
+A cell pools only runs that differ in their seed alone. Each *entry* (a table row) is
+one method under one configuration: the run's label when it has one (``train
+--name``), else its hyperparameters (the leaderboard's ``hyperparameters`` column,
+the RunSpec minus method, dataset and seed). Entries of the same method are named by
+the keys whose values differ among that method's configurations (``beta-vae
+(beta=8)``) or by their label (``multispace (no joint entropy)``).
+
+Rows are prepared in this order:
+
+1. leaderboards are merged; a score recorded twice (same run, space, metric, factor,
+   options and checkpoint ``steps``, e.g. from two machines) keeps its latest
+   ``timestamp``;
+2. each run keeps its latest scored checkpoint (``--x steps`` plots use them all);
+3. per run the table scores one space: the ones matching ``spaces``, or by default the
+   run's headline space (``joint`` when it has several spaces, else its only one).
+
+Reference rows (the oracle's upper bound, the random encoder's lower bound) are shown
+but never marked best.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 from disbench.errors import DisbenchError, UsageError
 from disbench.metrics.base import AGGREGATE
@@ -20,6 +36,331 @@ from disbench.store import read_leaderboard
 
 REFERENCE_METHODS = ("oracle", "random")
 FORMATS = ("table", "md", "csv", "latex", "json")
+#: one score: rows equal on these columns are the same measurement recorded twice
+SCORE_KEY = ["run_id", "space", "metric", "factor", "metric_options", "steps"]
+#: columns added after the first release; older leaderboards lack them
+OPTIONAL_COLUMNS = ("label", "hyperparameters")
+GLOB_CHARACTERS = "*?["
+
+
+# --- reading and merging -------------------------------------------------------------------
+
+
+def leaderboard_paths(sources: str | Path | Iterable[str | Path]) -> list[Path]:
+    """The files named by ``sources``: paths, or shell globs (``results/*/leaderboard.csv``).
+
+    Raises:
+        UsageError: a glob matches no file.
+    """
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
+    paths: list[Path] = []
+    for source in sources:
+        text = str(source)
+        if not Path(text).exists() and any(ch in text for ch in GLOB_CHARACTERS):
+            matches = sorted(glob.glob(text, recursive=True))
+            if not matches:
+                raise UsageError(f"--leaderboard {text!r} matches no file; check the pattern (quote it so the shell leaves it alone).")
+            paths += [Path(m) for m in matches]
+        else:
+            paths.append(Path(text))
+    return list(dict.fromkeys(paths))
+
+
+def load_leaderboards(sources: str | Path | Iterable[str | Path]):
+    """One frame from several leaderboards, each score once (its latest ``timestamp``).
+
+    Leaderboards written before the ``label`` and ``hyperparameters`` columns existed
+    read with both empty.
+    """
+    import pandas as pd
+
+    frames = []
+    for path in leaderboard_paths(sources):
+        frame = read_leaderboard(path)
+        for column in OPTIONAL_COLUMNS:
+            if column not in frame.columns:
+                frame[column] = ""
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if frame.empty:
+        return frame
+    frame = frame.copy()
+    for column in ("run_id", "space", "metric", "factor", "metric_options", "label", "hyperparameters", "method", "dataset"):
+        frame[column] = frame[column].fillna("").astype(str)
+    frame["steps"] = pd.to_numeric(frame["steps"], errors="coerce").fillna(0).astype(int)
+    frame["seed"] = pd.to_numeric(frame["seed"], errors="coerce")
+    order = pd.to_datetime(frame["timestamp"].astype(str), utc=True, errors="coerce", format="mixed")
+    # stable sort: equal or missing timestamps keep file order, so the later file wins a tie
+    frame = frame.assign(_when=order).sort_values("_when", kind="stable", na_position="first")
+    frame = frame.drop_duplicates(subset=SCORE_KEY, keep="last").drop(columns="_when")
+    return frame.sort_index()
+
+
+def latest_checkpoints(frame):
+    """Each score at its run's latest scored checkpoint (largest ``steps``)."""
+    if frame.empty:
+        return frame
+    per_score = ["run_id", "space", "metric", "factor", "metric_options"]
+    latest = frame.groupby(per_score)["steps"].transform("max")
+    return frame[frame["steps"] == latest]
+
+
+# --- entries: which runs pool into one row ---------------------------------------------------
+
+
+def short_value(value: Any) -> str:
+    """A hyperparameter value in its shortest readable form (``8``, ``0.001``, ``1e30``, ``true``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e6:
+            return str(int(value))
+        text = f"{value:g}"
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}e{int(exponent)}"
+        return text
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return str(value)
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key, inner in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), inner, out)
+    else:
+        out[prefix] = value
+
+
+def flat_hyperparameters(text: str) -> dict[str, Any]:
+    """The ``hyperparameters`` column as flat keys: method keys as-is, ``dataset.KEY``, ``steps``.
+
+    Empty text (an old leaderboard) gives ``{}``.
+
+    Raises:
+        DisbenchError: the text is not a JSON object.
+    """
+    if not text or not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        raise DisbenchError(f"leaderboard hyperparameters {text[:60]!r} are not JSON; the file was edited by hand: fix or remove that row.") from None
+    if not isinstance(data, dict):
+        raise DisbenchError(f"leaderboard hyperparameters {text[:60]!r} are not a JSON object; fix or remove that row.")
+    flat: dict[str, Any] = {}
+    _flatten("", data.get("method_config") or {}, flat)
+    dataset_flat: dict[str, Any] = {}
+    _flatten("", data.get("dataset_config") or {}, dataset_flat)
+    flat.update({f"dataset.{k}": v for k, v in dataset_flat.items()})
+    for key, value in data.items():
+        if key not in ("method_config", "dataset_config"):
+            _flatten(key, value, flat)
+    return flat
+
+
+def _differing_keys(configs: Sequence[dict[str, Any]]) -> list[str]:
+    keys = sorted({k for c in configs for k in c})
+    return [k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1]
+
+
+_NO_USUAL_VALUE = object()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _usual_values(configs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """For each key that differs among ``configs``: the value most of them share, or
+    ``_NO_USUAL_VALUE`` when no single value is the most common (a grid: every value is named).
+
+    An entry names only its keys that differ from the usual value, so an ablation reads
+    ``multispace``, ``multispace (joint_entropy=false)``, ``multispace (entropy=vicreg)``.
+    Two configurations never get the same name: they differ in some key, and at most one of
+    them has its usual value.
+    """
+    usual: dict[str, Any] = {}
+    for key in _differing_keys(configs):
+        counts: dict[str, int] = {}
+        for config in configs:
+            value = _canonical(config.get(key))
+            counts[value] = counts.get(value, 0) + 1
+        ranked = sorted(counts.items(), key=lambda item: -item[1])
+        usual[key] = ranked[0][0] if ranked[0][1] > ranked[1][1] else _NO_USUAL_VALUE
+    return usual
+
+
+def assign_entries(frame):
+    """``frame`` with an ``entry`` column: the table row each leaderboard row pools into.
+
+    An entry is (method, label) for labelled runs, else (method, hyperparameters);
+    dataset keys count only where they differ within one dataset, so the same method
+    configuration on two datasets is one entry. Entries of a method are named by their label
+    or by the keys in which they differ from the method's usual configuration
+    (:func:`_usual_values`). Where one seed of an entry would come
+    from two different runs (e.g. unnamed codes files, or a leaderboard without
+    hyperparameters), those runs become entries of their own, named by run id.
+    """
+    if frame.empty:
+        return frame.assign(entry=[])
+    configs = {text: flat_hyperparameters(text) for text in frame["hyperparameters"].unique()}
+    varying_dataset_keys: dict[tuple[str, str], set[str]] = {}
+    for (method, dataset), group in frame.groupby(["method", "dataset"]):
+        in_group = [configs[t] for t in group["hyperparameters"].unique()]
+        varying_dataset_keys[(method, dataset)] = {k for k in _differing_keys(in_group) if k.startswith("dataset.")}
+
+    def identity(method: str, dataset: str, label: str, hyperparameters: str) -> str:
+        if label:
+            return json.dumps({"label": label})
+        kept = varying_dataset_keys[(method, dataset)]
+        config = {k: v for k, v in configs[hyperparameters].items() if not k.startswith("dataset.") or k in kept}
+        return json.dumps({"config": config}, sort_keys=True, default=str)
+
+    identities = [identity(*row) for row in zip(frame["method"], frame["dataset"], frame["label"], frame["hyperparameters"])]
+    frame = frame.assign(_identity=identities)
+
+    # one seed, two runs: the entry would count that seed twice
+    runs_per_seed = frame.groupby(["method", "dataset", "_identity", "seed"])["run_id"].nunique()
+    clashing = {(m, i) for (m, _d, i, _s), n in runs_per_seed.items() if n > 1}
+    if clashing:
+        split = [(m, i) in clashing for m, i in zip(frame["method"], frame["_identity"])]
+        frame["_identity"] = [
+            json.dumps({**json.loads(i), "run": r}) if s else i for i, r, s in zip(frame["_identity"], frame["run_id"], split)
+        ]
+
+    names: dict[tuple[str, str], str] = {}
+    for method, group in frame.groupby("method", sort=False):
+        identities_of_method = [json.loads(i) for i in dict.fromkeys(group["_identity"])]
+        unlabelled = list({_canonical(i["config"]): i["config"] for i in identities_of_method if "config" in i}.values())
+        usual = _usual_values(unlabelled)
+        for ident in identities_of_method:
+            parts = []
+            if "label" in ident and ident["label"] != method:
+                parts.append(ident["label"])
+            if "config" in ident:
+                shown = [k for k in usual if usual[k] is _NO_USUAL_VALUE or _canonical(ident["config"].get(k)) != usual[k]]
+                if shown:
+                    parts.append(", ".join(f"{k}={short_value(ident['config'].get(k))}" for k in shown))
+            if "run" in ident:
+                parts.append(f"run {ident['run']}")
+            key = json.dumps(ident, sort_keys=True, default=str)
+            names[(method, key)] = f"{method} ({'; '.join(parts)})" if parts else method
+    entries = [names[(m, json.dumps(json.loads(i), sort_keys=True, default=str))] for m, i in zip(frame["method"], frame["_identity"])]
+    return frame.assign(entry=entries).drop(columns="_identity")
+
+
+# --- selecting and labelling columns ----------------------------------------------------------
+
+
+def _as_patterns(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _matches(series, patterns: list[str]):
+    return series.map(lambda v: any(fnmatch.fnmatchcase(str(v), p) for p in patterns))
+
+
+def _metric_labels(frame) -> Any:
+    """Label each row's metric; metrics scored under several option sets get the differing options appended."""
+    labels = frame["metric"].copy()
+    for metric, group in frame.groupby("metric"):
+        variants = group["metric_options"].unique()
+        if len(variants) < 2:
+            continue
+        parsed = {v: json.loads(v) if v else {} for v in variants}
+        keys = _differing_keys(list(parsed.values()))
+        for variant, options in parsed.items():
+            suffix = ",".join(f"{k}={options.get(k)}" for k in keys)
+            labels[(frame["metric"] == metric) & (frame["metric_options"] == variant)] = f"{metric}[{suffix}]"
+    return labels
+
+
+def column_labels(frame, spaces_chosen: bool) -> Any:
+    """The metric label, plus the factor and the space when the table shows several of them.
+
+    Headline spaces (``joint`` for one run, ``latent`` for another) share a column;
+    spaces the user chose with ``--space`` get a column each.
+    """
+    labels = _metric_labels(frame)
+    several_factors = frame["factor"].nunique() > 1
+    several_spaces = spaces_chosen and frame["space"].nunique() > 1
+    if several_factors or several_spaces:
+        parts = []
+        if several_factors:
+            parts.append(frame["factor"])
+        if several_spaces:
+            parts.append(frame["space"])
+        suffix = parts[0] if len(parts) == 1 else parts[0] + "<-" + parts[1]
+        labels = labels + " " + suffix
+    return labels
+
+
+def headline_rows(frame, space: str | Sequence[str] | None = None):
+    """Rows of each run's scored space: those matching ``space``, else joint / the only space."""
+    patterns = _as_patterns(space)
+    if patterns:
+        return frame[_matches(frame["space"], patterns)]
+    if frame.empty:
+        return frame
+    spaces_per_run = frame.groupby("run_id")["space"].agg(lambda s: set(s))
+    headline = {
+        run: ("joint" if "joint" in spaces else sorted(spaces)[0]) if len(spaces) > 1 else next(iter(spaces))
+        for run, spaces in spaces_per_run.items()
+    }
+    return frame[frame["space"] == frame["run_id"].map(headline)]
+
+
+@dataclass
+class Selection:
+    """What a report is made of: leaderboards and filters (each a list of names; ``None``: all)."""
+
+    leaderboards: Any = "results/leaderboard.csv"
+    methods: list[str] | None = None
+    datasets: list[str] | None = None
+    metrics: list[str] | None = None
+    spaces: list[str] | None = None
+    factors: list[str] = field(default_factory=lambda: [AGGREGATE])
+    run_ids: list[str] | None = None
+    all_steps: bool = False
+
+
+def selected_rows(selection: Selection):
+    """The leaderboard rows a report pools, with ``entry`` and ``column`` (metric label) assigned.
+
+    Raises:
+        DisbenchError: the leaderboards are missing or empty, or nothing matches the filters.
+    """
+    frame = load_leaderboards(selection.leaderboards)
+    names = ", ".join(repr(str(p)) for p in leaderboard_paths(selection.leaderboards))
+    if frame.empty:
+        raise DisbenchError(
+            f"no results in {names}; make some with `disbench bench --suite quick` "
+            "or `disbench train ...` then `disbench eval --metric all`."
+        )
+    for column, wanted in (("method", selection.methods), ("dataset", selection.datasets), ("run_id", selection.run_ids)):
+        if wanted:
+            frame = frame[frame[column].isin(wanted)]
+    if selection.metrics:
+        metrics = list(selection.metrics)
+        frame = frame[frame["metric"].isin(metrics) | frame["metric"].str.split(".").str[0].isin(metrics)]
+    frame = frame[_matches(frame["factor"], _as_patterns(selection.factors) or [AGGREGATE])]
+    if not selection.all_steps:
+        frame = latest_checkpoints(frame)
+    frame = headline_rows(frame, selection.spaces)
+    if frame.empty:
+        raise DisbenchError(f"no leaderboard rows in {names} match the filters; drop some filters.")
+    frame = assign_entries(frame)
+    return frame.assign(column=column_labels(frame, bool(selection.spaces)))
+
+
+# --- the table ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -37,137 +378,213 @@ class Cell:
 
 @dataclass
 class ReportTable:
-    """Rows are methods; columns are (dataset, metric label) with a direction."""
+    """Rows are entries (a method under one configuration); columns are (dataset, metric label)."""
 
-    methods: list[str]
+    entries: list[str]
     columns: list[tuple[str, str]]
     higher_is_better: dict[tuple[str, str], bool]
     cells: dict[tuple[str, tuple[str, str]], Cell]
+    entry_method: dict[str, str] = field(default_factory=dict)
 
     def header(self, column: tuple[str, str], arrows: bool = True) -> str:
         dataset, metric = column
         arrow = (" ↑" if self.higher_is_better[column] else " ↓") if arrows else ""
         return f"{dataset} / {metric}{arrow}"
 
-
-def _metric_labels(frame) -> Any:
-    """Label each row's metric; metrics scored under several option sets get the differing options appended."""
-    labels = frame["metric"].copy()
-    for metric, group in frame.groupby("metric"):
-        variants = group["metric_options"].unique()
-        if len(variants) < 2:
-            continue
-        parsed = {v: json.loads(v) if v else {} for v in variants}
-        keys = sorted({k for p in parsed.values() for k in p if len({json.dumps(q.get(k)) for q in parsed.values()}) > 1})
-        for variant, options in parsed.items():
-            suffix = ",".join(f"{k}={options.get(k)}" for k in keys)
-            labels[(frame["metric"] == metric) & (frame["metric_options"] == variant)] = f"{metric}[{suffix}]"
-    return labels
+    def is_reference(self, entry: str) -> bool:
+        return self.entry_method.get(entry, entry) in REFERENCE_METHODS
 
 
-def headline_rows(frame, space: str | None):
-    """Rows of each run's scored space: ``space`` if given, else joint / the only space."""
-    if space:
-        return frame[frame["space"] == space]
-    spaces_per_run = frame.groupby("run_id")["space"].agg(lambda s: set(s))
-    headline = {
-        run: ("joint" if "joint" in spaces else sorted(spaces)[0]) if len(spaces) > 1 else next(iter(spaces))
-        for run, spaces in spaces_per_run.items()
-    }
-    return frame[frame["space"] == frame["run_id"].map(headline)]
+def _is_true(value: Any) -> bool:
+    return str(value).lower() == "true"
+
+
+def pooled(frame, by: list[str]):
+    """Mean, sample std (0 for one seed) and seed count per group; one value per seed."""
+    one_per_seed = frame.drop_duplicates(subset=[*by, "seed"], keep="last")
+    stats = one_per_seed.groupby(by, sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
+    stats["std"] = stats["std"].fillna(0.0)
+    return stats
 
 
 def build_report(
-    leaderboard: str | Path,
+    leaderboard: Any = "results/leaderboard.csv",
     methods: list[str] | None = None,
     datasets: list[str] | None = None,
     metrics: list[str] | None = None,
-    space: str | None = None,
-    factor: str = AGGREGATE,
+    space: str | Sequence[str] | None = None,
+    factor: str | Sequence[str] = AGGREGATE,
     run_ids: list[str] | None = None,
 ) -> ReportTable:
-    """Mean ± std over seeds of each (method, dataset, metric), best per column marked.
+    """Mean ± std over seeds of each (entry, dataset, metric), best per column marked.
+
+    ``leaderboard`` is a path, a glob or a list of them; ``space`` and ``factor`` are
+    names or shell wildcards (a list shows each matching one as its own column).
 
     Raises:
         DisbenchError: the leaderboard is missing or empty, or nothing matches the filters.
     """
-    path = Path(leaderboard)
-    frame = read_leaderboard(path)
-    if frame.empty:
-        raise DisbenchError(
-            f"no results in {str(path)!r}; make some with `disbench bench --suite quick` "
-            "or `disbench train ...` then `disbench eval --metric all`."
-        )
-    for column, wanted in (("method", methods), ("dataset", datasets), ("run_id", run_ids)):
-        if wanted:
-            frame = frame[frame[column].isin(wanted)]
-    if metrics:
-        frame = frame[frame["metric"].isin(metrics) | frame["metric"].str.split(".").str[0].isin(metrics)]
-    frame = frame[frame["factor"] == factor]
-    frame = headline_rows(frame, space)
-    if frame.empty:
-        raise DisbenchError(f"no leaderboard rows in {str(path)!r} match the filters; drop some filters.")
-    # a re-evaluated run appends new rows: its latest value counts once
-    frame = frame.drop_duplicates(subset=["run_id", "space", "metric", "factor", "metric_options"], keep="last")
-    frame = frame.assign(label=_metric_labels(frame))
-    grouped = frame.groupby(["method", "dataset", "label"])
-    stats = grouped["value"].agg(["mean", "std", "count"]).reset_index()
-    direction = grouped["higher_is_better"].first().map(lambda v: str(v).lower() == "true")
+    selection = Selection(leaderboard, methods, datasets, metrics, _as_patterns(space) or None, _as_patterns(factor), run_ids)
+    frame = selected_rows(selection)
+    stats = pooled(frame, ["entry", "dataset", "column"])
+    direction = frame.groupby(["dataset", "column"])["higher_is_better"].first().map(_is_true)
+    entry_method = dict(zip(frame["entry"], frame["method"]))
 
-    method_order = [m for m in dict.fromkeys(frame["method"]) if m not in REFERENCE_METHODS]
-    method_order += [m for m in REFERENCE_METHODS if m in set(frame["method"])]
-    columns = sorted({(d, lab) for d, lab in zip(stats["dataset"], stats["label"])})
-    higher = {(d, lab): bool(direction[(m, d, lab)]) for m, d, lab in grouped.groups}
-    cells = {}
-    for row in stats.itertuples(index=False):
-        std = 0.0 if math.isnan(row.std) else float(row.std)
-        cells[(row.method, (row.dataset, row.label))] = Cell(float(row.mean), std, int(row.count))
+    # methods in order of first appearance, each method's usual configuration (its bare name) first,
+    # reference rows last
+    methods = list(dict.fromkeys(frame["method"]))
+    seen = list(dict.fromkeys(frame["entry"]))
+    ordered = sorted(seen, key=lambda e: (entry_method[e] in REFERENCE_METHODS, methods.index(entry_method[e]), e != entry_method[e]))
+    entries = ordered
+    columns = sorted({(d, c) for d, c in zip(stats["dataset"], stats["column"])})
+    higher = {column: bool(direction[column]) for column in columns}
+    cells = {
+        (row.entry, (row.dataset, row.column)): Cell(float(row["mean"]), float(row["std"]), int(row["count"]))
+        for _, row in stats.iterrows()
+    }
+    table = ReportTable(entries, columns, higher, cells, entry_method)
     for column in columns:
-        contenders = [(m, cells[(m, column)]) for m in method_order if m not in REFERENCE_METHODS and (m, column) in cells]
+        contenders = [cells[(e, column)] for e in entries if not table.is_reference(e) and (e, column) in cells]
         if contenders:
             pick = max if higher[column] else min
-            best_value = pick(c.mean for _, c in contenders)
-            for _, cell in contenders:
+            best_value = pick(c.mean for c in contenders)
+            for cell in contenders:
                 cell.best = math.isclose(cell.mean, best_value, rel_tol=0, abs_tol=1e-12)
-    return ReportTable(method_order, columns, higher, cells)
+    return table
 
 
-def _text(table: ReportTable, method: str, column: tuple[str, str], bold: tuple[str, str]) -> str:
-    cell = table.cells.get((method, column))
+# --- text forms --------------------------------------------------------------------------------
+
+LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "±": r"$\pm$",
+    "↑": r"$\uparrow$",
+    "↓": r"$\downarrow$",
+    "–": "--",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    """``text`` safe inside a LaTeX tabular cell (every special character replaced)."""
+    return "".join(LATEX_SPECIALS.get(ch, ch) for ch in str(text))
+
+
+def aligned_text(headers: list[str], rows: list[list[str]], header: bool = True) -> str:
+    """Plain columns padded with spaces, one line per row, never truncated or wrapped."""
+    lines = ([headers] if header else []) + rows
+    if not lines:
+        return ""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return "".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() + "\n" for line in lines)
+
+
+def markdown_text(headers: list[str], rows: list[list[str]]) -> str:
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def records_text(records: list[dict[str, Any]], fmt: str, columns: list[str] | None = None) -> str:
+    """Records as ``json`` (a list of objects) or ``csv`` (a header line, then one row each)."""
+    if fmt == "json":
+        return json.dumps(records, indent=2) + "\n"
+    import pandas as pd
+
+    return pd.DataFrame(records, columns=columns).to_csv(index=False)
+
+
+def latex_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A booktabs tabular of escaped cells."""
+    lines = [f"\\begin{{tabular}}{{l{'r' * (len(headers) - 1)}}}", "\\toprule"]
+    lines.append(" & ".join(latex_escape(h) for h in headers) + " \\\\")
+    lines.append("\\midrule")
+    lines += [" & ".join(latex_escape(c) for c in row) + " \\\\" for row in rows]
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def render_rows(headers: list[str], rows: list[list[str]], records: list[dict[str, Any]], fmt: str, header: bool = True) -> str:
+    """A plain table in ``fmt``: text forms from the formatted ``rows``, csv/json from the typed ``records``."""
+    if fmt == "table":
+        return aligned_text(headers, rows, header=header)
+    if fmt == "md":
+        return markdown_text(headers, rows)
+    if fmt == "latex":
+        return latex_table(headers, rows)
+    if fmt in ("csv", "json"):
+        return records_text(records, fmt, list(records[0]) if records else headers)
+    raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+
+
+def _cell_text(table: ReportTable, entry: str, column: tuple[str, str], bold: tuple[str, str]) -> str:
+    cell = table.cells.get((entry, column))
     if cell is None:
         return "–"
     return f"{bold[0]}{cell.text()}{bold[1]}" if cell.best else cell.text()
 
 
+RECORD_COLUMNS = ["method", "dataset", "metric", "mean", "std", "n_seeds", "higher_is_better", "best", "entry"]
+
+
 def render(table: ReportTable, fmt: str) -> str:
-    """The table as ``md``, ``csv``, ``latex`` or ``json`` text (``table`` is drawn by the CLI with Rich)."""
+    """The table as ``table`` (plain aligned text, best marked ``*``), ``md``, ``csv``, ``latex`` or ``json``."""
+    if fmt == "table":
+        headers = ["method", *(table.header(c) for c in table.columns)]
+        rows = [
+            [f"{e} (reference)" if table.is_reference(e) else e, *(_cell_text(table, e, c, ("", " *")) for c in table.columns)]
+            for e in table.entries
+        ]
+        return aligned_text(headers, rows)
     if fmt == "md":
         headers = ["method", *(table.header(c) for c in table.columns)]
-        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-        for method in table.methods:
-            name = f"*{method}* (reference)" if method in REFERENCE_METHODS else method
-            lines.append("| " + " | ".join([name, *(_text(table, method, c, ("**", "**")) for c in table.columns)]) + " |")
-        return "\n".join(lines) + "\n"
+        rows = [
+            [f"*{e}* (reference)" if table.is_reference(e) else e, *(_cell_text(table, e, c, ("**", "**")) for c in table.columns)]
+            for e in table.entries
+        ]
+        return markdown_text(headers, rows)
     if fmt == "latex":
-        spec = "l" + "c" * len(table.columns)
-        lines = [f"\\begin{{tabular}}{{{spec}}}", "\\toprule"]
-        headers = ["method", *(table.header(c).replace("↑", "$\\uparrow$").replace("↓", "$\\downarrow$") for c in table.columns)]
-        lines.append(" & ".join(h.replace("_", "\\_") for h in headers) + " \\\\")
+        # booktabs; bold marks the best cell, reference rows are italic and set apart by a rule
+        lines = [f"\\begin{{tabular}}{{l{'c' * len(table.columns)}}}", "\\toprule"]
+        lines.append(" & ".join(latex_escape(h) for h in ["method", *(table.header(c) for c in table.columns)]) + " \\\\")
         lines.append("\\midrule")
-        for method in table.methods:
-            texts = [_text(table, method, c, ("\\textbf{", "}")).replace("±", "$\\pm$") for c in table.columns]
-            lines.append(" & ".join([method, *texts]) + " \\\\")
+        ruled = False
+        for entry in table.entries:
+            if table.is_reference(entry) and not ruled:
+                if entry != table.entries[0]:
+                    lines.append("\\midrule")
+                ruled = True
+            name = f"\\textit{{{latex_escape(entry)}}} (reference)" if table.is_reference(entry) else latex_escape(entry)
+            cells = []
+            for column in table.columns:
+                text = latex_escape(_cell_text(table, entry, column, ("", "")))
+                best = table.cells.get((entry, column))
+                cells.append(f"\\textbf{{{text}}}" if best is not None and best.best else text)
+            lines.append(" & ".join([name, *cells]) + " \\\\")
         lines += ["\\bottomrule", "\\end{tabular}"]
         return "\n".join(lines) + "\n"
     if fmt in ("csv", "json"):
         records = []
-        for method in table.methods:
+        for entry in table.entries:
             for column in table.columns:
-                cell = table.cells.get((method, column))
+                cell = table.cells.get((entry, column))
                 if cell is not None:
                     records.append(
                         {
-                            "method": method,
+                            "method": table.entry_method.get(entry, entry),
                             "dataset": column[0],
                             "metric": column[1],
                             "mean": cell.mean,
@@ -175,11 +592,8 @@ def render(table: ReportTable, fmt: str) -> str:
                             "n_seeds": cell.n,
                             "higher_is_better": table.higher_is_better[column],
                             "best": cell.best,
+                            "entry": entry,
                         }
                     )
-        if fmt == "json":
-            return json.dumps(records, indent=2) + "\n"
-        import pandas as pd
-
-        return pd.DataFrame(records).to_csv(index=False)
+        return records_text(records, fmt, RECORD_COLUMNS)
     raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")

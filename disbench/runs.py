@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import os
 import shutil
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +16,7 @@ import numpy as np
 
 from disbench.config import build_config, config_to_dict, field_names
 from disbench.errors import DisbenchError, UsageError
-from disbench.presets import method_defaults, preset_path
+from disbench.presets import method_defaults
 from disbench.progress import NullProgress, Progress
 from disbench.store import (
     RunSpec,
@@ -24,6 +28,59 @@ from disbench.store import (
 )
 
 DEFAULT_STEPS = 1000
+#: seeds are drawn into numpy's and torch's generators; 2**32 - 1 is the largest every one of them takes
+MAX_SEED = 2**32 - 1
+#: a bound that no real budget reaches; a larger number is a typo (1e20) that would never finish
+MAX_STEPS = 10**9
+
+
+def check_seed(seed: Any, what: str = "--seed") -> int:
+    """``seed`` as an int in [0, MAX_SEED], or a UsageError naming the valid range."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, float, str)):
+        raise UsageError(f"{what} must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
+    try:
+        number = float(seed) if isinstance(seed, str) else seed
+        if not math.isfinite(number) or number != int(number):
+            raise ValueError(seed)
+        number = int(number)
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"{what} must be a whole number from 0 to {MAX_SEED}, got {seed!r}.") from None
+    if not 0 <= number <= MAX_SEED:
+        raise UsageError(f"{what} must be between 0 and {MAX_SEED}, got {number}.")
+    return number
+
+
+def check_steps(steps: Any, what: str = "--steps") -> int:
+    """``steps`` as an int in [1, MAX_STEPS], or a UsageError naming the valid range."""
+    try:
+        number = float(steps) if isinstance(steps, str) else steps
+        if isinstance(number, bool) or not math.isfinite(number) or number != int(number):
+            raise ValueError(steps)
+        number = int(number)
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"{what} must be a positive whole number of steps, got {steps!r}.") from None
+    if number < 1:
+        raise UsageError(f"{what} must be a positive number of steps, got {number}.")
+    if number > MAX_STEPS:
+        raise UsageError(f"{what} must be at most {MAX_STEPS:,} steps, got {number:.3g}; check for a typo.")
+    return number
+
+
+def check_label(label: str | None) -> str | None:
+    """A run label is one visible line: refuse empty names and control characters (newlines, tabs)."""
+    if label is None:
+        return None
+    if not isinstance(label, str):
+        raise UsageError(f"a run label (--name) must be text, got {label!r}; quote it in YAML.")
+    if not label.strip():
+        raise UsageError("a run label (--name) must not be empty; give a short name such as 'beta8-long'.")
+    bad = [c for c in label if unicodedata.category(c).startswith("C")]
+    if bad:
+        raise UsageError(
+            f"a run label (--name) must be one line without control characters, got {label!r} "
+            f"(contains {bad[0]!r}); use letters, digits, spaces or punctuation."
+        )
+    return label
 
 
 def _registries():
@@ -76,23 +133,35 @@ def resolve_run_spec(
     """
     methods, datasets = _registries()
     method_cls, dataset_cls = methods.get(method), datasets.get(dataset)
-    preset_hyper, preset_budget = method_defaults(method, dataset)
-    try:
-        preset_config = build_config(method_cls.Config, preset_hyper, f"method {method!r}")
-    except UsageError as exc:
-        raise UsageError(f"preset {str(preset_path('methods', method))!r}: {exc}") from None
+    seed = check_seed(seed)
+    if steps is not None:
+        steps = check_steps(steps)
+    preset_hyper, preset_budget = method_defaults(method, dataset)  # validated: the file named in any error
+    preset_config = build_config(method_cls.Config, preset_hyper, f"method {method!r}")
     method_values, dataset_values = route_overrides(overrides or {}, method_cls, dataset_cls, method, dataset)
     method_config = build_config(
         method_cls.Config, {**config_to_dict(preset_config), **method_values}, f"method {method!r}"
     )
-    dataset_config = build_config(dataset_cls.Config, dataset_values, f"dataset {dataset!r}")
-    if steps is not None and steps < 1:
-        raise UsageError(f"--steps must be a positive number of steps, got {steps}.")
+    dataset_config = absolute_paths(build_config(dataset_cls.Config, dataset_values, f"dataset {dataset!r}"))
     if method_cls.trainable:
-        steps = steps or int(preset_budget.get("steps", DEFAULT_STEPS))
+        steps = steps or check_steps(preset_budget.get("steps", DEFAULT_STEPS), "the preset's budget steps")
     else:
         steps = 0  # fitted in one call: a budget would only change the run's hash
     return RunSpec(method, dataset, seed, steps, config_to_dict(method_config), config_to_dict(dataset_config))
+
+
+def absolute_paths(config: Any) -> Any:
+    """``config`` with its path options (``Config.path_options``) made absolute.
+
+    A run records where its data came from: ``root=imgs`` trained in one folder must
+    not name another folder's ``imgs`` when the run is scored from elsewhere.
+    """
+    changes = {
+        name: os.path.abspath(os.path.expanduser(getattr(config, name)))
+        for name in getattr(config, "path_options", ())
+        if isinstance(getattr(config, name, None), str) and getattr(config, name)
+    }
+    return dataclasses.replace(config, **changes) if changes else config
 
 
 def build_dataset(name: str, config: dict[str, Any] | None = None):
@@ -125,31 +194,72 @@ def train(
     device: str = "auto",
     overwrite: bool = False,
     progress: Progress | None = None,
+    label: str | None = None,
+    wait: bool = False,
 ) -> TrainResult:
     """Train (or fit) the run ``spec`` into its folder under ``runs_dir``.
 
     An identical finished run is skipped, an interrupted one resumes from its last
-    checkpoint, and ``overwrite`` starts afresh.
+    checkpoint, and ``overwrite`` starts afresh. While a process trains a run it holds
+    the run folder's lock (:mod:`disbench.run_lock`): a second process raises
+    :class:`~disbench.run_lock.RunLocked` naming the holder, or with ``wait`` waits
+    for it (and then finds the run finished).
+
+    Args:
+        label: a name for the run, stored as ``label`` in its config.yaml and shown by
+            reports. Not part of the config hash: it never changes the numbers. Training
+            a finished run again with another label relabels it (config.yaml rewritten
+            atomically; nothing is recomputed; leaderboard rows already written keep the
+            label they were scored with); ``None`` keeps the run's label.
+        wait: wait for another process that trains the same run instead of failing.
+
+    Raises:
+        UsageError: an empty label, or one with a newline or other control character.
+        RunLocked: another live process trains this run and ``wait`` is false.
     """
     from disbench import training
-    from disbench.provenance import device_description, resolve_device, versions
+    from disbench.provenance import resolve_device
+    from disbench.run_lock import RunLock
 
+    label = check_label(label)
     device = resolve_device(device)
     progress = progress or NullProgress()
     run_dir = run_dir_for(runs_dir, spec)
-    main_process = training.distributed_info().is_main  # under torchrun, rank 0 alone writes
+    main_process = training.distributed_info().is_main  # under torchrun, rank 0 alone writes and locks
+    if not main_process:
+        return _train_unlocked(spec, run_dir, device, False, progress, label)
+    on_wait = lambda holder: progress.message(f"{spec.run_id}: waiting for {holder.describe()} to finish it")  # noqa: E731
+    with RunLock(run_dir, wait=wait, on_wait=on_wait):
+        return _train_unlocked(spec, run_dir, device, overwrite, progress, label)
+
+
+def _train_unlocked(
+    spec: RunSpec, run_dir: Path, device: str, overwrite: bool, progress: Progress, label: str | None
+) -> TrainResult:
+    from disbench import training
+    from disbench.provenance import device_description, versions
+    from disbench.run_lock import LOCK_FILE
+
+    main_process = training.distributed_info().is_main
     if overwrite and run_dir.exists() and main_process:
-        shutil.rmtree(run_dir)
+        for entry in run_dir.iterdir():
+            if entry.name != LOCK_FILE:  # the lock we hold stays
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
     status = read_status(run_dir)
+    previous_label = _recorded_label(run_dir) if status.get("state") != "new" else None
     if status.get("state") == "finished":
+        if label is not None and label != previous_label and main_process:
+            relabel(run_dir, label)
         return TrainResult(run_dir, "skipped", float(status.get("train_seconds", 0.0)))
 
     dataset = build_dataset(spec.dataset, spec.dataset_config)
     method = build_method(spec, dataset, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     record_config, record_status = (write_run_config, write_status) if main_process else (_skip_write, _skip_write)
+    label = label if label is not None else previous_label  # a resumed run keeps its name unless given another
     record_config(
         run_dir, spec, {
+            **({"label": label} if label else {}),
             "device": device_description(device),
             "data_source": dataset.data_source,
             "versions": versions(),
@@ -170,12 +280,31 @@ def train(
     except training.TrainingInterrupted:
         record_status(run_dir, state="interrupted", train_seconds=spent_before + time.perf_counter() - started)
         raise
-    except DisbenchError as exc:
-        record_status(run_dir, state="failed", error=str(exc), train_seconds=spent_before + time.perf_counter() - started)
+    except Exception as exc:  # never leave a run marked "running" by a process that has stopped
+        message = str(exc) if isinstance(exc, DisbenchError) else f"{type(exc).__name__}: {exc}"
+        record_status(run_dir, state="failed", error=message, train_seconds=spent_before + time.perf_counter() - started)
         raise
     seconds = spent_before + time.perf_counter() - started
     record_status(run_dir, state="finished", step=spec.steps, train_seconds=seconds)
     return TrainResult(run_dir, result_status, seconds)
+
+
+def _recorded_label(run_dir: Path) -> str | None:
+    try:
+        label = read_run_config(run_dir).get("label")
+    except DisbenchError:
+        return None
+    return str(label) if label else None
+
+
+def relabel(run_dir: str | Path, label: str) -> None:
+    """Set the label of the run in ``run_dir`` (config.yaml rewritten atomically; scores untouched)."""
+    from disbench.atomic import write_yaml
+    from disbench.store import CONFIG
+
+    label = check_label(label)
+    config = read_run_config(Path(run_dir))
+    write_yaml(Path(run_dir) / CONFIG, {**config, "label": label})
 
 
 def _skip_write(*args: Any, **kwargs: Any) -> None:

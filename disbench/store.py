@@ -8,14 +8,19 @@ method, dataset, seed and a hash of the resolved configuration, and holds:
 - ``checkpoint.pt``, ``log.jsonl`` (training), ``results.json`` (metric results).
 
 The leaderboard is one CSV with one row per (run, space, metric, factor, metric
-options), each with its provenance. Appends take a file lock and rewrite the file
-atomically, so several processes can append at once and a kill loses nothing.
+options, steps), each with its provenance (:func:`provenance_row`, :func:`score_rows`).
+Writes take a file lock and rewrite the file atomically, so several processes can
+write at once and a kill loses nothing. A leaderboard that does not parse cleanly is
+refused with its line number and never rewritten.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -53,7 +58,17 @@ LEADERBOARD_COLUMNS = [
     "train_seconds",
     "eval_seconds",
     "timestamp",
+    "label",
+    "hyperparameters",
 ]
+
+#: a leaderboard row is "the same score" as another when these agree; rescoring replaces it
+ROW_KEY = ("run_id", "space", "metric", "factor", "metric_options", "steps")
+
+#: columns added after the first release: a leaderboard without them reads them as ""
+_LATER_COLUMNS = ("label", "hyperparameters")
+_INTEGER_COLUMNS = ("seed", "n_eval", "eval_seed", "steps")
+_NUMBER_COLUMNS = _INTEGER_COLUMNS + ("train_seconds", "eval_seconds")
 
 
 @dataclass(frozen=True)
@@ -147,51 +162,275 @@ def finished_runs(runs_dir: str | Path) -> Iterator[Path]:
             yield run_dir
 
 
-# --- leaderboard -----------------------------------------------------------------------
+# --- leaderboard rows: one home for the row schema and its provenance ---------------------
+
+
+def hyperparameters_json(spec: RunSpec | None) -> str:
+    """The ``hyperparameters`` column: canonical JSON of the run's spec minus method, dataset and seed.
+
+    ``"{}"`` for codes files (no spec). Two runs that differ in seed alone have the same value,
+    so a report can pool exactly those.
+    """
+    if spec is None:
+        return "{}"
+    data = {"method_config": spec.method_config, "dataset_config": spec.dataset_config, "steps": spec.steps}
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def provenance_row(
+    *,
+    run_id: str,
+    config_hash: str,
+    method: str,
+    dataset: str,
+    data_source: str,
+    seed: int,
+    steps: int,
+    n_eval: int,
+    eval_seed: int,
+    versions: dict[str, str],
+    device: str,
+    train_seconds: float,
+    label: str,
+    hyperparameters: str,
+) -> dict[str, Any]:
+    """The columns every row of one scored run (or codes file) shares; :func:`score_rows` adds the score."""
+    return {
+        "run_id": run_id,
+        "config_hash": config_hash,
+        "method": method,
+        "dataset": dataset,
+        "data_source": data_source,
+        "seed": int(seed),
+        "n_eval": int(n_eval),
+        "eval_seed": int(eval_seed),
+        "steps": int(steps),
+        "disbench_version": versions.get("disbench", ""),
+        "torch_version": versions.get("torch", ""),
+        "python_version": versions.get("python", ""),
+        "device": device,
+        "train_seconds": round(float(train_seconds), 3),
+        "label": label,
+        "hyperparameters": hyperparameters,
+    }
+
+
+def score_rows(
+    provenance: dict[str, Any],
+    space: str,
+    scores: Iterable[Any],
+    higher_is_better: bool,
+    metric_options: str,
+    seconds: float,
+) -> list[dict[str, Any]]:
+    """Leaderboard rows of one metric on one space.
+
+    Args:
+        provenance: from :func:`provenance_row`.
+        space: the scored space.
+        scores: :class:`~disbench.metrics.base.Score` objects, or dicts with the same keys
+            (a results.json entry).
+        higher_is_better: the metric's direction, unless a score carries its own.
+        metric_options: canonical JSON of the resolved options.
+        seconds: time the metric took on this space.
+    """
+    rows = []
+    for score in scores:
+        fields = score if isinstance(score, dict) else asdict(score)
+        own_direction = fields.get("higher_is_better")
+        rows.append(
+            {
+                **provenance,
+                "space": space,
+                "metric": fields["metric"],
+                "factor": fields.get("factor", "all"),
+                "value": float(fields["value"]),
+                "higher_is_better": higher_is_better if own_direction is None else bool(own_direction),
+                "metric_options": metric_options,
+                "eval_seconds": round(float(seconds), 4),
+                "timestamp": timestamp(),
+            }
+        )
+    return rows
+
+
+# --- leaderboard file --------------------------------------------------------------------
+
+
+def _refuse(path: Path, line: int, problem: str) -> DisbenchError:
+    return DisbenchError(
+        f"leaderboard {str(path)!r} line {line}: {problem}; fix or delete that line "
+        "(disbench never rewrites a leaderboard it cannot read)."
+    )
+
+
+def _read_records(path: Path) -> tuple[list[str], list[list[str]]]:
+    """Header and records of a leaderboard as strings, every record checked; DisbenchError on the first bad line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DisbenchError(f"leaderboard {str(path)!r} is not a text CSV file; move it aside or pass another --leaderboard.") from None
+    except OSError as exc:
+        raise DisbenchError(f"leaderboard {str(path)!r} cannot be read ({exc.strerror or type(exc).__name__}).") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, [])
+        missing = [c for c in LEADERBOARD_COLUMNS if c not in header and c not in _LATER_COLUMNS]
+        if missing:
+            raise DisbenchError(
+                f"leaderboard {str(path)!r} lacks columns {', '.join(missing)}; "
+                "it was not written by disbench: move it aside or pass another --leaderboard."
+            )
+        index = {name: i for i, name in enumerate(header)}
+        records = []
+        line = reader.line_num
+        for record in reader:
+            if record:
+                _check_record(path, line + 1, record, header, index)
+                records.append(record)
+            line = reader.line_num
+    except csv.Error as exc:
+        raise _refuse(path, reader.line_num, f"not valid CSV ({exc})") from None
+    return header, records
+
+
+def _check_record(path: Path, line: int, record: list[str], header: list[str], index: dict[str, int]) -> None:
+    if len(record) != len(header):
+        raise _refuse(path, line, f"{len(record)} fields where the header has {len(header)}")
+    value = record[index["value"]]
+    try:
+        float(value)
+    except ValueError:
+        raise _refuse(path, line, f"value {value!r} is not a number") from None
+    for column in _NUMBER_COLUMNS:
+        cell = record[index[column]]
+        try:
+            number = float(cell) if cell else 0.0
+        except ValueError:
+            raise _refuse(path, line, f"{column} {cell!r} is not a number") from None
+        if column in _INTEGER_COLUMNS and not number.is_integer():
+            raise _refuse(path, line, f"{column} {cell!r} is not an integer")
+    direction = record[index["higher_is_better"]]
+    if direction not in ("True", "False", "true", "false", ""):
+        raise _refuse(path, line, f"higher_is_better {direction!r} is not True or False")
+
+
+def _aligned(header: list[str], records: list[list[str]]) -> list[list[str]]:
+    """Records in the order of LEADERBOARD_COLUMNS; columns an older file lacks are empty."""
+    index = {name: i for i, name in enumerate(header)}
+    return [[record[index[c]] if c in index else "" for c in LEADERBOARD_COLUMNS] for record in records]
 
 
 def read_leaderboard(path: str | Path):
-    """The leaderboard as a DataFrame, or an empty one; a file without our columns is a DisbenchError."""
+    """The leaderboard as a DataFrame (empty if the file is missing).
+
+    Raises:
+        DisbenchError: the file lacks our columns, or a line does not parse (wrong number of
+            fields, a value that is not a number, ...), naming the file and the line.
+    """
     import pandas as pd
 
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
         return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
-    try:
-        frame = pd.read_csv(path, dtype={"metric_options": str, "factor": str, "space": str}, keep_default_na=False)
-    except Exception as exc:
-        raise DisbenchError(f"leaderboard {str(path)!r} is not a readable CSV ({type(exc).__name__}).") from None
-    missing = [c for c in LEADERBOARD_COLUMNS if c not in frame.columns]
-    if missing:
-        raise DisbenchError(
-            f"leaderboard {str(path)!r} lacks columns {', '.join(missing)}; "
-            "it was not written by disbench: move it aside or pass another --leaderboard."
-        )
-    frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+    header, records = _read_records(path)
+    frame = pd.DataFrame(_aligned(header, records), columns=LEADERBOARD_COLUMNS, dtype=object)
+    frame["value"] = frame["value"].astype(float)
+    for column in _NUMBER_COLUMNS:
+        numbers = pd.to_numeric(frame[column])
+        if column in _INTEGER_COLUMNS:
+            numbers = numbers.astype("Int64") if numbers.isna().any() else numbers.astype("int64")
+        frame[column] = numbers
     return frame
 
 
-def append_rows(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
-    """Append rows to the leaderboard under a file lock, rewriting it atomically. Returns rows added."""
-    import pandas as pd
+def _cell(value: Any) -> str:
+    """How a row value is written: floats in their shortest exact form, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else repr(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return _cell(value.item())
+    return str(value)
+
+
+_KEY_POSITIONS = [LEADERBOARD_COLUMNS.index(c) for c in ROW_KEY]
+_STEPS_POSITION = LEADERBOARD_COLUMNS.index("steps")
+
+
+def _row_key(cells: list[str]) -> tuple[str, ...]:
+    # an older writer may have written the step as "1000.0"
+    return tuple(_integer_text(cells[i]) if i == _STEPS_POSITION else cells[i] for i in _KEY_POSITIONS)
+
+
+def _integer_text(cell: str) -> str:
+    try:
+        return str(int(float(cell)))
+    except ValueError:
+        return cell
+
+
+@dataclass
+class WriteSummary:
+    """What one leaderboard write did."""
+
+    added: int = 0
+    #: earlier rows of the same (run, space, metric, factor, options, steps) that were replaced
+    replaced: int = 0
+    #: rows not written because the leaderboard already had them (``mode="missing"``)
+    present: int = 0
+
+
+def write_rows(path: str | Path, rows: Iterable[dict[str, Any]], mode: str = "replace") -> WriteSummary:
+    """Write rows to the leaderboard under a file lock, rewriting it atomically.
+
+    Args:
+        path: the leaderboard CSV (created with its folder if missing).
+        rows: row dicts (:func:`score_rows`); missing columns are written empty.
+        mode: ``"replace"``: earlier rows with the same :data:`ROW_KEY` are dropped (a rescore);
+            ``"missing"``: only rows whose key is not in the file yet are added (filling a
+            leaderboard from results.json); ``"append"``: every row is added.
+
+    Raises:
+        DisbenchError: the existing file does not parse (it is left untouched).
+    """
     from filelock import FileLock
 
-    rows = list(rows)
-    if not rows:
-        return 0
+    if mode not in ("replace", "missing", "append"):
+        raise ValueError(f"unknown write mode {mode!r}")
+    new = [[_cell(row.get(c, "")) for c in LEADERBOARD_COLUMNS] for row in rows]
+    summary = WriteSummary()
+    if not new:
+        return summary
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    new = pd.DataFrame(rows)
-    for column in LEADERBOARD_COLUMNS:
-        if column not in new.columns:
-            new[column] = ""
-    new = new[LEADERBOARD_COLUMNS]
     with FileLock(str(path) + ".lock"):
-        existing = read_leaderboard(path)
-        combined = new if existing.empty else pd.concat([existing, new], ignore_index=True)
-        with atomic_path(path) as tmp:
-            combined.to_csv(tmp, index=False)
-    return len(rows)
+        existing: list[list[str]] = []
+        if path.is_file() and path.stat().st_size > 0:
+            existing = _aligned(*_read_records(path))
+        new_keys = {_row_key(cells) for cells in new}
+        if mode == "replace":
+            kept = [cells for cells in existing if _row_key(cells) not in new_keys]
+            summary.replaced = len(existing) - len(kept)
+            existing = kept
+        elif mode == "missing":
+            present = {_row_key(cells) for cells in existing}
+            summary.present = sum(_row_key(cells) in present for cells in new)
+            new = [cells for cells in new if _row_key(cells) not in present]
+        summary.added = len(new)
+        if new or summary.replaced:
+            with atomic_path(path) as tmp:
+                with open(tmp, "w", newline="", encoding="utf-8") as handle:
+                    writer = csv.writer(handle)
+                    writer.writerow(LEADERBOARD_COLUMNS)
+                    writer.writerows(existing + new)
+    return summary
+
+
+def append_rows(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Add every row (no replacement); returns the number added."""
+    return write_rows(path, rows, mode="append").added
 
 
 def _now() -> str:

@@ -79,7 +79,7 @@ def test_train_eval_report_end_to_end(cli):
         assert cli("train", "-m", method, "--quiet").exit_code == 0
     result = cli("eval", "--metric", "mig", "--metric", "sap", "--n-eval", "1000", "--n-test", "500")
     assert result.exit_code == 0, result.output
-    assert "oracle_synthetic_s0" in result.stdout and "rows appended" in result.stderr
+    assert "oracle_synthetic_s0" in result.stdout and "rows written" in result.stderr
     again = cli("eval", "--metric", "mig", "--n-eval", "1000", "--n-test", "500")
     assert "already scored" in again.stderr
     report = cli("report", "--format", "md")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from disbench.evaluation import EvalSettings, evaluate_run
+from disbench.evaluation import EvalRequest, EvalSettings, evaluate_run
 from disbench.runs import resolve_run_spec, train
 from disbench.store import read_leaderboard
 
@@ -23,7 +23,8 @@ def oracle_run(tmp_path):
 def test_oracle_r2_matrix_is_block_diagonal(oracle_run, tmp_path):
     # the reference's 20,480 + 10 x 4,096 fresh points would take minutes; the protocol at a small size
     small_r2 = {"r2.num_fit": 1500, "r2.score_batch": 600, "r2.num_score_batches": 1}
-    outcome = evaluate_run(oracle_run, ["r2"], small_r2, leaderboard=tmp_path / "lb.csv", settings=SMALL, device="cpu")
+    request = EvalRequest(["r2"], small_r2, leaderboard=tmp_path / "lb.csv", settings=SMALL, device="cpu")
+    outcome = evaluate_run(oracle_run, request)
     assert outcome.rows
     groups = pd.read_csv(oracle_run / "r2_kernel_groups.csv", index_col="space")
     assert list(groups.index) == ["content", "style:group1", "style:group2", "joint"]
@@ -38,20 +39,20 @@ def test_oracle_r2_matrix_is_block_diagonal(oracle_run, tmp_path):
 
 def test_rows_carry_provenance_and_repeat_eval_is_skipped(oracle_run, tmp_path):
     lb = tmp_path / "lb.csv"
-    evaluate_run(oracle_run, ["mig"], leaderboard=lb, settings=SMALL, device="cpu")
+    evaluate_run(oracle_run, EvalRequest(["mig"], leaderboard=lb, settings=SMALL, device="cpu"))
     frame = read_leaderboard(lb)
     row = frame[(frame.space == "joint") & (frame.factor == "all")].iloc[0]
     assert row["method"] == "oracle" and row["n_eval"] == 1500 and row["data_source"] == "generated in-process"
     assert json.loads(row["metric_options"])  # the resolved options are recorded
-    again = evaluate_run(oracle_run, ["mig"], leaderboard=lb, settings=SMALL, device="cpu")
-    assert not again.rows and again.skipped[0][1].startswith("already scored")
-    other_protocol = evaluate_run(oracle_run, ["mig"], leaderboard=lb, settings=EvalSettings(1000, 500), device="cpu")
+    again = evaluate_run(oracle_run, EvalRequest(["mig"], leaderboard=lb, settings=SMALL, device="cpu"))
+    assert not again.computed and again.added == 0 and again.skipped[0][1].startswith("already scored")
+    other_protocol = evaluate_run(oracle_run, EvalRequest(["mig"], leaderboard=lb, settings=EvalSettings(1000, 500), device="cpu"))
     assert other_protocol.rows  # a different protocol is a different score
 
 
 def test_metric_options_flow_into_rows(oracle_run, tmp_path):
     lb = tmp_path / "lb.csv"
-    evaluate_run(oracle_run, ["mig"], {"mig.num_bins": "100"}, leaderboard=lb, settings=SMALL, device="cpu")
+    evaluate_run(oracle_run, EvalRequest(["mig"], {"mig.num_bins": "100"}, leaderboard=lb, settings=SMALL, device="cpu"))
     frame = read_leaderboard(lb)
     assert all(json.loads(o)["num_bins"] == 100 for o in frame["metric_options"])
 
@@ -61,6 +62,6 @@ def test_same_seed_same_scores(tmp_path):
     values = []
     for folder in ("a", "b"):
         run_dir = train(spec, tmp_path / folder, device="cpu").run_dir
-        outcome = evaluate_run(run_dir, ["mig", "sap"], leaderboard=tmp_path / f"{folder}.csv", settings=SMALL, device="cpu")
+        outcome = evaluate_run(run_dir, EvalRequest(["mig", "sap"], leaderboard=tmp_path / f"{folder}.csv", settings=SMALL, device="cpu"))
         values.append(np.array([r["value"] for r in outcome.rows]))
     np.testing.assert_array_equal(values[0], values[1])

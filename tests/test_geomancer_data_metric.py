@@ -314,7 +314,7 @@ def test_cli_eval_of_a_geomancer_run_scores_its_fitted_points(cli):
 
     result = cli("train", "-m", "geomancer", "-d", "product-manifold", "--set", "num_points=600", "--set", "intrinsic_dim=4", "-q")
     run_dir = result.stdout.strip().splitlines()[-1]
-    cli("eval", run_dir, "-M", "subspace-angle", "--n-eval", "50", "--n-test", "0", "-q")
+    cli("eval", run_dir, "-M", "subspace-angle", "--n-eval", "50", "--n-test", "10", "-q")
     results = json.loads((Path(run_dir) / "results.json").read_text())
     entry = results["subspace-angle"]["spaces"]["points"]
     assert entry["details"]["points_scored"] == "fitted" and entry["details"]["num_points_scored"] == 600

@@ -14,7 +14,7 @@ from disbench.cli.data import data_app
 from disbench.cli.env import env
 from disbench.cli.eval import eval_command
 from disbench.cli.list import list_command
-from disbench.cli.output import STATE
+from disbench.cli.output import STATE, OneLineUsageErrors, stdout
 from disbench.cli.report import report
 from disbench.cli.train import train
 
@@ -29,14 +29,26 @@ app = typer.Typer(
     help="Benchmark disentanglement methods under one protocol: train, evaluate, report.",
     epilog=EPILOG,
     no_args_is_help=True,
+    cls=OneLineUsageErrors,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from disbench import __version__
+
+        stdout.print(f"disbench {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", "-V", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
 ) -> None:
     STATE["debug"] = debug
 

@@ -8,14 +8,26 @@ from typing import Annotated, Optional
 import typer
 
 from disbench.cli import options as opt
-from disbench.cli.output import RichProgress, handle_errors, info, stdout
+from disbench.cli.output import RichProgress, handle_errors, info, stderr
 from disbench.errors import UsageError
 
 CODES_PANEL = "Codes files"
+#: the formats of the scores printed on stdout
+EVAL_FORMATS = ("table", "csv", "json", "md")
 
 Metric = Annotated[
     list[str], typer.Option("--metric", "-M", help="Metric name, repeatable; `all` for every metric that applies.", rich_help_panel=opt.RUN_PANEL)
 ]
+
+CodesOption = Annotated[Optional[str], typer.Option("--codes", help="Codes file (.npy, .npz, .h5, .pt; FILE:KEY picks an array) to score instead of runs.", rich_help_panel=CODES_PANEL)]
+FactorsOption = Annotated[Optional[str], typer.Option("--factors", help="Factors file matching --codes row by row.", rich_help_panel=CODES_PANEL)]
+TestCodesOption = Annotated[Optional[str], typer.Option("--test-codes", help="Held-out codes for the metrics that fit a predictor (default: they split --codes 2:1).", rich_help_panel=CODES_PANEL)]
+TestFactorsOption = Annotated[Optional[str], typer.Option("--test-factors", help="Factors matching --test-codes row by row.", rich_help_panel=CODES_PANEL)]
+CodesKeyOption = Annotated[Optional[str], typer.Option("--codes-key", help="Array to read from a codes file holding several.", rich_help_panel=CODES_PANEL)]
+FactorsKeyOption = Annotated[Optional[str], typer.Option("--factors-key", help="Array to read from a factors file holding several.", rich_help_panel=CODES_PANEL)]
+TestCodesKeyOption = Annotated[Optional[str], typer.Option("--test-codes-key", help="Array to read from the --test-codes file.", rich_help_panel=CODES_PANEL)]
+TestFactorsKeyOption = Annotated[Optional[str], typer.Option("--test-factors-key", help="Array to read from the --test-factors file.", rich_help_panel=CODES_PANEL)]
+NameOption = Annotated[Optional[str], typer.Option("--name", help="Name of the --codes rows (method and label; default: the codes file's name).", rich_help_panel=CODES_PANEL)]
 
 
 @handle_errors
@@ -25,98 +37,191 @@ def eval_command(
     metric: Metric = ["all"],
     set_values: opt.SetValues = None,
     config: opt.ConfigFile = None,
-    codes: Annotated[Optional[Path], typer.Option("--codes", help="Codes file (.npy, .npz, .h5, .pt) to score instead of runs.", rich_help_panel=CODES_PANEL)] = None,
-    factors: Annotated[Optional[Path], typer.Option("--factors", help="Factors file matching --codes row by row.", rich_help_panel=CODES_PANEL)] = None,
-    codes_key: Annotated[Optional[str], typer.Option("--codes-key", help="Array to read from a codes file holding several.", rich_help_panel=CODES_PANEL)] = None,
-    factors_key: Annotated[Optional[str], typer.Option("--factors-key", help="Array to read from a factors file holding several.", rich_help_panel=CODES_PANEL)] = None,
-    name: Annotated[str, typer.Option("--name", help="Method name recorded for --codes rows.", rich_help_panel=CODES_PANEL)] = "codes",
+    codes: CodesOption = None,
+    factors: FactorsOption = None,
+    test_codes: TestCodesOption = None,
+    test_factors: TestFactorsOption = None,
+    codes_key: CodesKeyOption = None,
+    factors_key: FactorsKeyOption = None,
+    test_codes_key: TestCodesKeyOption = None,
+    test_factors_key: TestFactorsKeyOption = None,
+    name: NameOption = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="With --codes: take factor names and kinds from this dataset.", rich_help_panel=CODES_PANEL)] = None,
     n_eval: Annotated[int, typer.Option("--n-eval", help="Evaluation points drawn per run.", rich_help_panel=opt.RUN_PANEL)] = 10_000,
-    n_test: Annotated[int, typer.Option("--n-test", help="Held-out points for metrics that fit a predictor.", rich_help_panel=opt.RUN_PANEL)] = 5_000,
+    n_test: Annotated[Optional[int], typer.Option("--n-test", help="Held-out points for metrics that fit a predictor (default: half of --n-eval, at most 5,000).", rich_help_panel=opt.RUN_PANEL)] = None,
     eval_seed: Annotated[int, typer.Option("--eval-seed", help="Seed of the evaluation points and metrics.", rich_help_panel=opt.RUN_PANEL)] = 0,
     device: opt.Device = "auto",
     runs_dir: opt.RunsDir = opt.DEFAULT_RUNS_DIR,
     leaderboard: opt.Leaderboard = opt.DEFAULT_LEADERBOARD,
     overwrite: opt.Overwrite = False,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="When a run fails, score the others (exit 1 at the end).", rich_help_panel=opt.OUTPUT_PANEL)] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Scores on stdout as table, csv, json or md.", rich_help_panel=opt.OUTPUT_PANEL)] = "table",
     quiet: opt.Quiet = False,
 ) -> None:
-    """Score runs (or a codes file) and append the rows to the leaderboard; prints the scores."""
-    from disbench.config import parse_set_options
+    """Score runs (or a codes file) and write the rows to the leaderboard; prints the scores."""
     from disbench import evaluation
+    from disbench.config import parse_set_options
 
     values = opt.merge_config_file(
         ctx, config,
-        dict(runs=runs, metric=metric, set=set_values, codes=codes, factors=factors, codes_key=codes_key,
-             factors_key=factors_key, name=name, dataset=dataset, n_eval=n_eval, n_test=n_test,
-             eval_seed=eval_seed, device=device, runs_dir=runs_dir, leaderboard=leaderboard,
-             overwrite=overwrite, quiet=quiet, config=config),
+        dict(runs=runs, metric=metric, set=set_values, codes=codes, factors=factors, test_codes=test_codes,
+             test_factors=test_factors, codes_key=codes_key, factors_key=factors_key, test_codes_key=test_codes_key,
+             test_factors_key=test_factors_key, name=name, dataset=dataset, n_eval=n_eval, n_test=n_test,
+             eval_seed=eval_seed, device=device, runs_dir=runs_dir, leaderboard=leaderboard, overwrite=overwrite,
+             keep_going=keep_going, format=fmt, quiet=quiet, config=config),
     )
-    overrides = parse_set_options(values["set"])
-    metric_names = list(values["metric"] or ["all"])
-    with RichProgress(quiet=values["quiet"]) as progress:
-        if values["codes"] is not None or values["factors"] is not None:
-            if values["codes"] is None or values["factors"] is None:
-                raise UsageError("--codes and --factors go together: pass both files.")
-            from disbench.arrays_io import load_array
-
-            outcomes = [
-                evaluation.evaluate_codes(
-                    load_array(values["codes"], values["codes_key"], "codes"),
-                    load_array(values["factors"], values["factors_key"], "factors"),
-                    values["name"], metric_names, overrides, values["leaderboard"], int(values["eval_seed"]),
-                    values["dataset"], progress,
-                )
-            ]
+    if values["format"] not in EVAL_FORMATS:
+        raise UsageError(f"unknown --format {values['format']!r}; use one of {', '.join(EVAL_FORMATS)}.")
+    settings = evaluation.EvalSettings(
+        int(values["n_eval"]), None if values["n_test"] is None else int(values["n_test"]), int(values["eval_seed"])
+    )
+    request = evaluation.EvalRequest(
+        metrics=list(values["metric"] or ["all"]), overrides=parse_set_options(values["set"]),
+        leaderboard=values["leaderboard"], settings=settings, device=values["device"],
+        overwrite=bool(values["overwrite"]), keep_going=bool(values["keep_going"]),
+    )
+    codes_mode = any(values[k] is not None for k in ("codes", "factors", "test_codes", "test_factors"))
+    request.resolve(codes_only=codes_mode)  # a bad metric name or option fails before anything else
+    if codes_mode and values["runs"]:
+        raise UsageError("pass either run folders or --codes/--factors, not both; score them in two commands.")
+    if not codes_mode and values["name"] is not None:
+        raise UsageError("--name names the rows of --codes; a trained run takes its name from `disbench train --name`.")
+    # progress bars on a terminal only: on a pipe or in a log file they are noise (even a blank line)
+    with RichProgress(quiet=values["quiet"] or not stderr.is_terminal) as progress:
+        request.progress = progress
+        if codes_mode:
+            outcomes = [evaluation.evaluate_codes(read_codes_input(values), request)]
         else:
-            settings = evaluation.EvalSettings(int(values["n_eval"]), int(values["n_test"]), int(values["eval_seed"]))
-            if values["runs"]:
-                outcomes = [
-                    evaluation.evaluate_run(Path(r), metric_names, overrides, values["leaderboard"], settings,
-                                            values["device"], bool(values["overwrite"]), progress)
-                    for r in values["runs"]
-                ]
-            else:
-                outcomes = evaluation.evaluate_pending(
-                    values["runs_dir"], metric_names, overrides, values["leaderboard"], settings,
-                    values["device"], bool(values["overwrite"]), progress,
-                )
-                if not outcomes:
-                    raise UsageError(
-                        f"no finished runs in {str(values['runs_dir'])!r}; train one with `disbench train --method ...`."
-                    )
-    if not values["quiet"]:
-        for outcome in outcomes:
-            for metric_name, reason in outcome.skipped:
-                info(f"{outcome.run_id}: {metric_name} skipped: {reason}")
+            run_dirs = values["runs"] or list(_finished_runs(values["runs_dir"]))
+            outcomes = evaluation.evaluate_runs(run_dirs, request)
+    report_outcomes(outcomes, values)
+    if any(o.error for o in outcomes):
+        raise typer.Exit(1)
+
+
+def _finished_runs(runs_dir: Path):
+    from disbench.store import finished_runs
+
+    found = list(finished_runs(runs_dir))
+    if not found:
+        raise UsageError(f"no finished runs in {str(runs_dir)!r}; train one with `disbench train --method ...`.")
+    return found
+
+
+def read_codes_input(values: dict):
+    """The codes, factors and optional held-out split named by the options."""
+    from disbench.arrays_io import load_array, split_key
+    from disbench.evaluation import CodesInput, check_codes_name, default_codes_name
+
+    if values["codes"] is None or values["factors"] is None:
+        raise UsageError("--codes and --factors go together: pass both files.")
+    if (values["test_codes"] is None) != (values["test_factors"] is None):
+        raise UsageError("--test-codes and --test-factors go together: pass both files, or neither.")
+    if values["name"] is not None:
+        name = check_codes_name(values["name"])
+    else:
+        path, key = split_key(values["codes"], values["codes_key"])
+        name = check_codes_name(default_codes_name(path, key))
+
+    def load(option: str, what: str):
+        if values[option] is None:
+            return None
+        return load_array(values[option], values[f"{option}_key"], what)
+
+    return CodesInput(
+        codes=load("codes", "codes"), factors=load("factors", "factors"), name=name, dataset=values["dataset"],
+        test_codes=load("test_codes", "test codes"), test_factors=load("test_factors", "test factors"),
+    )
+
+
+def report_outcomes(outcomes: list, values: dict) -> None:
+    """Scores on stdout; what was written, skipped and failed on stderr (one line each)."""
+    from disbench.evaluation import skip_summary
+
     rows = [row for outcome in outcomes for row in outcome.rows]
-    print_scores(rows)
-    if not values["quiet"]:
-        info(f"{len(rows)} rows appended to {values['leaderboard']}")
+    text = render_scores(rows, values["format"])
+    if text:
+        typer.echo(text, nl=False)
+    failed = [o for o in outcomes if o.error]
+    for outcome in failed:
+        info(f"error: {outcome.run_id} failed: {outcome.error}")
+    if values["quiet"]:
+        return
+    summary = skip_summary(outcomes)
+    if summary:
+        info(summary)
+    added = sum(o.added for o in outcomes)
+    replaced = sum(o.replaced for o in outcomes)
+    scored = len(outcomes) - len(failed)
+    line = f"{added} rows written to {values['leaderboard']} ({scored} of {len(outcomes)} scored"
+    line += f"; {replaced} earlier rows replaced)" if replaced else ")"
+    info(line)
 
 
-def print_scores(rows: list[dict]) -> None:
-    """The aggregate scores just computed: one column per metric when few fit, else one line per score."""
-    from rich.table import Table
+# --- the scores on stdout --------------------------------------------------------------
+
+#: the columns of the long form (csv, json, and the table when many metrics do not fit across)
+LONG_COLUMNS = ("run_id", "label", "space", "metric", "value")
+
+
+def score_records(rows: list[dict]) -> tuple[list[str], list[list]]:
+    """The aggregate scores as (columns, records): one column per metric when at most four, else long."""
+    aggregate = [r for r in rows if r["factor"] == "all"]
+    metrics = list(dict.fromkeys(r["metric"] for r in aggregate))
+    if len(metrics) > 4:
+        return list(LONG_COLUMNS), [[r[c] for c in LONG_COLUMNS] for r in aggregate]
+    grouped: dict[tuple[str, str, str], dict[str, float]] = {}
+    for r in aggregate:
+        grouped.setdefault((r["run_id"], r.get("label", ""), r["space"]), {})[r["metric"]] = r["value"]
+    records = [[*key, *(scores.get(m) for m in metrics)] for key, scores in grouped.items()]
+    return ["run_id", "label", "space", *metrics], records
+
+
+def render_scores(rows: list[dict], fmt: str) -> str:
+    """The scores as text in ``fmt``; never wrapped or truncated, whatever the terminal's width."""
+    import csv
+    import io
+    import json
 
     aggregate = [r for r in rows if r["factor"] == "all"]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(LONG_COLUMNS)
+        writer.writerows([[_plain(r[c]) for c in LONG_COLUMNS] for r in aggregate])
+        return buffer.getvalue()
+    if fmt == "json":
+        return json.dumps([{c: r[c] for c in LONG_COLUMNS} for r in aggregate], indent=2) + "\n"
     if not aggregate:
-        return
-    metrics = list(dict.fromkeys(r["metric"] for r in aggregate))
-    table = Table(box=None, pad_edge=False)
-    table.add_column("run")
-    table.add_column("space")
-    if len(metrics) > 4:  # wide tables wrap into unreadable columns: go long
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        for r in aggregate:
-            table.add_row(r["run_id"], r["space"], r["metric"], f"{r['value']:.4f}")
-        stdout.print(table)
-        return
-    for m in metrics:
-        table.add_column(m, justify="right")
-    grouped: dict[tuple[str, str], dict[str, float]] = {}
-    for r in aggregate:
-        grouped.setdefault((r["run_id"], r["space"]), {})[r["metric"]] = r["value"]
-    for (run_id, space), scores in grouped.items():
-        table.add_row(run_id, space, *(f"{scores[m]:.4f}" if m in scores else "–" for m in metrics))
-    stdout.print(table)
+        return ""
+    columns, records = score_records(rows)
+    cells = [[_shown(v) for v in record] for record in records]
+    if fmt == "md":
+        lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---:" if _numeric(c, records, columns) else "---" for c in columns) + "|"]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+        return "\n".join(lines) + "\n"
+    widths = [max(len(column), *(len(row[i]) for row in cells)) for i, column in enumerate(columns)]
+    numeric = [_numeric(c, records, columns) for c in columns]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([line(list(columns)), *(line(row) for row in cells)]) + "\n"
+
+
+def _numeric(column: str, records: list[list], columns: list[str]) -> bool:
+    i = columns.index(column)
+    return any(isinstance(r[i], float) for r in records)
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _plain(value) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+

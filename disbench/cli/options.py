@@ -13,13 +13,24 @@ from disbench.errors import UsageError
 RUN_PANEL = "Run"
 OUTPUT_PANEL = "Output"
 
-Method = Annotated[str, typer.Option("--method", "-m", help="Method name (`disbench list methods`).", rich_help_panel=RUN_PANEL)]
+Method = Annotated[
+    Optional[str], typer.Option("--method", "-m", help="Method name (`disbench list methods`); required here or in --config.", rich_help_panel=RUN_PANEL)
+]
 Dataset = Annotated[str, typer.Option("--dataset", "-d", help="Dataset name (`disbench list datasets`).", rich_help_panel=RUN_PANEL)]
-Seed = Annotated[int, typer.Option("--seed", help="Random seed of the run.", rich_help_panel=RUN_PANEL)]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed of the run, 0 to 4294967295.", rich_help_panel=RUN_PANEL)]
 Steps = Annotated[Optional[int], typer.Option("--steps", min=1, help="Training steps (default: the method's preset).", rich_help_panel=RUN_PANEL)]
+# each command's --set says which prefixes it takes: a help text is a promise
 SetValues = Annotated[
     Optional[list[str]],
-    typer.Option("--set", help="Hyperparameter KEY=VALUE (repeatable); prefix with method., dataset. or METRIC. to disambiguate.", rich_help_panel=RUN_PANEL),
+    typer.Option("--set", help="Metric option METRIC.KEY=VALUE (repeatable), e.g. mig.num_bins=20.", rich_help_panel=RUN_PANEL),
+]
+TrainSetValues = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Hyperparameter KEY=VALUE (repeatable); prefix with method. or dataset. to disambiguate.", rich_help_panel=RUN_PANEL),
+]
+DatasetSetValues = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Dataset option KEY=VALUE (repeatable), e.g. num_styles=3 (`disbench data info NAME` lists them).", rich_help_panel=RUN_PANEL),
 ]
 ConfigFile = Annotated[
     Optional[Path], typer.Option("--config", help="YAML file whose keys are this command's option names.", rich_help_panel=RUN_PANEL)
@@ -57,8 +68,20 @@ def merge_config_file(ctx: typer.Context, config: Path | None, values: dict[str,
             continue
         source = ctx.get_parameter_source(key)
         if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):
-            merged[key] = value
+            merged[key] = _convert_like_the_option(ctx, key, raw_key, value, config)
     return merged
+
+
+def _convert_like_the_option(ctx: typer.Context, key: str, raw_key: Any, value: Any, config: Path) -> Any:
+    """A value from a config file, checked and converted as the command line would (``steps: ten`` is refused)."""
+    param = next((p for p in ctx.command.params if p.name == key), None)
+    if param is None or value is None:
+        return value
+    try:
+        return param.process_value(ctx, value)
+    except Exception as exc:  # click's BadParameter, without importing click
+        detail = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        raise UsageError(f"config file {str(config)!r}: {raw_key}: {' '.join(detail.split())}") from None
 
 
 def check_format(fmt: str) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import sys
 from typing import Any, Callable, TypeVar
 
 import typer
+from typer.core import TyperGroup
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from disbench.errors import DisbenchError
@@ -21,7 +24,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def handle_errors(command: F) -> F:
-    """Turn DisbenchError into one line on stderr and its exit code (a traceback only with --debug)."""
+    """Turn DisbenchError and file-system refusals into one line on stderr and an exit code.
+
+    Anything else is a bug: one line asking for the ``--debug`` traceback.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -30,24 +36,93 @@ def handle_errors(command: F) -> F:
         except DisbenchError as exc:
             if STATE["debug"]:
                 raise
-            stderr.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             stderr.print("[bold red]interrupted[/]")
             raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort, SystemExit):
-            raise
+        except (typer.Exit, typer.Abort, SystemExit, BrokenPipeError):
+            raise  # a closed pipe (`| head`) is not an error of the command: the group ends quietly
+        except OSError as exc:
+            if STATE["debug"]:
+                raise
+            message, code = describe_os_error(exc)
+            stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
+            raise typer.Exit(code) from None
         except Exception as exc:
             if STATE["debug"]:
                 raise
             stderr.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. "
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}. "
                 "This is a bug in disbench: rerun with --debug and report the traceback.",
                 highlight=False,
             )
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+#: what the user can do about each kind of file-system refusal (errno name -> (problem, fix, exit code));
+#: a wrong path is a usage error (2), a full or read-only disk a failure at run time (1)
+_OS_ERRORS = {
+    "EACCES": ("permission denied", "choose a path you can read and write, or change its permissions", 2),
+    "EPERM": ("operation not permitted", "choose a path you can read and write, or change its permissions", 2),
+    "EISDIR": ("is a folder, where a file is expected", "give a file name", 2),
+    "ENOTDIR": ("is not a folder (a file is in the way)", "give a folder, or move the file aside", 2),
+    "ENOENT": ("does not exist", "check the path", 2),
+    "EEXIST": ("already exists and is in the way", "choose another path or move it aside", 2),
+    "ENAMETOOLONG": ("has a name too long for the file system", "choose a shorter path", 2),
+    "ENOSPC": ("cannot be written: no space left on the device", "free some space or write elsewhere", 1),
+    "EDQUOT": ("cannot be written: disk quota exceeded", "free some space or write elsewhere", 1),
+    "EROFS": ("is on a read-only file system", "write somewhere else", 2),
+}
+
+
+def describe_os_error(exc: OSError) -> tuple[str, int]:
+    """One line (the path, what is wrong with it, what to do) and the exit code of a file-system error."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    path = exc.filename if exc.filename is not None else None
+    problem, fix, code = _OS_ERRORS.get(name, (exc.strerror or str(exc) or type(exc).__name__, "check the path and the disk", 1))
+    where = f"{str(path)!r} " if path is not None else ""
+    if exc.filename2 is not None:
+        where = f"{str(path)!r} -> {str(exc.filename2)!r} "
+    return f"{where}{problem}; {fix}.", code
+
+
+class OneLineUsageErrors(TyperGroup):
+    """The command group, printing a command-line mistake as one line, as every other error.
+
+    Typer draws usage errors (an unknown option, a value that is not an integer) as a
+    boxed block; the README promises one line on stderr and exit 2, which this keeps.
+    """
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                  standalone_mode=False, **extra)
+        except Exception as exc:
+            # click's exceptions, recognised by their interface: typer vendors click, so never import it
+            if not standalone_mode or STATE["debug"]:
+                raise
+            if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+                if type(exc).__name__ == "Abort":
+                    stderr.print("[bold red]interrupted[/]")
+                    sys.exit(130)
+                raise
+            message = exc.format_message()
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `disbench data`: the help is the message
+                stderr.print(message, highlight=False, markup=False)
+                sys.exit(exc.exit_code)
+            context = getattr(exc, "ctx", None)
+            hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+            stderr.print(f"[bold red]error:[/] {escape(' '.join(message.split()) + hint)}", highlight=False)
+            sys.exit(exc.exit_code)
+        if standalone_mode:
+            sys.exit(result if isinstance(result, int) else 0)
+        return result
 
 
 def info(message: str) -> None:

@@ -1,4 +1,4 @@
-"""`disbench report`: the leaderboard as method x (dataset, metric), mean ± std over seeds."""
+"""`disbench report`: leaderboards as entry x (dataset, metric), mean ± std over seeds; study analyses."""
 
 from __future__ import annotations
 
@@ -9,32 +9,17 @@ import typer
 
 from disbench.cli import options as opt
 from disbench.cli.output import handle_errors, info, stdout
+from disbench.errors import UsageError
 
 FILTER_PANEL = "Filters"
+STUDY_PANEL = "Study"
+X_COLUMNS = ("steps",)
 
 
-def emit(table, fmt: str, out: Path | None) -> None:
-    """Draw the report on the terminal, or write it in ``fmt`` to stdout or ``out``."""
+def emit_text(text: str, out: Path | None) -> None:
+    """Data to stdout, or atomically to ``out``."""
     from disbench.atomic import write_text
-    from disbench.report import REFERENCE_METHODS, render
 
-    if fmt == "table" and out is None:
-        from rich.table import Table
-
-        rich_table = Table(title="disbench leaderboard (mean ± std (n seeds); best in bold)", title_justify="left")
-        rich_table.add_column("method")
-        for column in table.columns:
-            rich_table.add_column(table.header(column), justify="right")
-        for method in table.methods:
-            cells = []
-            for column in table.columns:
-                cell = table.cells.get((method, column))
-                cells.append("–" if cell is None else f"[bold green]{cell.text()}[/]" if cell.best else cell.text())
-            label = f"[dim italic]{method} (ref.)[/]" if method in REFERENCE_METHODS else method
-            rich_table.add_row(label, *cells)
-        stdout.print(rich_table)
-        return
-    text = render(table, "md" if fmt == "table" else fmt)
     if out is None:
         typer.echo(text, nl=False)
     else:
@@ -42,25 +27,121 @@ def emit(table, fmt: str, out: Path | None) -> None:
         info(f"wrote {out}")
 
 
+def emit(table, fmt: str, out: Path | None) -> None:
+    """Draw the report on a terminal (Rich, folded, never cut), or write it in ``fmt`` to stdout or ``out``.
+
+    On a pipe ``table`` is plain aligned text, one line per entry, best cells marked ``*``.
+    """
+    from disbench.report import render
+
+    if fmt == "table" and out is None and stdout.is_terminal:
+        from rich.markup import escape
+        from rich.table import Table
+
+        rich_table = Table(title="mean ± std (n seeds); best in bold", title_justify="left")
+        rich_table.add_column("entry", overflow="fold")
+        for column in table.columns:
+            rich_table.add_column(escape(table.header(column)), justify="right", overflow="fold")
+        for entry in table.entries:
+            cells = []
+            for column in table.columns:
+                cell = table.cells.get((entry, column))
+                cells.append("–" if cell is None else f"[bold green]{cell.text()}[/]" if cell.best else cell.text())
+            label = f"[dim italic]{escape(entry)} (ref.)[/]" if table.is_reference(entry) else escape(entry)
+            rich_table.add_row(label, *cells)
+        stdout.print(rich_table)
+        return
+    emit_text(render(table, fmt), out)
+
+
+def _default_heatmap(leaderboards: list[Path]) -> Path:
+    first = leaderboards[0]
+    return first.with_name(f"{first.stem}_correlations.png")
+
+
 @handle_errors
 def report(
-    leaderboard: opt.Leaderboard = opt.DEFAULT_LEADERBOARD,
+    leaderboard: Annotated[
+        Optional[list[str]],
+        typer.Option("--leaderboard", help="Leaderboard CSV or glob (repeatable; merged, each score once, latest kept).", rich_help_panel=opt.OUTPUT_PANEL),
+    ] = None,
     fmt: opt.Format = "table",
     out: opt.Out = None,
     method: Annotated[Optional[list[str]], typer.Option("--method", "-m", help="Only these methods (repeatable).", rich_help_panel=FILTER_PANEL)] = None,
     dataset: Annotated[Optional[list[str]], typer.Option("--dataset", "-d", help="Only these datasets (repeatable).", rich_help_panel=FILTER_PANEL)] = None,
     metric: Annotated[Optional[list[str]], typer.Option("--metric", "-M", help="Only these metrics (repeatable).", rich_help_panel=FILTER_PANEL)] = None,
-    space: Annotated[Optional[str], typer.Option("--space", help="Score this space (default: joint, or a run's only space).", rich_help_panel=FILTER_PANEL)] = None,
-    factor: Annotated[str, typer.Option("--factor", help="A factor name, or `all` for the aggregate score.", rich_help_panel=FILTER_PANEL)] = "all",
-    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also write a bar-chart PNG of the table.", rich_help_panel=opt.OUTPUT_PANEL)] = None,
+    space: Annotated[
+        Optional[list[str]],
+        typer.Option("--space", help="Score these spaces, a column each (repeatable, wildcards; default: joint, or a run's only space).", rich_help_panel=FILTER_PANEL),
+    ] = None,
+    factor: Annotated[
+        Optional[list[str]],
+        typer.Option("--factor", help="Factor names or wildcards, a column each (repeatable; default `all`, the aggregate score).", rich_help_panel=FILTER_PANEL),
+    ] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also write a figure (.png, .svg or .pdf).", rich_help_panel=opt.OUTPUT_PANEL)] = None,
+    x: Annotated[Optional[str], typer.Option("--x", help="With --plot: draw each metric against this column (`steps`: every scored checkpoint).", rich_help_panel=opt.OUTPUT_PANEL)] = None,
+    correlations: Annotated[
+        bool, typer.Option("--correlations", help="Spearman correlation of every metric pair across runs, and its heatmap (--plot, default LEADERBOARD_correlations.png).", rich_help_panel=STUDY_PANEL)
+    ] = False,
+    variance: Annotated[
+        bool, typer.Option("--variance", help="Share of each metric's variance explained by method, hyperparameters and seed.", rich_help_panel=STUDY_PANEL)
+    ] = False,
 ) -> None:
-    """Summarise the leaderboard: mean ± std over seeds, best value per column in bold."""
-    from disbench.report import build_report
+    """Summarise leaderboards: mean ± std over seeds of each method configuration, best value per column in bold.
 
-    table = build_report(leaderboard, method, dataset, metric, space, factor)
-    emit(table, opt.check_format(fmt), out)
+    Runs pool into one row only when they differ in seed alone; other configurations get their
+    own row, named by their label (`train --name`) or by the hyperparameters that differ.
+    """
+    from disbench.report import Selection, build_report, leaderboard_paths
+
+    fmt = opt.check_format(fmt)
+    sources = list(leaderboard or [str(opt.DEFAULT_LEADERBOARD)])
+    if x is not None and x not in X_COLUMNS:
+        raise UsageError(f"--x {x!r} is not supported; use --x steps.")
+    if x is not None and plot is None:
+        raise UsageError("--x draws a figure: add --plot FILE.png.")
+    if correlations and variance:
+        raise UsageError("--correlations and --variance are separate tables: run one at a time.")
+    if (correlations or variance) and x is not None:
+        raise UsageError("--x plots scores over steps; it does not combine with --correlations or --variance.")
+    if variance and plot is not None:
+        raise UsageError("--variance writes a table only; drop --plot.")
     if plot is not None:
+        from disbench.plots import figure_format
+
+        figure_format(plot)  # refuse a bad extension before any work
+    selection = Selection(sources, method, dataset, metric, space, factor or ["all"])
+    if correlations or variance:
+        _study(selection, correlations, fmt, out, plot if correlations else None, leaderboard_paths(sources))
+        return
+    table = build_report(sources, method, dataset, metric, space, factor or "all")
+    emit(table, fmt, out)
+    if plot is None:
+        return
+    if x == "steps":
+        from disbench.plots import plot_steps
+        from disbench.report import selected_rows
+
+        selection.all_steps = True
+        plot_steps(selected_rows(selection), plot)
+    else:
         from disbench.plots import plot_report
 
         plot_report(table, plot)
-        info(f"wrote {plot}")
+    info(f"wrote {plot}")
+
+
+def _study(selection, correlations: bool, fmt: str, out: Path | None, plot: Path | None, paths: list[Path]) -> None:
+    from disbench import study
+    from disbench.report import render_rows
+
+    if correlations:
+        result = study.metric_correlations(selection)
+        emit_text(render_rows(*study.correlation_rows(result), fmt), out)
+        from disbench.plots import plot_correlations
+
+        heatmap = plot or _default_heatmap(paths)
+        plot_correlations(result, heatmap)
+        info(f"wrote {heatmap}")
+    else:
+        emit_text(render_rows(*study.variance_rows(study.variance_shares(selection)), fmt), out)

@@ -68,7 +68,13 @@ class Views:
 
 @dataclass
 class DatasetConfig:
-    """Hyperparameters every dataset has."""
+    """Hyperparameters every dataset has.
+
+    ``path_options`` names the fields that hold a file or folder path; a run records
+    them as absolute paths (a subclass with other path fields lists its own).
+    """
+
+    path_options: ClassVar[tuple[str, ...]] = ("root", "data_dir", "cache_dir")
 
 
 class Dataset:

@@ -26,7 +26,9 @@ Encoder metrics (``compute(encode, space, dataset, options, rng)``; they render 
 Shared pieces: :mod:`~disbench.metrics.discretize` (histogram bins, chunked plug-in MI),
 :mod:`~disbench.metrics.linear_svc` (liblinear's TRON for one-feature SVMs, vectorised),
 :mod:`~disbench.metrics.gbt` (histogram gradient boosting for all factors at once),
-:mod:`~disbench.metrics.heatmap` (space x factor R^2 figure). See docs/metrics.md.
+:mod:`~disbench.metrics.heatmap` (space x factor R^2 matrices),
+:mod:`~disbench.metrics.selection` (metric names and options, budget-bound options).
+See docs/metrics.md.
 """
 
 from disbench.metrics.base import METRICS, MetricInput, MetricResult, Score, register_metric

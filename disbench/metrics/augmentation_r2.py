@@ -25,7 +25,7 @@ factors directly).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,8 +45,8 @@ from disbench.metrics.r2 import FAST_KERNEL_SAMPLES, R2Options, kernel_r2, linea
 @dataclass
 class AugmentationR2Options:
     """Attributes:
-    num_train: views the regressions are fitted on.
-    num_test: other views they are scored on.
+    num_train: views the regressions are fitted on (at most --n-eval unless set).
+    num_test: other views they are scored on (at most --n-test unless set).
     ridge_alpha: L2 penalty of the linear ridge regression (on standardised codes; 0: least squares).
     kernel: also score RBF kernel ridge regression (``augmentation-r2.kernel.<group>``).
     kernel_max_samples: train views the kernel ridge is fitted on, at most.
@@ -55,8 +55,8 @@ class AugmentationR2Options:
     chunk_rows: views drawn and encoded at once (bounds memory).
     """
 
-    num_train: int = 5_000
-    num_test: int = 2_000
+    num_train: int = field(default=5_000, metadata={"budget": "n_eval"})
+    num_test: int = field(default=2_000, metadata={"budget": "n_test"})
     ridge_alpha: float = 1.0
     kernel: bool = False
     kernel_max_samples: int = FAST_KERNEL_SAMPLES

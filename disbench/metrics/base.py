@@ -160,11 +160,20 @@ def check_codes(codes: np.ndarray, what: str = "codes") -> np.ndarray:
         raise UsageError(f"{what} must be 2-D (N samples x d dimensions), got shape {codes.shape}.")
     if not np.issubdtype(codes.dtype, np.number):
         raise UsageError(f"{what} must be numeric, got dtype {codes.dtype}.")
+    _refuse_complex(codes, what)
     codes = codes.astype(np.float64, copy=False)
     if not np.isfinite(codes).all():
         bad = int((~np.isfinite(codes)).any(axis=1).sum())
         raise UsageError(f"{what} hold NaN or infinite values in {bad} rows; remove or fix those rows.")
     return codes
+
+
+def _refuse_complex(array: np.ndarray, what: str) -> None:
+    if np.iscomplexobj(array):
+        raise UsageError(
+            f"{what} are complex (dtype {array.dtype}); pass real values, e.g. the real and imaginary "
+            "parts as separate columns (np.concatenate([z.real, z.imag], axis=1))."
+        )
 
 
 #: factor values must fit in int64 once they are read as integers
@@ -204,6 +213,7 @@ def check_factors(
         )
     if not (np.issubdtype(factors.dtype, np.number) or factors.dtype == bool):
         raise UsageError(f"{what} must be numeric, got dtype {factors.dtype}.")
+    _refuse_complex(factors, what)
     if factors.shape[1] != len(factor_info):
         raise UsageError(
             f"{what} have {factors.shape[1]} columns but {len(factor_info)} factors are described; they must match."
@@ -264,6 +274,9 @@ def check_metric_input(data: MetricInput, min_samples: int = 2) -> MetricInput:
                 f"test codes have {test_codes.shape[1]} dimensions but train codes have {codes.shape[1]}; they must match."
             )
         test_factors = np.asarray(data.test_factors)
+        if not (np.issubdtype(test_factors.dtype, np.number) or test_factors.dtype == bool):
+            raise UsageError(f"test factors must be numeric, got dtype {test_factors.dtype}.")
+        _refuse_complex(test_factors, "test factors")
         if test_factors.ndim != 2 or len(test_factors) != len(test_codes) or test_factors.shape[1] != factors.shape[1]:
             raise UsageError(
                 f"test factors of shape {test_factors.shape} do not match test codes of shape {test_codes.shape} "

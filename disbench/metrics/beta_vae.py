@@ -9,26 +9,26 @@ encoder (it renders its own batches) and discrete factors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from disbench.metrics.base import MetricResult, Score, register_metric
-from disbench.metrics.encoder_batches import encode_factors, fixed_factor_batches, require_discrete_factors
+from disbench.metrics.encoder_batches import encode_space, fixed_factor_batches, require_discrete_factors
 
 
 @dataclass
 class BetaVAEOptions:
     """Attributes:
     batch_size: pairs averaged into one point (dlib: 64).
-    num_train: training points (dlib: 10,000).
-    num_eval: evaluation points (dlib: 5,000).
+    num_train: training points (dlib: 10,000; at most --n-eval unless set).
+    num_eval: evaluation points (dlib: 5,000; at most --n-test unless set).
     chunk_rows: observations encoded per call of the method.
     """
 
     batch_size: int = 64
-    num_train: int = 10_000
-    num_eval: int = 5_000
+    num_train: int = field(default=10_000, metadata={"budget": "n_eval"})
+    num_eval: int = field(default=5_000, metadata={"budget": "n_test"})
     chunk_rows: int = 8_192
 
     def __post_init__(self) -> None:
@@ -39,7 +39,7 @@ class BetaVAEOptions:
 def beta_vae_points(encode, space, dataset, num_points, options: BetaVAEOptions, rng) -> tuple[np.ndarray, np.ndarray]:
     """``(features (num_points, d), labels (num_points,))``: mean |z1 - z2| and the fixed factor."""
     fixed, factors = fixed_factor_batches(dataset, num_points, options.batch_size, rng, pair=True)
-    codes = encode_factors(encode, space, dataset, factors.reshape(-1, factors.shape[-1]), rng, options.chunk_rows)
+    codes = encode_space(encode, space, dataset, factors.reshape(-1, factors.shape[-1]), rng, options.chunk_rows)
     codes = codes.reshape(num_points, 2, options.batch_size, -1)
     return np.abs(codes[:, 0] - codes[:, 1]).mean(axis=1), fixed
 

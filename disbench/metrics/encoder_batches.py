@@ -3,7 +3,8 @@
 Both draw batches of factor vectors in which one factor is held fixed (by copying
 its column), render them with the dataset, and encode them with the method. This
 module draws many such batches at once and encodes them in chunks of rows, so the
-method sees large batches instead of one per vote.
+method sees large batches instead of one per vote (through
+:func:`disbench.encoding.encode_factors`, the one chunked render-and-encode).
 """
 
 from __future__ import annotations
@@ -28,16 +29,13 @@ def require_discrete_factors(dataset, metric: str) -> None:
         raise MetricNotApplicable(f"{metric} needs ground-truth factors; dataset {dataset.name!r} has none.")
 
 
-def encode_factors(
+def encode_space(
     encode: Callable, space: str, dataset, factors: np.ndarray, rng: np.random.Generator, chunk_rows: int
 ) -> np.ndarray:
-    """Codes ``(n, d)`` of the observations rendered from ``factors`` ``(n, F)``, encoded in chunks."""
-    parts = []
-    for start in range(0, len(factors), chunk_rows):
-        chunk = factors[start : start + chunk_rows]
-        observations = dataset.observations_from_factors(chunk, rng)
-        parts.append(np.asarray(space_codes(encode(observations, chunk), space), dtype=np.float64))
-    return np.concatenate(parts)
+    """Codes ``(n, d)`` of ``space`` for the observations rendered from ``factors`` ``(n, F)``."""
+    from disbench.encoding import encode_factors
+
+    return np.asarray(space_codes(encode_factors(encode, dataset, factors, rng, chunk_rows), space), dtype=np.float64)
 
 
 def fixed_factor_batches(

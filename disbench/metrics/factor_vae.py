@@ -11,29 +11,29 @@ factor it voted for most) is read off ``num_train`` votes and scored on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from disbench.metrics.base import MetricResult, Score, register_metric
-from disbench.metrics.encoder_batches import encode_factors, fixed_factor_batches, require_discrete_factors
+from disbench.metrics.encoder_batches import encode_space, fixed_factor_batches, require_discrete_factors
 
 
 @dataclass
 class FactorVAEOptions:
     """Attributes:
     batch_size: points per vote (dlib: 64).
-    num_train: training votes (dlib: 10,000).
-    num_eval: evaluation votes (dlib: 5,000).
-    num_variance_estimate: points for the global variances (dlib: 10,000).
+    num_train: training votes (dlib: 10,000; at most --n-eval unless set).
+    num_eval: evaluation votes (dlib: 5,000; at most --n-test unless set).
+    num_variance_estimate: points for the global variances (dlib: 10,000; at most --n-eval unless set).
     prune_threshold: dimensions with a smaller global standard deviation are dropped (dlib study: 0.05).
     chunk_rows: observations encoded per call of the method.
     """
 
     batch_size: int = 64
-    num_train: int = 10_000
-    num_eval: int = 5_000
-    num_variance_estimate: int = 10_000
+    num_train: int = field(default=10_000, metadata={"budget": "n_eval"})
+    num_eval: int = field(default=5_000, metadata={"budget": "n_test"})
+    num_variance_estimate: int = field(default=10_000, metadata={"budget": "n_eval"})
     prune_threshold: float = 0.05
     chunk_rows: int = 8_192
 
@@ -47,7 +47,7 @@ class FactorVAEOptions:
 def factor_vae_votes(encode, space, dataset, num_votes, options, global_variance, active, rng) -> np.ndarray:
     """Vote counts ``(F, d)``: rows are fixed factors, columns the argmin index among active dimensions."""
     fixed, factors = fixed_factor_batches(dataset, num_votes, options.batch_size, rng)
-    codes = encode_factors(encode, space, dataset, factors.reshape(-1, factors.shape[-1]), rng, options.chunk_rows)
+    codes = encode_space(encode, space, dataset, factors.reshape(-1, factors.shape[-1]), rng, options.chunk_rows)
     codes = codes.reshape(num_votes, options.batch_size, -1)
     local_variance = codes.var(axis=1, ddof=1)
     choice = np.argmin(local_variance[:, active] / global_variance[active], axis=1)
@@ -82,7 +82,7 @@ def compute_factor_vae(encode, space: str, dataset, options: FactorVAEOptions, r
     """
     require_discrete_factors(dataset, "the FactorVAE score")
     factors = dataset.sample_factors(options.num_variance_estimate, rng)
-    codes = encode_factors(encode, space, dataset, factors, rng, options.chunk_rows)
+    codes = encode_space(encode, space, dataset, factors, rng, options.chunk_rows)
     global_variance = codes.var(axis=0, ddof=1)
     active = np.sqrt(global_variance) >= options.prune_threshold
     if not active.any():

@@ -28,14 +28,13 @@ attached by the evaluation) when present. The dataset must offer ``true_tangents
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from disbench.errors import UsageError
-from disbench.metrics.base import MetricResult, Score, register_metric
+from disbench.metrics.base import MetricNotApplicable, MetricResult, Score, register_metric
 
 RIGHT_ANGLE = np.pi / 2
 
@@ -121,12 +120,13 @@ class SubspaceAngleOptions:
     points: ``"fitted"`` scores the points a transductive method was fitted on (the
         reference's protocol), or ``num_points`` new points for other methods;
         ``"sampled"`` always scores ``num_points`` new points (out-of-sample extension).
-    num_points: points sampled from the dataset and encoded when new points are scored.
+    num_points: points sampled from the dataset and encoded when new points are scored
+        (at most --n-eval unless set).
     alignment_neighbors: true-space neighbours used by the unaligned (CCA) variant; 0 skips it.
     """
 
     points: Literal["fitted", "sampled"] = "fitted"
-    num_points: int = 1000
+    num_points: int = field(default=1000, metadata={"budget": "n_eval"})
     alignment_neighbors: int = 10
 
     def __post_init__(self) -> None:
@@ -139,10 +139,10 @@ class SubspaceAngleOptions:
 
 
 def read_subspaces(representation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(bases, labels, counts)`` from a Representation's extras, or a UsageError."""
+    """``(bases, labels, counts)`` from a Representation's extras, or MetricNotApplicable."""
     missing = [key for key in ("bases", "factor_labels", "factor_counts") if key not in representation.extras]
     if missing:
-        raise UsageError(
+        raise MetricNotApplicable(
             f"subspace-angle needs per-point factor subspaces (extras {', '.join(missing)} are missing); "
             "use a method that returns them, such as geomancer."
         )
@@ -168,10 +168,10 @@ def subspace_angle(encode, space, dataset, options: SubspaceAngleOptions, rng: n
     ``alignment_neighbors`` is 0, ``subspace-angle.unaligned``.
 
     Raises:
-        UsageError: the dataset has no true tangents, or the method returns no subspaces.
+        MetricNotApplicable: the dataset has no true tangents, or the method returns no subspaces.
     """
     if not hasattr(dataset, "true_tangents"):
-        raise UsageError(
+        raise MetricNotApplicable(
             f"subspace-angle needs a dataset with true tangent spaces (such as product-manifold); "
             f"{dataset.name!r} has none."
         )
