@@ -28,7 +28,7 @@ factor; ``points="given"`` scores the evaluation's own train/test points.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
 import numpy as np
@@ -50,8 +50,10 @@ class R2Options:
     points: ``"fresh"``: fit on ``num_fit`` new points and score ``num_score_batches`` new
         batches of ``score_batch`` (the reference), drawn through the encoder when the
         evaluation has one, else the given split; ``"given"``: the evaluation's train/test points.
-    num_fit: fresh points the regressions are fitted on (reference: 5 x 4,096).
-    score_batch: fresh points per scored batch (reference: 4,096).
+    num_fit: fresh points the regressions are fitted on (reference: 5 x 4,096); unless
+        set, at most ``--n-eval`` (the evaluation budget), so ``disbench eval``'s default
+        10,000 fits on 10,000: ``--set r2.num_fit=20480`` (or ``--n-eval 20480``) for the reference.
+    score_batch: fresh points per scored batch (reference: 4,096); unless set, at most ``--n-test``.
     num_score_batches: fresh batches scored; the score is their mean R^2 (reference: 10).
     kernel_max_samples: fit points the kernel ridge uses, at most (``None``: all, the
         reference; the quick suite's cheaper variant: 2,000, a seeded subset).
@@ -62,8 +64,8 @@ class R2Options:
     """
 
     points: Literal["fresh", "given"] = "fresh"
-    num_fit: int = 5 * 4_096
-    score_batch: int = 4_096
+    num_fit: int = field(default=5 * 4_096, metadata={"budget": "n_eval"})
+    score_batch: int = field(default=4_096, metadata={"budget": "n_test"})
     num_score_batches: int = 10
     kernel_max_samples: int | None = None
     search: Literal["group", "factor"] = "group"
