@@ -9,7 +9,11 @@ from disbench.methods import METHODS
 from disbench.representation import Representation
 from disbench.runs import load_run, resolve_run_spec, train
 
-TINY_OVERRIDES = {"batch_size": "16", "hidden": "32", "num_fit": "200", "discriminator_hidden": "32", "num_points": "400"}
+TINY_OVERRIDES = {
+    "batch_size": "16", "hidden": "32", "num_fit": "200", "discriminator_hidden": "32", "num_points": "400",
+    # the pretrained encoder: a small architecture, untrained (no weights file in tests), small inputs
+    "model": "torchvision:resnet18", "weights": "random", "image_size": "32",
+}
 
 
 def tiny_spec(name: str):

@@ -136,7 +136,9 @@ class _RichTask:
 
     def advance(self, steps: int = 1, **fields: Any) -> None:
         status = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in fields.items())
-        self._progress.update(self._task_id, advance=steps, status=status)
+        # a new status without progress announces what starts now (e.g. the metric being computed):
+        # draw it at once rather than at the next timed refresh, which a short step may never reach
+        self._progress.update(self._task_id, advance=steps, status=status, refresh=steps == 0 and bool(fields))
 
     def close(self) -> None:
         self._progress.update(self._task_id, visible=False)

@@ -10,6 +10,8 @@ Codes metrics (``compute(data: MetricInput, options, rng)``; run on trained runs
 - ``irs``: Interventional Robustness Score (dlib ``irs.py``).
 - ``unsupervised``: Gaussian total / Wasserstein correlation, mean MI between dimensions
   (dlib ``unsupervised_metrics.py``; lower is more factorised).
+- ``downstream``: accuracy of logistic-regression (CV) and boosted-tree classifiers per factor from
+  10 to 10,000 training points, and sample efficiency (dlib ``downstream_task.py``).
 - ``r2``: linear and RBF kernel ridge R^2 per factor (von Kugelgen et al. 2021).
 - ``linear-probe``: held-out accuracy of a multinomial logistic regression per discrete factor
   (the label accuracy on image folders; Eastwood et al. 2023).
@@ -36,6 +38,7 @@ from disbench.metrics import (  # noqa: F401  (each import registers its metric)
     augmentation_r2,
     beta_vae,
     dci,
+    downstream,
     explicitness,
     factor_vae,
     irs,
