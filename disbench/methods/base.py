@@ -89,6 +89,11 @@ class Method:
     def encode(self, observations: np.ndarray, factors: np.ndarray | None = None) -> Representation:
         raise NotImplementedError
 
+    def fitted_sample(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(observations, factors)`` of the points a transductive method was fitted on, which its
+        evaluation scores (GeoManCEr); None for methods that encode any observation alike."""
+        return None
+
     def state_dict(self) -> dict[str, Any]:
         """Everything ``encode`` needs, as tensors and plain values (loaded with weights_only=True)."""
         return {}
