@@ -125,13 +125,16 @@ def train(
     device: str = "auto",
     overwrite: bool = False,
     progress: Progress | None = None,
+    label: str | None = None,
 ) -> TrainResult:
     """Train (or fit) the run ``spec`` into its folder under ``runs_dir``.
 
     An identical finished run is skipped, an interrupted one resumes from its last
-    checkpoint, and ``overwrite`` starts afresh.
+    checkpoint, and ``overwrite`` starts afresh. ``label`` is recorded in config.yaml
+    (not hashed: it names the run, it never changes its numbers).
     """
     from disbench import training
+    from disbench.jobs import current_holder
     from disbench.provenance import device_description, resolve_device, versions
 
     device = resolve_device(device)
@@ -154,10 +157,12 @@ def train(
             "data_source": dataset.data_source,
             "versions": versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            **({"label": label} if label else {}),
         },
     )
+    holder = current_holder()  # lets `bench --status` tell a live run from a killed one
     spent_before = float(status.get("train_seconds", 0.0))
-    record_status(run_dir, state="running", train_seconds=spent_before)
+    record_status(run_dir, state="running", train_seconds=spent_before, **holder)
     started = time.perf_counter()
     try:
         if method.trainable:
@@ -168,13 +173,13 @@ def train(
             training.save_checkpoint(run_dir / training.CHECKPOINT, method, None, 0, np.random.default_rng(spec.seed))
             result_status = "trained"
     except training.TrainingInterrupted:
-        record_status(run_dir, state="interrupted", train_seconds=spent_before + time.perf_counter() - started)
+        record_status(run_dir, state="interrupted", train_seconds=spent_before + time.perf_counter() - started, **holder)
         raise
     except DisbenchError as exc:
-        record_status(run_dir, state="failed", error=str(exc), train_seconds=spent_before + time.perf_counter() - started)
+        record_status(run_dir, state="failed", error=str(exc), train_seconds=spent_before + time.perf_counter() - started, **holder)
         raise
     seconds = spent_before + time.perf_counter() - started
-    record_status(run_dir, state="finished", step=spec.steps, train_seconds=seconds)
+    record_status(run_dir, state="finished", step=spec.steps, train_seconds=seconds, **holder)
     return TrainResult(run_dir, result_status, seconds)
 
 

@@ -26,7 +26,7 @@ def test_entry_overrides(tmp_path):
     )
     suite = load_suite(str(path))
     assert [(r.method, r.seed) for r in suite.runs][:1] == [("pca", 5)]
-    assert suite.runs[0].metrics is None and suite.runs[1].metrics == ("subspace-angle",)
+    assert suite.runs[0].metrics == ("mig",) and suite.runs[1].metrics == ("subspace-angle",)
     assert len(suite.runs) == 4
 
 
