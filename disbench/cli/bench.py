@@ -42,8 +42,9 @@ def bench(
         raise UsageError(f"unknown --executor {executor!r}; use one of {', '.join(EXECUTORS)}.")
     loaded = load_suite(suite)
     if list_runs:
-        for entry in loaded.select(index):
-            stdout.print(f"{entry.index}\t{loaded.spec(entry).run_id}\t{entry.label or ''}", highlight=False, soft_wrap=True)
+        entries = loaded.select(index) if index else loaded.entries()
+        # one plain write: rich's per-line rendering costs seconds over a study's thousands of lines
+        typer.echo("".join(f"{e.index}\t{loaded.spec(e).run_id}\t{e.label or ''}\n" for e in entries), nl=False)
         return
     if status:
         _print_status(suite_status(loaded, runs_dir, index))
@@ -84,8 +85,7 @@ def bench(
 def _print_status(statuses) -> None:
     from collections import Counter
 
-    for s in statuses:
-        stdout.print(f"{s.index}\t{s.run_id}\t{s.state}\t{s.job_id}\t{s.label}", highlight=False, soft_wrap=True)
+    typer.echo("".join(f"{s.index}\t{s.run_id}\t{s.state}\t{s.job_id}\t{s.label}\n" for s in statuses), nl=False)
     counts = Counter(s.state for s in statuses)
     info(", ".join(f"{count} {state}" for state, count in sorted(counts.items())))
 
