@@ -7,6 +7,7 @@ from typing import Any, Callable, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from disbench.errors import DisbenchError
@@ -30,7 +31,7 @@ def handle_errors(command: F) -> F:
         except DisbenchError as exc:
             if STATE["debug"]:
                 raise
-            stderr.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             stderr.print("[bold red]interrupted[/]")
@@ -41,7 +42,7 @@ def handle_errors(command: F) -> F:
             if STATE["debug"]:
                 raise
             stderr.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. "
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}. "
                 "This is a bug in disbench: rerun with --debug and report the traceback.",
                 highlight=False,
             )
@@ -51,7 +52,7 @@ def handle_errors(command: F) -> F:
 
 
 def info(message: str) -> None:
-    stderr.print(message, highlight=False)
+    stderr.print(message, highlight=False, markup=False)
 
 
 class _RichTask:
