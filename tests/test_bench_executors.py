@@ -33,8 +33,8 @@ methods:
     set: {batch_size: 16}
   annealed-vae:
     seeds: [0]
-    steps: 400
-    set: {batch_size: 16, checkpoint_every: 10, iteration_threshold: 100}
+    steps: 150
+    set: {batch_size: 16, checkpoint_every: 5, iteration_threshold: 100}
 """
 
 
