@@ -11,7 +11,8 @@ checkpoint at the end.
 
     PYTHONPATH=$PWD python benchmarks/train_overhead.py                  # CPU, the three cases
     PYTHONPATH=$PWD python benchmarks/train_overhead.py --device cuda --steps 200
-    PYTHONPATH=/work/main python benchmarks/train_overhead.py            # another checkout's loop
+    PYTHONPATH=$PWD python benchmarks/train_overhead.py --other-loop ../main/disbench/training.py
+                                    # also time another version of the loop, interleaved (before/after)
 
 Target: disbench's median step within 10% of the bare loop's.
 """
@@ -63,13 +64,23 @@ def bare_seconds_per_step(method, steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def disbench_seconds_per_step(method, steps: int, folder: Path) -> float:
+def disbench_seconds_per_step(method, steps: int, folder: Path, loop=training) -> float:
     folder.mkdir(parents=True)
     synchronize(method.device)
     start = time.perf_counter()
-    training.train(method, steps, folder, resume=False)
+    loop.train(method, steps, folder, resume=False)
     synchronize(method.device)
     return (time.perf_counter() - start) / steps
+
+
+def load_loop(path: str):
+    """Another version of disbench/training.py, imported under its own name beside this one."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("other_training_loop", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def synchronize(device: str) -> None:
@@ -83,26 +94,35 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="steps per timed repeat")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--case", action="append", choices=list(CASES), help="(repeatable; default: all)")
+    parser.add_argument("--other-loop", help="path of another training.py to time as well (e.g. before a change)")
     args = parser.parse_args()
+    other = load_loop(args.other_loop) if args.other_loop else None
     print(f"torch {torch.__version__}, {torch.get_num_threads()} default threads, device {args.device}, "
           f"{args.steps} steps x {args.repeats} interleaved repeats")  # fmt: skip
-    print("| case | bare ms/step | disbench ms/step | overhead |")
-    print("|---|---:|---:|---:|")
+    extra = " other loop ms/step | its overhead |" if other else ""
+    print("| case | bare ms/step | disbench ms/step | overhead |" + extra)
+    print("|---|---:|---:|---:|" + ("---:|---:|" if other else ""))
     for case in args.case or list(CASES):
         method_name, dataset, overrides = CASES[case]
-        bare, ours = [], []
+        times: dict[str, list[float]] = {"bare": [], "disbench": [], "other": []}
         fresh_method(method_name, dataset, overrides, args.steps, args.device)  # warm caches (rendering, imports)
+        loops = ["bare", "disbench"] + (["other"] if other else [])
         for repeat in range(args.repeats):
             with tempfile.TemporaryDirectory() as folder:
-                order = ("bare", "disbench") if repeat % 2 == 0 else ("disbench", "bare")
-                for which in order:
+                for which in loops[repeat % len(loops):] + loops[: repeat % len(loops)]:  # rotate the order
                     method = fresh_method(method_name, dataset, overrides, args.steps, args.device)
                     if which == "bare":
-                        bare.append(bare_seconds_per_step(method, args.steps))
+                        seconds = bare_seconds_per_step(method, args.steps)
                     else:
-                        ours.append(disbench_seconds_per_step(method, args.steps, Path(folder) / str(repeat)))
-        b, d = statistics.median(bare), statistics.median(ours)
-        print(f"| {case} | {1000 * b:.1f} | {1000 * d:.1f} | {100 * (d / b - 1):+.0f}% |", flush=True)
+                        loop = other if which == "other" else training
+                        seconds = disbench_seconds_per_step(method, args.steps, Path(folder) / which, loop)
+                    times[which].append(seconds)
+        b, d = statistics.median(times["bare"]), statistics.median(times["disbench"])
+        row = f"| {case} | {1000 * b:.1f} | {1000 * d:.1f} | {100 * (d / b - 1):+.0f}% |"
+        if other:
+            o = statistics.median(times["other"])
+            row += f" {1000 * o:.1f} | {100 * (o / b - 1):+.0f}% |"
+        print(row, flush=True)
 
 
 if __name__ == "__main__":
