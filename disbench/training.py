@@ -14,6 +14,11 @@ A checkpoint holds everything needed to continue bit for bit on the same machine
 model, optimiser, step, the data sampler's NumPy state and torch's RNG state. It is
 written every ``checkpoint_every`` steps, at the end, and when SIGINT or SIGTERM
 arrives; always atomically, so a kill never leaves half a file.
+
+The loop costs what a bare loop costs: losses stay on the device and are read every
+SYNC_EVERY steps (log lines, NaN check, progress), never once a step; on CPU the first
+step's FLOPs decide between one thread and all of them (:func:`cpu_threads_for`), and
+the checkpoint keeps that choice so that a resumed run sums its floats in the same order.
 """
 
 from __future__ import annotations
