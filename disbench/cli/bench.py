@@ -37,7 +37,6 @@ def bench(
     """Run a suite: train every entry, score it, print the report."""
     from disbench.bench import LocalExecutor, SubmititExecutor, load_suite, pending_indices, slurm_overrides, suite_status
 
-    opt.check_format(fmt)
     if executor not in EXECUTORS:
         raise UsageError(f"unknown --executor {executor!r}; use one of {', '.join(EXECUTORS)}.")
     loaded = load_suite(suite)
@@ -49,6 +48,7 @@ def bench(
     if status:
         _print_status(suite_status(loaded, runs_dir, index))
         return
+    opt.check_format(fmt)  # after --list and --status: the report's formats import every metric
     if executor == "local":
         entries = loaded.select(index)
         with RichProgress(quiet=quiet) as progress:
