@@ -584,7 +584,8 @@ class SubmititExecutor:
     """One submitit array job, one task per entry; ``cluster`` is ``"slurm"`` or ``"local"``.
 
     ``cluster="local"`` runs the same submission on this machine as subprocesses (submitit's
-    LocalExecutor): the path the tests exercise, and a dry run of a suite before a cluster.
+    LocalExecutor), ``array_parallelism`` at a time: the path the tests exercise, and a dry
+    run of a suite before a cluster.
     """
 
     def __init__(self, cluster: str, folder: str | Path, settings: SlurmSettings) -> None:
@@ -619,18 +620,20 @@ class SubmititExecutor:
         if not indices:
             return Submission("", [], [])
         executor = self.make_executor(suite.name)
-        runs_dir, leaderboard = Path(runs_dir).resolve(), Path(leaderboard).resolve()
-        count = len(indices)
-        jobs = executor.map_array(
-            _run_entry_at,
-            [suite] * count,
-            indices,
-            [str(runs_dir)] * count,
-            [str(leaderboard)] * count,
-            [device] * count,
-            [overwrite] * count,
-            [self.settings.cpus_per_task] * count,
-        )
+        common = (str(Path(runs_dir).resolve()), str(Path(leaderboard).resolve()), device, overwrite, self.settings.cpus_per_task)
+
+        def submit(chunk: list[int]) -> list[Any]:
+            return executor.map_array(_run_entry_at, [suite] * len(chunk), chunk, *([value] * len(chunk) for value in common))
+
+        if self.cluster == "slurm":
+            jobs = submit(list(indices))  # Slurm throttles the array to array_parallelism itself
+        else:
+            # submitit's local executor starts every job at once: run waves of array_parallelism
+            jobs, wave = [], self.settings.array_parallelism
+            for start in range(0, len(indices), wave):
+                jobs += submit(list(indices[start : start + wave]))
+                while start + wave < len(indices) and not all(job.done() for job in jobs):
+                    time.sleep(0.2)
         job_id = str(jobs[0].job_id).split("_")[0] if jobs else ""
         return Submission(job_id, list(indices), jobs)
 

@@ -24,7 +24,7 @@ name: four
 datasets: [synthetic]
 metrics: [mig]
 eval: {n_eval: 400, n_test: 0}
-slurm: {time: 10, cpus_per_task: 1}
+slurm: {time: 10, cpus_per_task: 1, array_parallelism: 3}
 methods:
   pca: {seeds: [0, 1], set: {num_fit: 300}}
   beta-vae:
@@ -60,6 +60,8 @@ def test_submitit_local_suite_completes_and_a_killed_task_resumes(tmp_path):
 
     submission = executor.submit(suite, pending_indices(suite_status(suite, runs)), runs, board, "cpu")
     assert submission.indices == [0, 1, 2, 3]
+    # locally, array_parallelism runs in waves: the first three ended before the fourth was submitted
+    assert [s.state for s in suite_status(suite, runs, [0, 1, 2])] == ["finished"] * 3
     long_run = run_dir_for(runs, suite.spec(suite.entry(3)))
     wait_for(lambda: (long_run / "checkpoint.pt").is_file(), 300, "the long run's first checkpoint")
     holder = read_status(long_run)
