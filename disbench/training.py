@@ -212,10 +212,14 @@ def cpu_threads_for(flops: int, available: int) -> int:
     """Threads for a CPU step of ``flops``: one below CPU_PARALLEL_FLOPS, else every available core.
 
     A step's cost splits into arithmetic, which threads divide, and a fixed cost per operation,
-    which every extra thread raises (waking, synchronising). Measured on 2 cores
-    (benchmarks/train_overhead.py): dlib's conv VAE on dSprites (about 5 GFLOPs a step) runs
-    1.6x faster on 2 threads than on 1, while the synthetic data's MLPs (under 20 MFLOPs) run
-    faster on one, up to 60-fold when other processes compete for the cores.
+    which every extra thread raises (waking, synchronising). On 2 idle cores dlib's conv VAE on
+    dSprites (6.2 GFLOPs a step) ran 70 ms a step on 2 threads against 115 ms on one (issue 13),
+    while the synthetic data's beta-VAE MLP (54 MFLOPs) gains nothing from a second thread and
+    loses up to 60-fold when other processes compete for the cores. The choice depends on the
+    model and the core count only, never on a timing, because the thread count changes float
+    sums (multispace on synthetic data: parameters 0.017 apart after 3 steps on 1 vs 2 threads),
+    and a run must be a function of its configuration. On a machine oversubscribed by other
+    jobs, set OMP_NUM_THREADS=1: ``available`` is torch's thread count.
     """
     return 1 if flops < CPU_PARALLEL_FLOPS else max(1, available)
 
