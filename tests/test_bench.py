@@ -117,6 +117,28 @@ def test_study_lists_without_building_anything(monkeypatch):
     assert set(first.metrics) >= {"beta-vae", "factor-vae", "mig", "dci", "modularity", "sap"}
 
 
+def test_entry_labels_and_metric_options_reach_the_run_and_leaderboard(tmp_path, cli):
+    (tmp_path / "s.yaml").write_text(
+        "name: s\nmetrics: [mig]\neval: {n_eval: 300, n_test: 0, set: {mig.num_bins: 7}}\n"
+        "methods:\n  pca: {grid: {num_fit: [200, 300]}, label: 'fit={num_fit}', eval: {set: {mig.num_bins: 5}}}\n"
+    )
+    result = cli("bench", "--suite", "s.yaml", "--index", "1", "-q", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    import csv
+    import json
+
+    import yaml
+
+    suite = load_suite("s.yaml")
+    run_dir = tmp_path / "runs" / suite.spec(suite.entry(1)).run_id
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["label"] == "fit=300"
+    with open(tmp_path / "results" / "leaderboard.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and {r["run_id"] for r in rows} == {run_dir.name}
+    assert {json.loads(r["metric_options"])["num_bins"] for r in rows} == {5}  # the entry's over the suite's
+
+
+@pytest.mark.slow
 def test_cpu_study_entry_runs_with_its_metric_options_and_label(tmp_path, cli):
     listing = cli("bench", "--suite", "dlib-unsupervised-study-cpu", "--list")
     lines = listing.stdout.strip().splitlines()
