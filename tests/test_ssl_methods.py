@@ -215,3 +215,16 @@ def test_auto_encoder_picks_resnet50_with_its_imagenet_stem_for_large_images():
     assert not isinstance(backbone.maxpool, torch.nn.Identity)
     _, small_width = build_backbone(SSLConfig(), (3, 64, 64))
     assert small_width == 512
+
+
+def test_simclr_trains_the_reference_nt_xent_by_default_and_textbook_on_request():
+    from disbench.methods import ssl_losses as L
+
+    embeddings = torch.nn.functional.normalize(torch.randn(2, 6, 8, generator=torch.Generator().manual_seed(0)), dim=-1)
+    default = make("simclr", SyntheticDataset())
+    assert default.config.denominator == "negatives"
+    torch.testing.assert_close(default.loss(embeddings)["loss"], L.nt_xent(embeddings, default.config.temperature))
+    textbook = make("simclr", SyntheticDataset(), denominator="textbook")
+    expected = L.nt_xent(embeddings, textbook.config.temperature, denominator="textbook")
+    torch.testing.assert_close(textbook.loss(embeddings)["loss"], expected)
+    assert expected.item() > default.loss(embeddings)["loss"].item()  # the positive adds to the denominator
