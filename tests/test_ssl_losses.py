@@ -180,6 +180,23 @@ def test_dual_ascent_raises_violated_multipliers_and_returns_satisfied_ones_to_z
     assert torch.equal(lambdas, torch.zeros(2))
 
 
-def test_lambda_step_size_scales_with_batch_and_schedule():
-    assert L.lambda_step_size(0.01, 512, 1.0) == pytest.approx(0.02)
-    assert L.lambda_step_size(0.01, 512, 0.5) == pytest.approx(0.01)
+def test_lambda_step_size_is_zero_in_its_warm_up_then_its_own_cosine_from_its_end():
+    # eta_0 = 0.01 x 512 / 256 = 0.02; warm-up 100 of 1,100 steps; the reference ends at eta_0 / 1000
+    def eta(step: int) -> float:
+        return L.lambda_step_size(0.01, 512, step, total_steps=1100, warmup_steps=100)
+
+    assert eta(0) == 0.0 and eta(99) == 0.0
+    assert eta(100) == pytest.approx(0.02)  # full size right after the warm-up: no ramp
+    end = 0.02 * 1e-3
+    assert eta(600) == pytest.approx(end + (0.02 - end) * 0.5)  # half way through the decay
+    assert eta(350) == pytest.approx(end + (0.02 - end) * 0.5 * (1 + math.cos(math.pi / 4)))
+    assert eta(1100) == pytest.approx(end)
+    # the reference's formula (utils.adjust_learning_rate past the warm-up), transcribed
+    def reference(step: int) -> float:
+        start, stop = 0.02, 0.02 * 0.001
+        return (start - stop) * 0.5 * (1 + math.cos(math.pi * (step - 100) / 1000)) + stop
+
+    for step in (100, 237, 512, 999, 1099):
+        assert eta(step) == pytest.approx(reference(step), rel=1e-12)
+    # without a warm-up the schedule starts at step 0, independent of the learning rate's warm-up
+    assert L.lambda_step_size(0.01, 256, 0, total_steps=10) == pytest.approx(0.01)

@@ -21,12 +21,12 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from disbench.datasets import locations
-from disbench.datasets.augment import AppearanceGroup, Parameters, SpatialGroup
+from disbench.datasets.augment import Parameters, SpatialGroup, appearance_groups
 from disbench.datasets.base import CONTENT, Dataset, DatasetConfig, Factor, Views
 from disbench.datasets.registry import DATASETS
 from disbench.errors import DisbenchError, UsageError
@@ -66,6 +66,8 @@ class ImageFolderConfig(DatasetConfig):
     crop_scale: range of the area fraction of random resized crops.
     skip_other_files: ignore files that are not JPEG/PNG instead of refusing the folder.
     workers: threads that decode images (default: all cores).
+    appearance: ``symmetric`` (every view drawn with one recipe) or ``asymmetric`` (query
+        and keys drawn with BYOL's two recipes, see :func:`.augment.appearance_groups`).
     """
 
     root: str | None = None
@@ -74,6 +76,7 @@ class ImageFolderConfig(DatasetConfig):
     crop_scale: tuple[float, float] = (0.08, 1.0)
     skip_other_files: bool = False
     workers: int | None = None
+    appearance: Literal["symmetric", "asymmetric"] = "symmetric"
 
     def __post_init__(self) -> None:
         if self.size < 8:
@@ -158,10 +161,11 @@ class ImageFolder(Dataset):
         self.images_of_class = [np.flatnonzero(self.labels == c) for c in range(len(self.classes))]
         size = self.config.size
         self.load_size = self.config.load_size or int(round(1.25 * size))
-        self.augmentations = {
-            "spatial": SpatialGroup(size, crop_scale=tuple(self.config.crop_scale)),
-            "appearance": AppearanceGroup(size),
-        }
+        query_appearance, key_appearance = appearance_groups(size, self.config.appearance)
+        spatial = SpatialGroup(size, crop_scale=tuple(self.config.crop_scale))
+        # keys draw from these; the query from query_augmentations (they differ when asymmetric)
+        self.augmentations = {"spatial": spatial, "appearance": key_appearance}
+        self.query_augmentations = {"spatial": spatial, "appearance": query_appearance}
         self.factors = [Factor("label", CONTENT, len(self.classes))]
         self.style_groups = list(self.augmentations)
         self.observation_shape = (3, size, size)
@@ -252,7 +256,7 @@ class ImageFolder(Dataset):
         labels = self.sample_factors(n, rng)
         image_indices = self.pick_images(labels, rng)
         squares = self.load(image_indices)
-        params = {group: augmentation.sample(n, rng) for group, augmentation in self.augmentations.items()}
+        params = {group: augmentation.sample(n, rng) for group, augmentation in self.query_augmentations.items()}
         return labels, image_indices, squares, params
 
     @classmethod
@@ -268,10 +272,12 @@ class ImageFolder(Dataset):
 
 @dataclass
 class ImageNetConfig(ImageFolderConfig):
-    """ImageNet: ``root`` defaults to ``$DISBENCH_DATA/imagenet/<split>`` (or ``.../imagenet``); 224 px."""
+    """ImageNet: ``root`` defaults to ``$DISBENCH_DATA/imagenet/<split>`` (or ``.../imagenet``); 224 px;
+    asymmetric appearance augmentations, as Eastwood et al.'s ImageNet configs."""
 
     size: int = 224
     load_size: int | None = 256
+    appearance: Literal["symmetric", "asymmetric"] = "asymmetric"
     split: str = "train"
     data_dir: str | None = None
 
