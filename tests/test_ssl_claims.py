@@ -13,6 +13,10 @@ from disbench.presets import method_defaults
 from disbench.training import train
 
 
+#: the claim's bounds on kernel R^2 (README, docs/ssl.md): a space keeps a group at >= KEPT, drops it at <= DROPPED
+CONTENT_KEPT, STYLE_KEPT, STYLE_DROPPED = 0.9, 0.8, 0.3
+
+
 def train_and_probe(name: str, tmp_path, steps: int | None, kind: str, points: int, dataset=None, **overrides):
     hyper, budget = method_defaults(name, "synthetic")
     hyper.update(overrides)
@@ -27,11 +31,11 @@ def train_and_probe(name: str, tmp_path, steps: int | None, kind: str, points: i
 
 
 def test_multispace_separates_content_and_styles_after_a_short_run(tmp_path):
-    """Direction of the effect in 300 steps of small networks, on the synthetic data with a linear mixing
-    (the default three-layer mixing needs the preset's budget: see the slow test)."""
+    """Direction of the effect in 300 steps of small networks, on the M = 2 synthetic data (``mode=groups``)
+    with a linear mixing (the default three-layer mixing needs the preset's budget: see the slow test)."""
     r2 = train_and_probe(
         "multispace", tmp_path, steps=300, kind="kernel", points=600,
-        dataset=SyntheticDataset(SyntheticConfig(mixing_layers=1)),
+        dataset=SyntheticDataset(SyntheticConfig(mode="groups", mixing_layers=1)), initial_lambda=3.0,
         batch_size=128, encoder_hidden=(64, 64), projector_hidden=(64,), representation_dim=32,
     )
     content = r2["content"]
@@ -44,19 +48,17 @@ def test_multispace_separates_content_and_styles_after_a_short_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_multispace_preset_gives_a_block_diagonal_r2_matrix(tmp_path):
+def test_multispace_preset_separates_content_from_style(tmp_path):
+    """On the reference data (5 content + 5 style dimensions, style perturbed between views)."""
     r2 = train_and_probe("multispace", tmp_path, steps=None, kind="kernel", points=3000)
-    assert r2["content"]["content"] >= 0.9
-    assert r2["content"]["group1"] <= 0.3 and r2["content"]["group2"] <= 0.3
-    assert r2["style:group1"]["group1"] >= 0.8 and r2["style:group1"]["group2"] <= 0.3
-    assert r2["style:group2"]["group2"] >= 0.8 and r2["style:group2"]["group1"] <= 0.3
+    assert r2["content"]["content"] >= CONTENT_KEPT and r2["content"]["group1"] <= STYLE_DROPPED
+    assert r2["style:group1"]["group1"] >= STYLE_KEPT
 
 
 @pytest.mark.slow
-def test_simclr_preset_keeps_content_and_drops_styles(tmp_path):
+def test_simclr_preset_keeps_content_and_drops_style(tmp_path):
     r2 = train_and_probe("simclr", tmp_path, steps=None, kind="kernel", points=3000)["latent"]
-    assert r2["content"] >= 0.9
-    assert r2["group1"] <= 0.3 and r2["group2"] <= 0.3
+    assert r2["content"] >= CONTENT_KEPT and r2["group1"] <= STYLE_DROPPED
 
 
 @pytest.mark.slow

@@ -9,13 +9,18 @@ import pytest
 import torch
 
 from disbench.config import build_config
-from disbench.datasets.synthetic import SyntheticConfig, SyntheticDataset
+from disbench.datasets.synthetic import SyntheticConfig, SyntheticDataset as _Synthetic
 from disbench.errors import UsageError
 from disbench.methods import METHODS
 from disbench.training import load_checkpoint, train
 from ssl_fakes import BlobImages, NoViews
 
 SSL_METHODS = ["multispace", "simclr", "vicreg"]
+
+
+def SyntheticDataset(config: SyntheticConfig | None = None) -> _Synthetic:
+    """The M = 2 synthetic data (``mode=groups``) unless a test asks for another."""
+    return _Synthetic(config or SyntheticConfig(mode="groups"))
 TINY = {"batch_size": 4, "embedding_dim": 8, "projector_hidden": (16,)}
 
 
@@ -178,7 +183,7 @@ def test_mlp_encoder_on_images_is_refused():
 
 
 def test_more_style_groups_give_more_spaces():
-    method = make("multispace", SyntheticDataset(SyntheticConfig(num_styles=3)), embedding_dim=12)
+    method = make("multispace", SyntheticDataset(SyntheticConfig(mode="groups", num_styles=3)), embedding_dim=12)
     assert method.space_names == ["content", "style:group1", "style:group2", "style:group3"]
     assert method.sizes == [6, 2, 2, 2]  # content 0.5, the other half shared evenly
 
