@@ -163,9 +163,12 @@ class ImageFolder(Dataset):
         self.load_size = self.config.load_size or int(round(1.25 * size))
         query_appearance, key_appearance = appearance_groups(size, self.config.appearance)
         spatial = SpatialGroup(size, crop_scale=tuple(self.config.crop_scale))
-        # keys draw from these; the query from query_augmentations (they differ when asymmetric)
+        # keys draw from these; the query from query_augmentations, the same groups unless asymmetric
         self.augmentations = {"spatial": spatial, "appearance": key_appearance}
-        self.query_augmentations = {"spatial": spatial, "appearance": query_appearance}
+        self.query_augmentations = (
+            self.augmentations if self.config.appearance == "symmetric"
+            else {"spatial": spatial, "appearance": query_appearance}
+        )
         self.factors = [Factor("label", CONTENT, len(self.classes))]
         self.style_groups = list(self.augmentations)
         self.observation_shape = (3, size, size)
