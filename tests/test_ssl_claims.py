@@ -65,23 +65,26 @@ def test_simclr_preset_keeps_content_and_drops_style(tmp_path):
 
 @pytest.mark.slow
 def test_color_dsprites_cpu_suite_separates_shape_from_colour(tmp_path):
-    """Direction of the ColorDSprites claim at the documented CPU budget (the color-dsprites-cpu suite's
-    seed-0 entries): the content space reads shape and not colour, the colour space reads colour, and
-    SimCLR's single space keeps less colour than multispace's colour space. Seed 1 holds too (docs/ssl.md); one
-    seed keeps this test near 13 minutes on 2 cores."""
+    """Direction of the ColorDSprites claim at the documented CPU budget with the factor views (the
+    color-dsprites-cpu-factors suite's seed-0 entries): the content space reads shape and not colour, the
+    colour space reads colour, and SimCLR's single space keeps less colour than multispace's colour space.
+    Measured on seeds 0 and 1 before the reference NT-Xent and the multipliers' own schedule became the
+    defaults (docs/ssl.md); the paper's augmentation views (color-dsprites-cpu) are not yet measured at this
+    budget. One seed keeps this test near 13 minutes on an idle 2-core machine."""
     from disbench.bench import load_suite
     from disbench.datasets import DATASETS
 
-    dataset = DATASETS.get("color-dsprites")()
+    cls = DATASETS.get("color-dsprites")
+    dataset = cls(cls.Config(views="factors"))
     rng = np.random.default_rng(0)
     train_x, train_f = dataset.sample(1500, rng)
     test_x, test_f = dataset.sample(750, rng)
     matrices = {}
-    for entry in load_suite("color-dsprites-cpu").runs:
+    for entry in load_suite("color-dsprites-cpu-factors").runs:
         if entry.method not in ("multispace", "simclr") or entry.seed != 0:
             continue
         hyper, _ = method_defaults(entry.method, entry.dataset)
-        hyper.update(entry.overrides)
+        hyper.update({k: v for k, v in entry.overrides.items() if k != "views"})  # views: a dataset option
         cls = METHODS.get(entry.method)
         method = cls(build_config(cls.Config, hyper, entry.method), dataset, seed=entry.seed)
         (tmp_path / entry.method).mkdir()
