@@ -17,7 +17,8 @@ SMALL = EvalSettings(n_eval=1500, n_test=600)
 
 @pytest.fixture
 def oracle_run(tmp_path):
-    return train(resolve_run_spec("oracle", "synthetic"), tmp_path / "runs", device="cpu").run_dir
+    spec = resolve_run_spec("oracle", "synthetic", overrides={"mode": "groups"})  # two style groups
+    return train(spec, tmp_path / "runs", device="cpu").run_dir
 
 
 def test_oracle_r2_matrix_is_block_diagonal(oracle_run, tmp_path):

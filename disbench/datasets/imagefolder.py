@@ -28,12 +28,12 @@ import weakref
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from disbench.datasets import locations
-from disbench.datasets.augment import AppearanceGroup, Parameters, SpatialGroup
+from disbench.datasets.augment import Parameters, SpatialGroup, appearance_groups
 from disbench.datasets.base import CONTENT, Dataset, DatasetConfig, Factor, Views
 from disbench.datasets.registry import DATASETS
 from disbench.errors import DisbenchError, UsageError
@@ -81,6 +81,8 @@ class ImageFolderConfig(DatasetConfig):
     skip_other_files: ignore files that are not JPEG/PNG instead of refusing the folder.
     workers: processes that decode and augment images (default: the usable cores less one,
         at most 8; 1 works in the calling process). Batches are identical for any value.
+    appearance: ``symmetric`` (every view drawn with one recipe) or ``asymmetric`` (query
+        and keys drawn with BYOL's two recipes, see :func:`.augment.appearance_groups`).
     """
 
     root: str | None = None
@@ -89,6 +91,7 @@ class ImageFolderConfig(DatasetConfig):
     crop_scale: tuple[float, float] = (0.08, 1.0)
     skip_other_files: bool = False
     workers: int | None = None
+    appearance: Literal["symmetric", "asymmetric"] = "symmetric"
 
     def __post_init__(self) -> None:
         if self.size < 8:
@@ -219,10 +222,14 @@ class ImageFolder(Dataset):
         self.images_of_class = [np.flatnonzero(self.labels == c) for c in range(len(self.classes))]
         size = self.config.size
         self.load_size = self.config.load_size or int(round(1.25 * size))
-        self.augmentations = {
-            "spatial": SpatialGroup(size, crop_scale=tuple(self.config.crop_scale)),
-            "appearance": AppearanceGroup(size),
-        }
+        query_appearance, key_appearance = appearance_groups(size, self.config.appearance)
+        spatial = SpatialGroup(size, crop_scale=tuple(self.config.crop_scale))
+        # keys draw from these; the query from query_augmentations, the same groups unless asymmetric
+        self.augmentations = {"spatial": spatial, "appearance": key_appearance}
+        self.query_augmentations = (
+            self.augmentations if self.config.appearance == "symmetric"
+            else {"spatial": spatial, "appearance": query_appearance}
+        )
         self.factors = [Factor("label", CONTENT, len(self.classes))]
         self.style_groups = list(self.augmentations)
         self.observation_shape = (3, size, size)
@@ -335,7 +342,7 @@ class ImageFolder(Dataset):
         """Labels, source images and one draw of every group's parameters."""
         labels = self.sample_factors(n, rng)
         image_indices = self.pick_images(labels, rng)
-        params = {group: augmentation.sample(n, rng) for group, augmentation in self.augmentations.items()}
+        params = {group: augmentation.sample(n, rng) for group, augmentation in self.query_augmentations.items()}
         return labels, image_indices, params
 
     @classmethod
@@ -351,10 +358,12 @@ class ImageFolder(Dataset):
 
 @dataclass
 class ImageNetConfig(ImageFolderConfig):
-    """ImageNet: ``root`` defaults to ``$DISBENCH_DATA/imagenet/<split>`` (or ``.../imagenet``); 224 px."""
+    """ImageNet: ``root`` defaults to ``$DISBENCH_DATA/imagenet/<split>`` (or ``.../imagenet``); 224 px;
+    asymmetric appearance augmentations, as Eastwood et al.'s ImageNet configs."""
 
     size: int = 224
     load_size: int | None = 256
+    appearance: Literal["symmetric", "asymmetric"] = "asymmetric"
     split: str = "train"
     data_dir: str | None = None
 
