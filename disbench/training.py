@@ -333,7 +333,10 @@ def train(
         optimizer.step()
         if not loss_names:
             loss_names.extend(detached)
-        vector = torch.stack([detached[k].reshape(()).float() for k in loss_names])
+        # a method's before_optimizer_step may log plain numbers (e.g. a schedule's value) beside
+        # the device tensors; as_tensor moves them without a host synchronisation
+        device = losses["loss"].device
+        vector = torch.stack([torch.as_tensor(detached[k], device=device).reshape(()).float() for k in loss_names])
         unread.append((step, optimizer.param_groups[0]["lr"], vector))
 
     threads_before = torch.get_num_threads()
