@@ -14,7 +14,11 @@ in their released layouts (Shapes3D: a reduced grid, one gzip chunk per image;
 an image folder of 10 classes x 20 JPEGs of 160 x 120 pixels), so the numbers
 measure our readers, not the user's disk.
 
-Run:  PYTHONPATH=. python benchmarks/data.py [--batch 256] [--quick]
+The image folder is timed with 1 worker process (decoding and augmenting in this
+process) and with more (``--workers``, default 1, 2, 4, 8 up to the usable cores), to
+show the JPEG pipeline scaling with its workers.
+
+Run:  PYTHONPATH=. python benchmarks/data.py [--batch 256] [--quick] [--workers 1,2,4]
 """
 
 from __future__ import annotations
@@ -94,7 +98,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--steps", type=int, default=1, help="timed ResNet-18 steps (after one warm-up step)")
     parser.add_argument("--quick", action="store_true", help="shorter timings")
+    parser.add_argument("--workers", help="image-folder worker counts, comma-separated (default 1,2,4,8 up to the cores)")
+    parser.add_argument("--only", help="time only this dataset (e.g. imagefolder)")
     args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    worker_counts = (
+        [int(w) for w in args.workers.split(",")] if args.workers else [w for w in (1, 2, 4, 8) if w == 1 or w <= cores]
+    )
 
     from disbench.datasets import DATASETS
     from disbench.datasets.cache import prepare
@@ -105,9 +115,11 @@ def main() -> None:
         (folder / "images").mkdir()
         make_shapes3d(folder)
         make_image_folder(folder / "images")
-        start = time.perf_counter()
-        prepare("dsprites", folder / "cache")
-        prepare_seconds = time.perf_counter() - start
+        prepare_seconds = None
+        if args.only in (None, "dsprites"):
+            start = time.perf_counter()
+            prepare("dsprites", folder / "cache")
+            prepare_seconds = time.perf_counter() - start
 
         setups = [
             ("dsprites", "rendered", {"source": "render"}),
@@ -115,8 +127,12 @@ def main() -> None:
             ("color-dsprites", "rendered", {"source": "render"}),
             ("color-dsprites-tint", "rendered", {"source": "render"}),
             ("shapes3d", "h5 file", {"data_dir": str(folder)}),
-            ("imagefolder", "JPEG folder", {"root": str(folder / "images"), "size": 64}),
+        ] + [
+            ("imagefolder", f"JPEG, {w} wkr", {"root": str(folder / "images"), "size": 64, "workers": w})
+            for w in worker_counts
         ]
+        if args.only:
+            setups = [setup for setup in setups if setup[0] == args.only]
         train_rate = resnet18_images_per_second(args.batch, args.steps)
         rows = []
         for name, source, options in setups:
@@ -132,9 +148,10 @@ def main() -> None:
 
     import torch
 
-    print(f"batch {args.batch}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}; "
+    print(f"batch {args.batch}, {cores} usable cores, torch threads {torch.get_num_threads()}; "
           f"ResNet-18 training step: {train_rate:,.0f} images/s ({args.batch / train_rate:.2f} s per step)")
-    print(f"dSprites render cache written in {prepare_seconds:.1f} s (737,280 images)")
+    if prepare_seconds is not None:
+        print(f"dSprites render cache written in {prepare_seconds:.1f} s (737,280 images)")
     header = f"{'dataset':<22}{'source':<13}{'sample img/s':>14}{'ratio':>9}{'views img/s':>14}{'ratio':>9}"
     print(header)
     print("-" * len(header))

@@ -9,11 +9,18 @@ and the unsupervised scores. Data: 10 code dimensions, 5 discrete factors of siz
 SAP and DCI score ``num_train`` = 10,000 train and 5,000 test points as dlib does, so at
 N = 100,000 both sides get the same seeded subset. The scikit-learn GBT takes minutes at
 10,000 points on 2 cores; ``--quick`` (default) runs the DCI comparison at ``--dci-n``
-train points (both sides), and ``--full-dci`` runs it at 10,000.
+train points (both sides), and ``--full-dci`` runs it at 10,000. DCI rows come for the
+default trees (``estimator=gbt``, scikit-learn's exact thresholds) and for the histogram
+variant (``estimator=gbt-hist``); ``--dci-noise`` replaces three mixed dimensions by pure
+noise. ``--end-to-end`` also times ``disbench eval --codes ... --metric dci`` on 15,000
+points (10,000 train / 5,000 test), process start included, for both estimators, against
+the scikit-learn time measured here (at ``--dci-n`` points unless ``--full-dci``: then the
+ratio is a lower bound, as scikit-learn's time grows faster than linearly with points).
 
 Usage:
     PYTHONPATH=$PWD python benchmarks/metrics.py                 # quick: N=10k and 100k, DCI at 2k
     PYTHONPATH=$PWD python benchmarks/metrics.py --full-dci      # DCI reference at 10k (~7 min)
+    PYTHONPATH=$PWD python benchmarks/metrics.py --sizes --dci-n 2000 --end-to-end   # DCI only
     PYTHONPATH=$PWD python benchmarks/metrics.py --memory        # plus 1,000,000 x 32 peak memory
 """
 
@@ -40,14 +47,20 @@ SIZES = (3, 6, 40, 32, 32)
 DIMS = 10
 
 
-def make_codes(n: int, rng: np.random.Generator, dims: int = DIMS) -> tuple[np.ndarray, np.ndarray]:
-    """Factors ``(n, 5)`` and codes ``(n, dims)``: one dimension per factor, the rest mixtures, plus noise."""
+def make_codes(n: int, rng: np.random.Generator, dims: int = DIMS, noise_dims: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Factors ``(n, 5)`` and codes ``(n, dims)``: one dimension per factor, the rest mixtures, plus noise.
+
+    ``noise_dims``: the last that many dimensions are pure standard normal noise instead of mixtures.
+    """
     factors = np.stack([rng.integers(0, k, n) for k in SIZES], axis=1)
     scaled = factors / np.array(SIZES)
     mixing = np.zeros((len(SIZES), dims))
     mixing[np.arange(len(SIZES)), np.arange(len(SIZES))] = 1.0
     mixing[:, len(SIZES):] = np.random.default_rng(123).normal(size=(len(SIZES), dims - len(SIZES))) * 0.5
-    return scaled @ mixing + 0.05 * rng.normal(size=(n, dims)), factors
+    codes = scaled @ mixing + 0.05 * rng.normal(size=(n, dims))
+    if noise_dims:
+        codes[:, dims - noise_dims :] = rng.normal(size=(n, noise_dims))
+    return codes, factors
 
 
 def factor_info() -> list[Factor]:
@@ -100,9 +113,11 @@ def compare(n: int, dci_n: int, console: Console) -> tuple[Table, float]:
     console.log(f"N={n:,}: dci (reference at {dci_n:,} train points)")
     small = MetricInput(codes[:dci_n], factors[:dci_n], factor_info(), test_codes, test_factors)
     t_small, v_small = ours("dci", small)
+    t_hist, v_hist = ours("dci", small, estimator="gbt-hist")
     rt, reference = timed(dlib.dci, codes[:dci_n], factors[:dci_n], test_codes, test_factors)
-    for key in ("disentanglement", "completeness", "informativeness_test"):
-        row("dci", key, t_small, v_small[f"dci.{key}"], rt, reference[key], f" ({dci_n // 1000}k)")
+    for key in ("disentanglement", "completeness", "informativeness_train", "informativeness_test"):
+        row("dci", key, t_small, v_small[f"dci.{key}"], rt, reference[key], f" ({dci_n:,})")
+        row("dci gbt-hist", key, t_hist, v_hist[f"dci.{key}"], rt, reference[key], f" ({dci_n:,})")
     if dci_n != min(n, 10_000):
         t, v = ours("dci", capped)
         table.add_row("dci (10k, no reference)", "disentanglement", f"{t:.3f}", "-", "-", f"{v['dci.disentanglement']:.4f}", "-", "-")
@@ -128,6 +143,58 @@ def compare(n: int, dci_n: int, console: Console) -> tuple[Table, float]:
         row(name, key, t, v[key], None, None)
         suite_seconds += t
     return table, suite_seconds
+
+
+def dci_only(dci_n: int, noise_dims: int, console: Console) -> tuple[Table, float]:
+    """DCI (both estimators) against the scikit-learn reference at ``dci_n`` train / 5,000 test points."""
+    rng = np.random.default_rng(0)
+    codes, factors = make_codes(dci_n, rng, noise_dims=noise_dims)
+    test_codes, test_factors = make_codes(5_000, rng, noise_dims=noise_dims)
+    data = MetricInput(codes, factors, factor_info(), test_codes, test_factors)
+    title = f"DCI at {dci_n:,} train / 5,000 test points, {DIMS} dims ({noise_dims} pure noise), factors {SIZES}"
+    table = Table(title=title)
+    for column in ("estimator", "score", "disbench s", "reference s", "speed-up", "disbench", "reference", "|diff|"):
+        table.add_column(column, justify="right" if column not in ("estimator", "score") else "left")
+    console.log(f"dci: disbench at {dci_n:,} points")
+    results = {name: ours("dci", data, estimator=name) for name in ("gbt", "gbt-hist")}
+    console.log(f"dci: scikit-learn reference at {dci_n:,} points (minutes)")
+    ref_time, reference = timed(dlib.dci, codes, factors, test_codes, test_factors)
+    for name, (seconds, values) in results.items():
+        for key, expected in reference.items():
+            got = values[f"dci.{key}"]
+            table.add_row(
+                name, key, f"{seconds:.1f}", f"{ref_time:.1f}", f"{ref_time / seconds:.1f}x",
+                f"{got:.4f}", f"{expected:.4f}", f"{abs(got - expected):.4f}",
+            )
+    return table, ref_time
+
+
+def end_to_end(reference_seconds: float, reference_n: int, console: Console) -> Table:
+    """Wall time of ``disbench eval --codes --metric dci`` (process start included) on 10,000 / 5,000 points."""
+    import subprocess
+    import tempfile
+
+    rng = np.random.default_rng(0)
+    codes, factors = make_codes(15_000, rng)
+    table = Table(title="end to end: disbench eval --codes (15,000 rows: 10,000 train / 5,000 test) --metric dci")
+    for column in ("estimator", "wall s", f"scikit-learn s (at {reference_n:,} train points)", "speed-up"):
+        table.add_column(column, justify="right" if column != "estimator" else "left")
+    with tempfile.TemporaryDirectory() as folder:
+        np.save(f"{folder}/codes.npy", codes)
+        np.save(f"{folder}/factors.npy", factors)
+        for name in ("gbt", "gbt-hist"):
+            console.log(f"end to end: estimator={name}")
+            command = [
+                sys.executable, "-m", "disbench", "eval", "--codes", f"{folder}/codes.npy", "--factors",
+                f"{folder}/factors.npy", "--metric", "dci", "--set", f"dci.estimator={name}",
+                "--leaderboard", f"{folder}/{name}.csv", "--quiet",
+            ]
+            started = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            seconds = time.perf_counter() - started
+            ratio = f"{reference_seconds / seconds:.1f}x" + ("" if reference_n >= 10_000 else " (lower bound)")
+            table.add_row(name, f"{seconds:.1f}", f"{reference_seconds:.1f}", ratio)
+    return table
 
 
 def memory_check(n: int, dims: int, console: Console) -> Table:
@@ -158,6 +225,8 @@ def main() -> None:
     parser.add_argument("--dci-n", type=int, default=2_000, help="train points of the DCI comparison (quick mode)")
     parser.add_argument("--full-dci", action="store_true", help="DCI reference at 10,000 train points (minutes)")
     parser.add_argument("--memory", action="store_true", help="also the 1,000,000 x 32 memory check")
+    parser.add_argument("--dci-noise", type=int, default=0, help="pure-noise dimensions in the DCI-only comparison")
+    parser.add_argument("--end-to-end", action="store_true", help="DCI-only comparison plus `disbench eval` wall time")
     args = parser.parse_args()
     console = Console(stderr=True)
     out = Console(width=150)
@@ -169,6 +238,10 @@ def main() -> None:
         table, suite = compare(n, min(dci_n, n), console)
         out.print(table)
         out.print(f"whole codes-only suite (disbench) on {n:,} x {DIMS}: {suite:.1f} s")
+    if args.end_to_end:
+        table, reference_seconds = dci_only(dci_n, args.dci_noise, console)
+        out.print(table)
+        out.print(end_to_end(reference_seconds, dci_n, console))
     if args.memory:
         out.print(memory_check(1_000_000, 32, console))
 

@@ -1,3 +1,3 @@
 """disbench: benchmark disentanglement methods under one protocol."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

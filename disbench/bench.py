@@ -1,100 +1,396 @@
-"""Suites: a grid of (method, dataset, seed, hyperparameters, steps) trained, scored and reported.
+"""Suites: an ordered grid of (method, dataset, hyperparameters, seed) runs, trained, scored, reported.
 
 A suite is a YAML file (``suites/NAME.yaml`` or any path)::
 
     name: quick
-    seeds: [0, 1]
+    seeds: [0, 1]                  # or {range: [0, 50]}: seeds 0..49
     datasets: [synthetic]
     metrics: [mig, sap, r2]
-    eval: {n_eval: 10000, n_test: 5000}
+    eval: {n_eval: 10000, n_test: 5000, set: {mig.num_bins: 20}}
+    slurm: {partition: gpu, time: 240, cpus_per_task: 8, gpus_per_task: 1, mem_gb: 32}
     methods:
-      beta-vae: {steps: 1500, set: {lr: 0.001}}
+      beta-vae:
+        steps: 1500
+        set: {lr: 0.001}
+        grid: {beta: [1, 4, 16]}   # a product of lists, or a list of mappings
+        label: "beta={beta}"
       pca: {}
       geomancer: {datasets: [product-manifold], metrics: [subspace-angle]}
 
-Each entry may also set its own ``datasets``, ``seeds`` or ``metrics``. The grid is ordered, so
-``--list`` shows an index per run and ``--index I`` runs one (for array jobs).
+Each method's entries are every (dataset, grid point, seed) in that order; an entry may
+also set its own ``datasets``, ``seeds``, ``metrics`` and ``eval`` (merged over the
+suite's). The grid is never expanded as a whole: :meth:`Suite.entry` computes entry ``I``
+from the sizes, so ``--list`` and ``--index I`` stay fast for tens of thousands of entries,
+and listing resolves one configuration per (method, dataset, grid point), not per seed.
+
+Executors run a list of entry indices: :class:`LocalExecutor` in this process (or
+``jobs`` worker processes), :class:`SubmititExecutor` as one submitit array job, on Slurm
+or, with ``cluster="local"``, as subprocesses of this machine (the same code path, used by
+the tests). Every entry appends its rows to the leaderboard under the store's file lock.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import itertools
+import json
+import string
+import time
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
 
-from disbench.config import load_yaml_file
+from disbench.config import build_config, load_yaml_file, parse_set_options
 from disbench.errors import UsageError
 from disbench.evaluation import EvalSettings
 from disbench.presets import preset_dir
 
-SUITE_KEYS = {"name", "description", "seeds", "datasets", "metrics", "methods", "eval"}
-ENTRY_KEYS = {"steps", "set", "datasets", "seeds", "metrics"}
+SUITE_KEYS = {"name", "description", "seeds", "datasets", "metrics", "methods", "eval", "slurm"}
+ENTRY_KEYS = {"steps", "set", "grid", "label", "datasets", "seeds", "metrics", "eval"}
+#: a run folder's record of the (metrics, options, protocol) a suite entry scored it with
+SCORED = "scored.json"
+#: entry states, in the order `--status` summarises them
+STATES = ("missing", "running", "interrupted", "failed", "unscored", "finished")
+#: states a rerun submits again: nothing holds them and they are not done
+RESUBMIT_STATES = {"missing", "interrupted", "failed", "unscored"}
+
+
+# --------------------------------------------------------------------------------------------
+# Suite files
 
 
 @dataclass(frozen=True)
-class SuiteRun:
+class SuiteEntry:
+    """One run of a suite and how it is scored."""
+
+    index: int
     method: str
     dataset: str
     seed: int
     steps: int | None
     overrides: dict[str, Any] = field(default_factory=dict)
-    #: this run's metrics, or None for the suite's
-    metrics: tuple[str, ...] | None = None
+    metrics: tuple[str, ...] = ("all",)
+    #: EvalSettings fields
+    eval_settings: dict[str, Any] = field(default_factory=dict)
+    #: ``METRIC.OPTION`` -> value, as ``disbench eval --set``
+    metric_options: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
+class _Block:
+    """One method's entries: datasets x grid points x seeds, in that order."""
+
+    method: str
+    datasets: tuple[str, ...]
+    points: tuple[dict[str, Any], ...]
+    seeds: tuple[int, ...]
+    steps: int | None
+    metrics: tuple[str, ...]
+    eval_settings: dict[str, Any]
+    metric_options: dict[str, Any]
+    label: str | None
+
+    def __len__(self) -> int:
+        return len(self.datasets) * len(self.points) * len(self.seeds)
+
+
+@dataclass(frozen=True)
+class SlurmSettings:
+    """Resources of each array task; keys of a suite's ``slurm:`` section and of ``--slurm KEY=VALUE``.
+
+    Attributes:
+        partition: Slurm partition (None: the cluster's default).
+        time: wall-clock limit of one task, in minutes.
+        cpus_per_task: CPU cores per task.
+        gpus_per_task: GPUs per task (0 for CPU-only runs).
+        mem_gb: memory per task in GiB (None: the partition's default).
+        array_parallelism: at most this many tasks run at once.
+        account: account to charge (None: the user's default).
+        qos: quality of service (None: the default).
+        job_name: the array job's name (default: disbench-SUITE).
+        setup: shell lines run before each task (``module load ...``, ``source venv/bin/activate``).
+        sbatch: any other ``#SBATCH`` options, as ``{option: value}`` (``constraint: a100``).
+    """
+
+    partition: str | None = None
+    time: int = 240
+    cpus_per_task: int = 4
+    gpus_per_task: int = 0
+    mem_gb: float | None = None
+    array_parallelism: int = 256
+    account: str | None = None
+    qos: str | None = None
+    job_name: str | None = None
+    setup: tuple[str, ...] = ()
+    sbatch: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("time", "cpus_per_task", "array_parallelism"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.gpus_per_task < 0:
+            raise ValueError(f"gpus_per_task must be >= 0, got {self.gpus_per_task}")
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "SlurmSettings":
+        """These settings with ``--slurm KEY=VALUE`` values on top; ``sbatch.OPTION=VALUE`` adds one sbatch option."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["sbatch"] = dict(self.sbatch)
+        for key, value in overrides.items():
+            scope, dot, option = key.partition(".")
+            if dot and scope == "sbatch":
+                values["sbatch"][option] = value
+            else:
+                values[key] = value
+        return build_config(SlurmSettings, values, "--slurm")
+
+    def executor_parameters(self, suite_name: str) -> dict[str, Any]:
+        """These settings as submitit's ``update_parameters`` keywords (shared ones unprefixed)."""
+        parameters: dict[str, Any] = {
+            "name": self.job_name or f"disbench-{suite_name}",
+            "timeout_min": self.time,
+            "cpus_per_task": self.cpus_per_task,
+            "gpus_per_node": self.gpus_per_task,  # one task per node, so per node = per task
+            "tasks_per_node": 1,
+            "nodes": 1,
+            "slurm_array_parallelism": self.array_parallelism,
+        }
+        if self.mem_gb is not None:
+            parameters["mem_gb"] = self.mem_gb
+        for name in ("partition", "account", "qos"):
+            if getattr(self, name) is not None:
+                parameters[f"slurm_{name}"] = getattr(self, name)
+        if self.setup:
+            parameters["slurm_setup"] = list(self.setup)
+        if self.sbatch:
+            parameters["slurm_additional_parameters"] = {str(k): v for k, v in self.sbatch.items()}
+        return parameters
+
+
 class Suite:
-    name: str
-    runs: list[SuiteRun]
-    metrics: list[str]
-    eval_settings: EvalSettings
-    description: str = ""
+    """A loaded suite: entries computed on demand, configurations resolved once per grid point."""
+
+    def __init__(
+        self,
+        name: str,
+        blocks: Sequence[_Block],
+        description: str = "",
+        slurm: SlurmSettings | None = None,
+        source: str = "",
+    ) -> None:
+        self.name = name
+        self.blocks = tuple(blocks)
+        self.description = description
+        self.slurm = slurm or SlurmSettings()
+        self.source = source
+        self._specs: dict[str, Any] = {}
+
+    def __len__(self) -> int:
+        return sum(len(block) for block in self.blocks)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_specs": {}}  # pickled into array jobs: the cache stays behind
+
+    def entry(self, index: int) -> SuiteEntry:
+        """Entry ``index`` without expanding the others."""
+        if not 0 <= index < len(self):
+            raise UsageError(f"--index must be between 0 and {len(self) - 1} for suite {self.name!r}, got {index}.")
+        offset = index
+        for block in self.blocks:
+            if offset < len(block):
+                break
+            offset -= len(block)
+        per_dataset = len(block.points) * len(block.seeds)
+        dataset = block.datasets[offset // per_dataset]
+        point = block.points[(offset % per_dataset) // len(block.seeds)]
+        seed = block.seeds[offset % len(block.seeds)]
+        return self._make_entry(index, block, dataset, point, seed)
+
+    def entries(self) -> Iterator[SuiteEntry]:
+        index = 0
+        for block in self.blocks:
+            for dataset, point, seed in itertools.product(block.datasets, block.points, block.seeds):
+                yield self._make_entry(index, block, dataset, point, seed)
+                index += 1
+
+    @property
+    def runs(self) -> list[SuiteEntry]:
+        """Every entry (expands the grid: prefer :meth:`entries` for big suites)."""
+        return list(self.entries())
+
+    def _make_entry(self, index: int, block: _Block, dataset: str, point: dict[str, Any], seed: int) -> SuiteEntry:
+        label = None
+        if block.label:
+            values = {"method": block.method, "dataset": dataset}
+            values.update({key.rpartition(".")[2]: value for key, value in point.items()})
+            label = block.label.format(**values)
+        return SuiteEntry(
+            index, block.method, dataset, seed, block.steps, point, block.metrics,
+            block.eval_settings, block.metric_options, label,
+        )  # fmt: skip
+
+    def spec(self, entry: SuiteEntry):
+        """The entry's RunSpec; resolved once per (method, dataset, steps, overrides), whatever the seed."""
+        from dataclasses import replace
+
+        from disbench.runs import resolve_run_spec
+
+        key = json.dumps([entry.method, entry.dataset, entry.steps, entry.overrides], sort_keys=True, default=str)
+        if key not in self._specs:
+            self._specs[key] = resolve_run_spec(entry.method, entry.dataset, 0, entry.steps, entry.overrides)
+        return replace(self._specs[key], seed=entry.seed)
+
+    def select(self, indices: Sequence[int] | None) -> list[SuiteEntry]:
+        return list(self.entries()) if indices is None else [self.entry(i) for i in indices]
 
 
 def suite_names() -> list[str]:
     return sorted(p.stem for p in preset_dir("suites").glob("*.yaml"))
 
 
-def load_suite(name_or_path: str) -> Suite:
-    """A suite by name (``suites/NAME.yaml``) or path; unknown keys are UsageErrors."""
+def suite_path(name_or_path: str) -> Path:
     path = Path(name_or_path)
-    if not path.suffix:
-        path = preset_dir("suites") / f"{name_or_path}.yaml"
-        if not path.is_file():
-            from disbench.registry import unknown_name_message
+    if path.suffix:
+        return path
+    path = preset_dir("suites") / f"{name_or_path}.yaml"
+    if not path.is_file():
+        from disbench.registry import unknown_name_message
 
-            raise UsageError(unknown_name_message("suite", name_or_path, suite_names()))
+        raise UsageError(unknown_name_message("suite", name_or_path, suite_names()))
+    return path
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """A suite by name (``suites/NAME.yaml``) or path; unknown keys and malformed grids are UsageErrors."""
+    path = suite_path(name_or_path)
+    where = f"suite {str(path)!r}"
     data = load_yaml_file(path, what="suite")
-    unknown = set(data) - SUITE_KEYS
-    if unknown:
-        raise UsageError(f"suite {str(path)!r}: unknown key {sorted(unknown)[0]!r}; valid keys: {', '.join(sorted(SUITE_KEYS))}.")
+    _check_keys(data, SUITE_KEYS, where)
     methods = data.get("methods") or {}
     if isinstance(methods, list):
         methods = {m: {} for m in methods}
-    if not methods:
-        raise UsageError(f"suite {str(path)!r} lists no methods.")
-    seeds = list(data.get("seeds") or [0])
-    datasets = list(data.get("datasets") or ["synthetic"])
-    runs = []
+    if not isinstance(methods, dict) or not methods:
+        raise UsageError(f"{where} lists no methods.")
+    seeds = _seeds(data.get("seeds", [0]), where)
+    datasets = _names(data.get("datasets", ["synthetic"]), f"{where}: datasets")
+    metrics = _names(data.get("metrics", ["all"]), f"{where}: metrics")
+    settings, options = _eval_section(data.get("eval"), where)
+    blocks = []
     for method, entry in methods.items():
         entry = entry or {}
-        bad = set(entry) - ENTRY_KEYS
-        if bad:
-            raise UsageError(
-                f"suite {str(path)!r}, method {method!r}: unknown key {sorted(bad)[0]!r}; valid keys: {', '.join(sorted(ENTRY_KEYS))}."
+        entry_where = f"{where}, method {method!r}"
+        if not isinstance(entry, dict):
+            raise UsageError(f"{entry_where} must be a mapping of keys ({', '.join(sorted(ENTRY_KEYS))}).")
+        _check_keys(entry, ENTRY_KEYS, entry_where)
+        entry_settings, entry_options = _eval_section(entry.get("eval"), entry_where)
+        points = _grid_points(entry.get("grid"), dict(entry.get("set") or {}), entry_where)
+        label = entry.get("label")
+        if label is not None:
+            _check_label(str(label), points, entry_where)
+        steps = entry.get("steps")
+        if steps is not None and (not isinstance(steps, int) or steps < 1):
+            raise UsageError(f"{entry_where}: steps must be a positive whole number, got {steps!r}.")
+        blocks.append(
+            _Block(
+                method=str(method),
+                datasets=_names(entry["datasets"], f"{entry_where}: datasets") if "datasets" in entry else datasets,
+                points=points,
+                seeds=_seeds(entry["seeds"], entry_where) if "seeds" in entry else seeds,
+                steps=steps,
+                metrics=_names(entry["metrics"], f"{entry_where}: metrics") if "metrics" in entry else metrics,
+                eval_settings={**settings, **entry_settings},
+                metric_options={**options, **entry_options},
+                label=None if label is None else str(label),
             )
-        for dataset in entry.get("datasets", datasets):
-            for seed in entry.get("seeds", seeds):
-                metrics = tuple(entry["metrics"]) if entry.get("metrics") else None
-                runs.append(SuiteRun(method, dataset, int(seed), entry.get("steps"), dict(entry.get("set") or {}), metrics))
-    eval_settings = EvalSettings(**(data.get("eval") or {}))
-    return Suite(
-        name=str(data.get("name", path.stem)),
-        runs=runs,
-        metrics=list(data.get("metrics") or ["all"]),
-        eval_settings=eval_settings,
-        description=str(data.get("description", "")),
-    )
+        )
+    slurm_data = data.get("slurm") or {}
+    if not isinstance(slurm_data, dict):
+        raise UsageError(f"{where}: slurm must be a mapping of settings.")
+    slurm = build_config(SlurmSettings, slurm_data, f"{where}, slurm section")
+    return Suite(str(data.get("name", path.stem)), blocks, str(data.get("description", "")).strip(), slurm, str(path.resolve()))
+
+
+def _check_keys(data: dict[str, Any], valid: set[str], where: str) -> None:
+    unknown = set(data) - valid
+    if unknown:
+        raise UsageError(f"{where}: unknown key {sorted(unknown)[0]!r}; valid keys: {', '.join(sorted(valid))}.")
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise UsageError(f"{where} must be a non-empty list of names.")
+    return tuple(str(v) for v in value)
+
+
+def _seeds(value: Any, where: str) -> tuple[int, ...]:
+    """``[0, 1, 2]``, a single seed, or ``{range: [START, STOP]}`` (STOP excluded, as Python's range)."""
+    if isinstance(value, dict):
+        bounds = value.get("range")
+        if set(value) != {"range"} or not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, int) for b in bounds)):
+            raise UsageError(f"{where}: seeds takes a list or {{range: [START, STOP]}}, got {value!r}.")
+        seeds = tuple(range(bounds[0], bounds[1]))
+    else:
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise UsageError(f"{where}: seeds must be whole numbers, got {value!r}.")
+        seeds = tuple(values)
+    if not seeds:
+        raise UsageError(f"{where}: seeds is empty.")
+    return seeds
+
+
+def _eval_section(value: Any, where: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``eval: {n_eval: ..., set: {METRIC.OPTION: value}}`` -> (EvalSettings fields, metric options)."""
+    value = dict(value or {})
+    options = value.pop("set", None) or {}
+    if not isinstance(options, dict):
+        raise UsageError(f"{where}: eval.set must be a mapping of METRIC.OPTION to values.")
+    for key in options:
+        if "." not in str(key):
+            raise UsageError(f"{where}: eval.set keys take the form METRIC.OPTION (e.g. mig.num_bins), got {key!r}.")
+    build_config(EvalSettings, value, f"{where}, eval section")  # fails early on unknown keys
+    return value, {str(k): v for k, v in options.items()}
+
+
+def _grid_points(grid: Any, fixed: dict[str, Any], where: str) -> tuple[dict[str, Any], ...]:
+    """The entry's hyperparameter settings: ``set`` values under each grid point.
+
+    ``grid: {beta: [1, 2], lr: [1e-3, 1e-4]}`` is the product (4 points, the last key
+    varying fastest); ``grid: [{beta: 1, lr: 1e-3}, {beta: 2, lr: 1e-4}]`` lists points.
+    """
+    if grid is None:
+        return (fixed,)
+    if isinstance(grid, dict):
+        for key, values in grid.items():
+            if not isinstance(values, list) or not values:
+                raise UsageError(f"{where}: grid key {key!r} needs a non-empty list of values, got {values!r}.")
+        keys = list(grid)
+        return tuple({**fixed, **dict(zip(keys, combo))} for combo in itertools.product(*(grid[k] for k in keys)))
+    if isinstance(grid, list) and grid and all(isinstance(p, dict) for p in grid):
+        return tuple({**fixed, **p} for p in grid)
+    raise UsageError(f"{where}: grid takes a mapping of KEY: [values] or a list of mappings, got {grid!r}.")
+
+
+def _check_label(label: str, points: tuple[dict[str, Any], ...], where: str) -> None:
+    known = {"method", "dataset"} | {k.rpartition(".")[2] for p in points for k in p}
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(label) if name}
+    except ValueError as exc:
+        raise UsageError(f"{where}: label {label!r} is not a valid template ({exc}).") from None
+    unknown = names - known
+    if unknown:
+        raise UsageError(f"{where}: label {label!r} names {sorted(unknown)[0]!r}; it may use {', '.join(sorted(known))}.")
+    if len(points) > 1 and not names - {"method", "dataset"}:
+        raise UsageError(
+            f"{where}: label {label!r} is the same for every grid point, so a report would pool them; "
+            "put the grid's keys in it, e.g. 'beta={beta}'."
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# One entry: train, score, record
 
 
 @dataclass
@@ -104,18 +400,24 @@ class SuiteRunResult:
     rows: int
 
 
-def execute_run(
-    spec: Any,
-    metrics: list[str],
-    eval_settings: EvalSettings,
+def scoring_key(entry: SuiteEntry) -> str:
+    """What a suite entry asks of its run's scores: equal keys mean the same rows."""
+    canonical = json.dumps([sorted(entry.metrics), entry.metric_options, entry.eval_settings], sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:10]
+
+
+def run_entry(
+    suite: Suite,
+    entry: SuiteEntry,
     runs_dir: str | Path,
     leaderboard: str | Path,
-    device: str,
-    overwrite: bool,
+    device: str = "auto",
+    overwrite: bool = False,
     threads: int | None = None,
     progress: Any = None,
 ) -> SuiteRunResult:
-    """Train (or skip, or resume) one run of a suite and score it; safe to call in a worker process."""
+    """Train (or skip, or resume) one entry and score it; safe in a worker process or an array task."""
+    from disbench.atomic import write_json
     from disbench.evaluation import EvalRequest, evaluate_run
     from disbench.runs import train
 
@@ -123,55 +425,243 @@ def execute_run(
         import torch
 
         torch.set_num_threads(threads)
-    result = train(spec, runs_dir, device, overwrite, progress)
-    request = EvalRequest(metrics, {}, leaderboard, eval_settings, device, overwrite, progress=progress)
+    spec = suite.spec(entry)
+    result = train(spec, runs_dir, device, overwrite, progress, label=entry.label)
+    settings = build_config(EvalSettings, entry.eval_settings, f"suite {suite.name!r}, eval section")
+    request = EvalRequest(list(entry.metrics), entry.metric_options, leaderboard, settings, device, overwrite, progress=progress)
     outcome = evaluate_run(result.run_dir, request)
+    scored = _read_scored(result.run_dir)
+    scored[scoring_key(entry)] = {"suite": suite.name, "metrics": list(entry.metrics), "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    write_json(result.run_dir / SCORED, scored)
     return SuiteRunResult(spec.run_id, result.status, outcome.added)
+
+
+def _run_entry_at(suite: Suite, index: int, *args: Any) -> SuiteRunResult:
+    return run_entry(suite, suite.entry(index), *args)
+
+
+def _read_scored(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / SCORED
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}  # written atomically, so only a foreign file lands here: score again
+    return data if isinstance(data, dict) else {}
+
+
+# --------------------------------------------------------------------------------------------
+# Where each entry stands
+
+
+@dataclass(frozen=True)
+class EntryStatus:
+    index: int
+    run_id: str
+    label: str
+    #: one of STATES
+    state: str
+    #: the cluster job (or ``local:ID``) that last held the run folder
+    job_id: str
+    step: int | None = None
+
+
+def entry_status(suite: Suite, entry: SuiteEntry, runs_dir: str | Path, queued_jobs: set[str] | None = None) -> EntryStatus:
+    """The entry's state, read from its run folder (status.json and the suite's scoring record)."""
+    from disbench.jobs import holder_alive
+    from disbench.store import read_status, run_dir_for
+
+    spec = suite.spec(entry)
+    run_dir = run_dir_for(runs_dir, spec)
+    status = read_status(run_dir)
+    recorded = status.get("state")
+    if recorded == "finished":
+        state = "finished" if scoring_key(entry) in _read_scored(run_dir) else "unscored"
+    elif recorded == "running":
+        state = "running" if holder_alive(status, queued_jobs) else "interrupted"
+    elif recorded in ("interrupted", "failed"):
+        state = recorded
+    elif recorded == "corrupt":
+        state = "failed"
+    else:
+        state = "missing"
+    step = status.get("step")
+    return EntryStatus(entry.index, spec.run_id, entry.label or "", state, str(status.get("job_id") or ""), step)
+
+
+def suite_status(suite: Suite, runs_dir: str | Path, indices: Sequence[int] | None = None) -> list[EntryStatus]:
+    from disbench.jobs import slurm_queue
+
+    queued = slurm_queue()
+    return [entry_status(suite, entry, runs_dir, queued) for entry in suite.select(indices)]
+
+
+# --------------------------------------------------------------------------------------------
+# Executors
+
+
+class LocalExecutor:
+    """Entries in this process, one after another, or on ``jobs`` worker processes sharing the cores.
+
+    Workers share nothing but the run folders (one each) and the leaderboard, whose
+    appends are locked, so the outcome is the same as a sequential run.
+    """
+
+    def __init__(self, jobs: int = 1) -> None:
+        self.jobs = jobs
+
+    def run(
+        self,
+        suite: Suite,
+        entries: list[SuiteEntry],
+        runs_dir: str | Path,
+        leaderboard: str | Path,
+        device: str = "auto",
+        overwrite: bool = False,
+        progress: Any = None,
+    ) -> list[SuiteRunResult]:
+        from disbench.progress import NullProgress
+
+        progress = progress or NullProgress()
+        task = progress.task(f"suite {suite.name}", total=len(entries))
+        results: list[SuiteRunResult] = []
+        common = (str(runs_dir), str(leaderboard), device, overwrite)
+
+        def done(result: SuiteRunResult) -> None:
+            progress.message(f"{result.run_id}: {result.train_status}, {result.rows} rows")
+            results.append(result)
+            task.advance(1)
+
+        if self.jobs <= 1:
+            for entry in entries:
+                done(run_entry(suite, entry, *common, progress=progress))
+        else:
+            import multiprocessing
+            import os
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            threads = max(1, len(os.sched_getaffinity(0)) // self.jobs)
+            with ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(run_entry, suite, entry, *common, threads) for entry in entries]
+                for future in as_completed(futures):
+                    done(future.result())
+        task.close()
+        return results
+
+
+@dataclass
+class Submission:
+    """An array job: its id, the entry indices it runs, and submitit's job handles."""
+
+    job_id: str
+    indices: list[int]
+    jobs: list[Any] = field(repr=False)
+
+    def wait(self) -> list[tuple[int, str]]:
+        """Block until every task ends; returns (index, error line) of the tasks that failed."""
+        failures = []
+        for index, job in zip(self.indices, self.jobs):
+            try:
+                job.result()
+            except Exception as exc:  # submitit re-raises the task's error, or reports a killed task
+                lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+                failures.append((index, lines[-1] if lines else type(exc).__name__))
+        return failures
+
+
+def import_submitit():
+    try:
+        import submitit
+    except ImportError:
+        raise UsageError(
+            "the slurm executor needs submitit, which is not installed; "
+            "install the extra: pip install 'disbench[slurm]'."
+        ) from None
+    return submitit
+
+
+class SubmititExecutor:
+    """One submitit array job, one task per entry; ``cluster`` is ``"slurm"`` or ``"local"``.
+
+    ``cluster="local"`` runs the same submission on this machine as subprocesses (submitit's
+    LocalExecutor), ``array_parallelism`` at a time: the path the tests exercise, and a dry
+    run of a suite before a cluster.
+    """
+
+    def __init__(self, cluster: str, folder: str | Path, settings: SlurmSettings) -> None:
+        self.cluster = cluster
+        self.folder = Path(folder)
+        self.settings = settings
+
+    def make_executor(self, suite_name: str):
+        submitit = import_submitit()
+        try:
+            executor = submitit.AutoExecutor(folder=str(self.folder / "%j"), cluster=self.cluster)
+        except RuntimeError as exc:  # no srun on PATH: not a Slurm login node
+            raise UsageError(f"--executor {self.cluster}: {exc} Run from a Slurm login node.") from None
+        parameters = self.settings.executor_parameters(suite_name)
+        if self.cluster != "slurm":
+            parameters = {k: v for k, v in parameters.items() if not k.startswith("slurm_")}
+        try:
+            executor.update_parameters(**parameters)
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"slurm settings refused by submitit: {str(exc).splitlines()[0]}") from None
+        return executor
+
+    def submit(
+        self,
+        suite: Suite,
+        indices: list[int],
+        runs_dir: str | Path,
+        leaderboard: str | Path,
+        device: str = "auto",
+        overwrite: bool = False,
+    ) -> Submission:
+        if not indices:
+            return Submission("", [], [])
+        executor = self.make_executor(suite.name)
+        common = (str(Path(runs_dir).resolve()), str(Path(leaderboard).resolve()), device, overwrite, self.settings.cpus_per_task)
+
+        def submit(chunk: list[int]) -> list[Any]:
+            return executor.map_array(_run_entry_at, [suite] * len(chunk), chunk, *([value] * len(chunk) for value in common))
+
+        if self.cluster == "slurm":
+            jobs = submit(list(indices))  # Slurm throttles the array to array_parallelism itself
+        else:
+            # submitit's local executor starts every job at once: run waves of array_parallelism
+            jobs, wave = [], self.settings.array_parallelism
+            for start in range(0, len(indices), wave):
+                jobs += submit(list(indices[start : start + wave]))
+                while start + wave < len(indices) and not all(job.done() for job in jobs):
+                    time.sleep(0.2)
+        job_id = str(jobs[0].job_id).split("_")[0] if jobs else ""
+        return Submission(job_id, list(indices), jobs)
+
+
+def pending_indices(statuses: list[EntryStatus], overwrite: bool = False) -> list[int]:
+    """Entries a (re)submission runs: every one with ``overwrite``, else those missing or failed."""
+    return [s.index for s in statuses if overwrite or s.state in RESUBMIT_STATES]
 
 
 def run_suite(
     suite: Suite,
-    specs: list[Any],
-    runs: list[SuiteRun],
     runs_dir: str | Path,
     leaderboard: str | Path,
     device: str = "auto",
     overwrite: bool = False,
     jobs: int = 1,
     progress: Any = None,
+    indices: Sequence[int] | None = None,
 ) -> list[SuiteRunResult]:
-    """Every run of ``specs`` in order, or on ``jobs`` local processes sharing the cores.
+    """Every entry (or ``indices``) in this process or on ``jobs`` local processes."""
+    return LocalExecutor(jobs).run(suite, suite.select(indices), runs_dir, leaderboard, device, overwrite, progress)
 
-    Workers share nothing but the run folders (one each) and the leaderboard,
-    whose appends are locked, so the outcome is the same as a sequential run.
-    """
-    from disbench.progress import NullProgress
 
-    progress = progress or NullProgress()
-    task = progress.task(f"suite {suite.name}", total=len(specs))
-    results: list[SuiteRunResult] = []
-    common = (suite.eval_settings, str(runs_dir), str(leaderboard), device, overwrite)
-    metrics = [list(run.metrics or suite.metrics) for run in runs]
-    if jobs <= 1:
-        for spec, run_metrics in zip(specs, metrics):
-            result = execute_run(spec, run_metrics, *common, progress=progress)
-            progress.message(f"{result.run_id}: {result.train_status}, {result.rows} rows")
-            results.append(result)
-            task.advance(1)
-    else:
-        import multiprocessing
-        import os
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+def slurm_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``--slurm KEY=VALUE`` items as a mapping (``setup`` values may be repeated)."""
+    parsed = parse_set_options(items)
+    if "setup" in parsed:
+        parsed["setup"] = [line for item in items or [] if item.startswith("setup=") for line in [item.partition("=")[2]]]
+    return parsed
 
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [
-                pool.submit(execute_run, spec, run_metrics, *common, threads) for spec, run_metrics in zip(specs, metrics)
-            ]
-            for future in as_completed(futures):
-                result = future.result()
-                progress.message(f"{result.run_id}: {result.train_status}, {result.rows} rows")
-                results.append(result)
-                task.advance(1)
-    task.close()
-    return results

@@ -446,6 +446,7 @@ def _encode_run(run_dir: Path, settings: EvalSettings, device: str, step: int | 
         test_factors=test_factors,
         encode=encode,
         dataset=dataset,
+        chunk_rows=settings.batch_size,
     )
     return points, dataset.data_source, method
 

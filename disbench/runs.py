@@ -247,6 +247,7 @@ def _train_unlocked(
     spec: RunSpec, run_dir: Path, device: str, overwrite: bool, progress: Progress, label: str | None
 ) -> TrainResult:
     from disbench import training
+    from disbench.jobs import current_holder
     from disbench.provenance import device_description, versions
     from disbench.run_lock import LOCK_FILE
 
@@ -277,8 +278,9 @@ def _train_unlocked(
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         },
     )
+    holder = current_holder()  # lets `bench --status` tell a live run from a killed one
     spent_before = float(status.get("train_seconds", 0.0))
-    record_status(run_dir, state="running", train_seconds=spent_before)
+    record_status(run_dir, state="running", train_seconds=spent_before, **holder)
     started = time.perf_counter()
     try:
         if method.trainable:
@@ -289,14 +291,16 @@ def _train_unlocked(
             training.save_checkpoint(run_dir / training.CHECKPOINT, method, None, 0, np.random.default_rng(spec.seed))
             result_status = "trained"
     except training.TrainingInterrupted:
-        record_status(run_dir, state="interrupted", train_seconds=spent_before + time.perf_counter() - started)
+        record_status(run_dir, state="interrupted", train_seconds=spent_before + time.perf_counter() - started, **holder)
         raise
     except Exception as exc:  # never leave a run marked "running" by a process that has stopped
         message = str(exc) if isinstance(exc, DisbenchError) else f"{type(exc).__name__}: {exc}"
-        record_status(run_dir, state="failed", error=message, train_seconds=spent_before + time.perf_counter() - started)
+        record_status(
+            run_dir, state="failed", error=message, train_seconds=spent_before + time.perf_counter() - started, **holder
+        )
         raise
     seconds = spent_before + time.perf_counter() - started
-    record_status(run_dir, state="finished", step=spec.steps, train_seconds=seconds)
+    record_status(run_dir, state="finished", step=spec.steps, train_seconds=seconds, **holder)
     return TrainResult(run_dir, result_status, seconds)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from disbench.config import config_to_dict
 from disbench.datasets.base import Factor
-from disbench.encoding import Encoder
+from disbench.encoding import Encoder, fresh_codes
 from disbench.progress import NullProgress, Progress
 from disbench.store import score_rows
 
@@ -35,8 +35,9 @@ class EvalPoints:
         factor_info: one :class:`Factor` per column of ``factors``.
         test_spaces, test_factors: a held-out split (same spaces) for the metrics that fit a
             predictor; None lets each metric split ``spaces`` itself.
-        encode, dataset: the trained method and its dataset, for the encoder metrics (None
-            for codes files).
+        encode, dataset: the trained method and its dataset, for the encoder metrics and for
+            codes metrics that draw fresh points (None for codes files).
+        chunk_rows: observations rendered and encoded at once when fresh points are drawn.
     """
 
     spaces: dict[str, np.ndarray]
@@ -46,6 +47,7 @@ class EvalPoints:
     test_factors: np.ndarray | None = None
     encode: Encoder | None = None
     dataset: Any = None
+    chunk_rows: int = 1_000
 
 
 @dataclass
@@ -98,6 +100,7 @@ def score_points(
                         factor_info=points.factor_info,
                         test_codes=None if points.test_spaces is None else points.test_spaces[space],
                         test_factors=points.test_factors,
+                        draw=None if points.encode is None else fresh_codes(points.encode, points.dataset, space, points.chunk_rows),
                     )
                     result = info.compute(data, metric_options, rng)
                 else:

@@ -24,7 +24,7 @@ import io
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -88,7 +88,8 @@ class RunSpec:
     dataset_config: dict[str, Any] = field(default_factory=dict)
 
     def config_hash(self) -> str:
-        canonical = json.dumps(asdict(self), sort_keys=True, default=str)
+        # the fields as they are (asdict's deep copy cost most of a 5,400-run suite's listing)
+        canonical = json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:10]
 
     @property

@@ -15,6 +15,11 @@ model, optimiser, step, the data sampler's NumPy state and torch's RNG state. It
 written every ``checkpoint_every`` steps, at the end, and when SIGINT or SIGTERM
 arrives; always atomically, so a kill never leaves half a file. The checkpoints of the
 ``save_at`` steps are also copied to ``checkpoints/step_N.pt`` and kept.
+
+The loop costs what a bare loop costs: losses stay on the device and are read every
+SYNC_EVERY steps (log lines, NaN check, progress), never once a step; on CPU the first
+step's FLOPs decide between one thread and all of them (:func:`cpu_threads_for`), and
+the checkpoint keeps that choice so that a resumed run sums its floats in the same order.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -36,8 +41,10 @@ from disbench.progress import NullProgress, Progress
 from disbench.store import kept_checkpoint
 
 CHECKPOINT = "checkpoint.pt"
-#: below this many parameters a CPU step is dominated by thread start-up, not arithmetic
-SMALL_MODEL_PARAMETERS = 2_000_000
+#: a CPU step below this many FLOPs is dominated by per-operation costs that threads only raise
+CPU_PARALLEL_FLOPS = 200_000_000
+#: steps whose losses stay on the device between host reads (log lines, NaN check, progress)
+SYNC_EVERY = 25
 LOG = "log.jsonl"
 
 
@@ -96,7 +103,9 @@ class TrainingOutcome:
     final_logs: dict[str, float]
 
 
-def save_checkpoint(path: Path, method: Any, optimizer: Any, step: int, rng: np.random.Generator) -> None:
+def save_checkpoint(
+    path: Path, method: Any, optimizer: Any, step: int, rng: np.random.Generator, cpu_threads: int | None = None
+) -> None:
     import torch
 
     state = {
@@ -108,6 +117,8 @@ def save_checkpoint(path: Path, method: Any, optimizer: Any, step: int, rng: np.
         "numpy_rng": json.dumps(rng.bit_generator.state),
         "torch_rng": torch.get_rng_state(),
     }
+    if cpu_threads is not None:  # a resumed run keeps the threads (and so the float sums) it started with
+        state["cpu_threads"] = cpu_threads
     if torch.cuda.is_available():
         state["cuda_rng"] = torch.cuda.get_rng_state_all()
     with atomic_path(path) as tmp:
@@ -193,25 +204,34 @@ class _StopFlag:
             signal.signal(sig, handler)
 
 
-class _CpuThreads:
-    """Run tiny models on one thread: their per-op work is too small to split, and idle
-    threads spinning next to other processes slowed a 7-dimensional MLP step 60-fold here."""
+def step_flops(run_step: Callable[[], Any]) -> int:
+    """Floating-point operations of one call of ``run_step`` (matmuls and convolutions, forward and backward).
 
-    def __init__(self, model: Any, device: str) -> None:
-        self.limit = device == "cpu" and sum(p.numel() for p in model.parameters()) < SMALL_MODEL_PARAMETERS
-        self.previous = 0
+    Counting observes the operations without changing them, so the step counted is a real
+    training step and its numbers are those of an uncounted one.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
 
-    def __enter__(self) -> None:
-        import torch
+    counter = FlopCounterMode(display=False)
+    with counter:
+        run_step()
+    return int(counter.get_total_flops())
 
-        self.previous = torch.get_num_threads()
-        if self.limit:
-            torch.set_num_threads(1)
 
-    def __exit__(self, *exc: Any) -> None:
-        import torch
+def cpu_threads_for(flops: int, available: int) -> int:
+    """Threads for a CPU step of ``flops``: one below CPU_PARALLEL_FLOPS, else every available core.
 
-        torch.set_num_threads(self.previous)
+    A step's cost splits into arithmetic, which threads divide, and a fixed cost per operation,
+    which every extra thread raises (waking, synchronising). On 2 idle cores dlib's conv VAE on
+    dSprites (6.2 GFLOPs a step) ran 70 ms a step on 2 threads against 115 ms on one (issue 13),
+    while the synthetic data's beta-VAE MLP (54 MFLOPs) gains nothing from a second thread and
+    loses up to 60-fold when other processes compete for the cores. The choice depends on the
+    model and the core count only, never on a timing, because the thread count changes float
+    sums (multispace on synthetic data: parameters 0.017 apart after 3 steps on 1 vs 2 threads),
+    and a run must be a function of its configuration. On a machine oversubscribed by other
+    jobs, set OMP_NUM_THREADS=1: ``available`` is torch's thread count.
+    """
+    return 1 if flops < CPU_PARALLEL_FLOPS else max(1, available)
 
 
 def seed_everything(seed: int) -> np.random.Generator:
@@ -249,6 +269,7 @@ def train(
     for group in optimizer.param_groups:
         group.setdefault("initial_lr", group["lr"])
     start_step = 0
+    cpu_threads: int | None = None
     if resume and checkpoint_path.is_file():
         state = load_checkpoint(checkpoint_path, method.device)
         method.load_state_dict(state["method"])
@@ -259,6 +280,7 @@ def train(
         if "cuda_rng" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         start_step = int(state["step"])
+        cpu_threads = state.get("cpu_threads")
     if dist.is_main:
         truncate_log(log_path, start_step)
         if start_step in save_at and not kept_checkpoint(run_dir, start_step).is_file():
@@ -273,54 +295,96 @@ def train(
     logs: dict[str, float] = {}
     last_saved = start_step
     pending_log: list[str] = []
+    # losses stay on the device until read SYNC_EVERY steps at once: no host sync per step
+    unread: list[tuple[int, float, Any]] = []
+    loss_names: list[str] = []
+
+    def read_losses() -> None:
+        """Log, check and show the unread steps' losses (one host transfer)."""
+        nonlocal logs
+        if not unread:
+            return
+        values = torch.stack([vector for _, _, vector in unread]).cpu().tolist()
+        for (step, lr, _), row in zip(unread, values):
+            logs = dict(zip(loss_names, row))
+            if not math.isfinite(logs["loss"]):
+                unread.clear()
+                checkpoint_note = (
+                    f"the checkpoint of step {last_saved} is kept" if last_saved > 0 else "no checkpoint was written"
+                )
+                raise DisbenchError(
+                    f"loss became {logs['loss']} at step {step}; {checkpoint_note}. "
+                    "Lower the learning rate (--set lr=...) and rerun with --overwrite."
+                )
+            if dist.is_main:
+                pending_log.append(json.dumps({"step": step, **logs, "lr": lr}) + "\n")
+        task.advance(len(unread), loss=logs["loss"])
+        unread.clear()
 
     def checkpoint(step_done: int) -> None:
         nonlocal last_saved
+        read_losses()  # a NaN raises here, before a poisoned state could be saved
         if dist.is_main:
             if pending_log:
                 with log_path.open("a") as handle:
                     handle.writelines(pending_log)
                 pending_log.clear()
-            save_checkpoint(checkpoint_path, method, optimizer, step_done, rng)
+            save_checkpoint(checkpoint_path, method, optimizer, step_done, rng, cpu_threads)
             if step_done in save_at and step_done < steps:  # the last step's checkpoint is the final one
                 keep_checkpoint(run_dir, step_done)
         last_saved = step_done
 
-    with _StopFlag() as stop, _CpuThreads(method.model, method.device):
-        for step in range(start_step, steps):
-            lr_scale = method.lr_scale(step, steps)
-            for group in optimizer.param_groups:
-                group["lr"] = group["initial_lr"] * lr_scale
-            losses = method.training_step(step, rng)
-            loss = losses["loss"]
-            if not torch.isfinite(loss):
-                checkpoint_note = (
-                    f"the checkpoint of step {last_saved} is kept" if last_saved > 0 else "no checkpoint was written"
-                )
-                raise DisbenchError(
-                    f"loss became {loss.item()} at step {step}; {checkpoint_note}. "
-                    "Lower the learning rate (--set lr=...) and rerun with --overwrite."
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if dist.enabled and not method.synchronises_gradients:
-                average_gradients(method.model, dist.world_size)
-            logs = {k: float(v.detach()) for k, v in losses.items()}
-            method.before_optimizer_step(step, logs, lr_scale)
-            optimizer.step()
-            if dist.is_main:
-                pending_log.append(json.dumps({"step": step, **logs, "lr": optimizer.param_groups[0]["lr"]}) + "\n")
-            task.advance(1, loss=logs["loss"])
-            done = step + 1
-            if stop.signal_name is not None:
-                checkpoint(done)
-                task.close()
-                raise TrainingInterrupted(
-                    f"{stop.signal_name} received: checkpoint saved at step {done}/{steps}; "
-                    "run the same command again to resume."
-                )
-            if done % config.checkpoint_every == 0 or done == steps or done in save_at:
-                checkpoint(done)
+    def train_step(step: int) -> None:
+        lr_scale = method.lr_scale(step, steps)
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * lr_scale
+        losses = method.training_step(step, rng)
+        optimizer.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        if dist.enabled and not method.synchronises_gradients:
+            average_gradients(method.model, dist.world_size)
+        detached = {k: v.detach() for k, v in losses.items()}
+        method.before_optimizer_step(step, detached, lr_scale)
+        optimizer.step()
+        if not loss_names:
+            loss_names.extend(detached)
+        # a method's before_optimizer_step may log plain numbers (e.g. a schedule's value) beside
+        # the device tensors; as_tensor moves them without a host synchronisation
+        device = losses["loss"].device
+        vector = torch.stack([torch.as_tensor(detached[k], device=device).reshape(()).float() for k in loss_names])
+        unread.append((step, optimizer.param_groups[0]["lr"], vector))
+
+    threads_before = torch.get_num_threads()
+    on_cpu = str(method.device) == "cpu"
+    try:
+        with _StopFlag() as stop:
+            if on_cpu and cpu_threads is not None:
+                torch.set_num_threads(cpu_threads)
+            for step in range(start_step, steps):
+                if on_cpu and cpu_threads is None:
+                    # a fresh run's first step is counted (at the default threads) to choose the rest's
+                    if threads_before > 1:
+                        cpu_threads = cpu_threads_for(step_flops(lambda: train_step(step)), threads_before)
+                    else:
+                        train_step(step)
+                        cpu_threads = 1
+                    torch.set_num_threads(cpu_threads)
+                else:
+                    train_step(step)
+                done = step + 1
+                if stop.signal_name is not None:
+                    checkpoint(done)
+                    task.close()
+                    raise TrainingInterrupted(
+                        f"{stop.signal_name} received: checkpoint saved at step {done}/{steps}; "
+                        "run the same command again to resume."
+                    )
+                if done % config.checkpoint_every == 0 or done == steps or done in save_at:
+                    checkpoint(done)
+                elif len(unread) >= SYNC_EVERY:
+                    read_losses()
+    finally:
+        torch.set_num_threads(threads_before)
     task.close()
     return TrainingOutcome(status, start_step, steps, time.perf_counter() - started, logs)
 

@@ -26,7 +26,7 @@ def test_entry_overrides(tmp_path):
     )
     suite = load_suite(str(path))
     assert [(r.method, r.seed) for r in suite.runs][:1] == [("pca", 5)]
-    assert suite.runs[0].metrics is None and suite.runs[1].metrics == ("subspace-angle",)
+    assert suite.runs[0].metrics == ("mig",) and suite.runs[1].metrics == ("subspace-angle",)
     assert len(suite.runs) == 4
 
 
@@ -35,3 +35,127 @@ def test_suite_without_methods_is_refused(tmp_path):
     path.write_text("name: empty\n")
     with pytest.raises(UsageError, match="lists no methods"):
         load_suite(str(path))
+
+
+GRID_SUITE = """\
+name: grid
+seeds: {range: [0, 3]}
+datasets: [synthetic]
+metrics: [mig]
+eval: {n_eval: 300, set: {mig.num_bins: 7}}
+methods:
+  beta-vae:
+    steps: 5
+    set: {batch_size: 8}
+    grid: {beta: [1, 4], lr: [0.001, 0.0001]}
+    label: "beta={beta} lr={lr}"
+  pca:
+    seeds: [9]
+    grid: [{num_fit: 200}, {num_fit: 300}]
+    label: "fit={num_fit}"
+    eval: {set: {mig.num_bins: 5}}
+"""
+
+
+def test_grid_expands_lazily_and_in_order(tmp_path):
+    path = tmp_path / "grid.yaml"
+    path.write_text(GRID_SUITE)
+    suite = load_suite(str(path))
+    assert len(suite) == 2 * 2 * 3 + 2
+    entries = list(suite.entries())
+    assert [suite.entry(i) for i in range(len(suite))] == entries
+    assert [(e.overrides["beta"], e.overrides["lr"], e.seed) for e in entries[:4]] == [
+        (1, 0.001, 0), (1, 0.001, 1), (1, 0.001, 2), (1, 0.0001, 0)
+    ]  # fmt: skip
+    assert entries[0].overrides == {"batch_size": 8, "beta": 1, "lr": 0.001}
+    assert entries[0].label == "beta=1 lr=0.001" and entries[-1].label == "fit=300"
+    assert entries[0].metric_options == {"mig.num_bins": 7} and entries[-1].metric_options == {"mig.num_bins": 5}
+    assert len({suite.spec(e).run_id for e in entries}) == len(entries)
+    with pytest.raises(UsageError, match="--index must be between 0 and 13"):
+        suite.entry(14)
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ("{grid: {beta: 4}}", "grid key 'beta' needs a non-empty list"),
+        ("{grid: {beta: [1, 2]}, label: same}", "would pool them"),
+        ("{grid: {beta: [1, 2]}, label: 'b={gamma}'}", "names 'gamma'"),
+        ("{seeds: {range: [0]}}", "seeds takes a list or {range: [START, STOP]}"),
+        ("{eval: {set: {num_bins: 3}}}", "METRIC.OPTION"),
+        ("{eval: {n_evals: 3}}", "unknown key 'n_evals'"),
+    ],
+)
+def test_malformed_entries_are_usage_errors(tmp_path, entry, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"name: bad\nmethods:\n  beta-vae: {entry}\n")
+    with pytest.raises(UsageError, match=message.replace("[", r"\[").replace("{", r"\{")):
+        load_suite(str(path))
+
+
+def test_study_lists_without_building_anything(monkeypatch):
+    """5,400 entries, one configuration resolved per grid point and no dataset or model built."""
+    import disbench.runs as runs
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("listing must not build datasets or methods")
+
+    monkeypatch.setattr(runs, "build_dataset", refuse)
+    monkeypatch.setattr(runs, "build_method", refuse)
+    resolved = []
+    original = runs.resolve_run_spec
+    monkeypatch.setattr(runs, "resolve_run_spec", lambda *a, **k: resolved.append(a) or original(*a, **k))
+    suite = load_suite("dlib-unsupervised-study")
+    run_ids = [suite.spec(entry).run_id for entry in suite.entries()]
+    assert len(run_ids) == len(set(run_ids)) == 6 * 6 * 50 * 3 == 5400
+    assert len(resolved) == 6 * 6 * 3  # per (method, value, dataset): seeds only change the seed
+    first = suite.entry(0)
+    assert (first.method, first.dataset, first.seed, first.label) == ("beta-vae", "dsprites", 0, "beta=1")
+    assert suite.spec(first).steps == 300_000 and suite.spec(first).method_config["beta"] == 1.0
+    dip_ii = [e for e in suite.entries() if e.method == "dip-vae-ii"]
+    assert sorted({e.overrides["lambda_od"] for e in dip_ii}) == [1, 2, 5, 10, 20, 50]
+    assert set(first.metrics) >= {"beta-vae", "factor-vae", "mig", "dci", "modularity", "sap"}
+
+
+def test_entry_labels_and_metric_options_reach_the_run_and_leaderboard(tmp_path, cli):
+    (tmp_path / "s.yaml").write_text(
+        "name: s\nmetrics: [mig]\neval: {n_eval: 300, set: {mig.num_bins: 7}}\n"
+        "methods:\n  pca: {grid: {num_fit: [200, 300]}, label: 'fit={num_fit}', eval: {set: {mig.num_bins: 5}}}\n"
+    )
+    result = cli("bench", "--suite", "s.yaml", "--index", "1", "-q", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    import csv
+    import json
+
+    import yaml
+
+    suite = load_suite("s.yaml")
+    run_dir = tmp_path / "runs" / suite.spec(suite.entry(1)).run_id
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["label"] == "fit=300"
+    with open(tmp_path / "results" / "leaderboard.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and {r["run_id"] for r in rows} == {run_dir.name}
+    assert {json.loads(r["metric_options"])["num_bins"] for r in rows} == {5}  # the entry's over the suite's
+
+
+@pytest.mark.slow
+def test_cpu_study_entry_runs_with_its_metric_options_and_label(tmp_path, cli):
+    listing = cli("bench", "--suite", "dlib-unsupervised-study-cpu", "--list")
+    lines = listing.stdout.strip().splitlines()
+    assert len(lines) == 48 and lines[0].split("\t")[2] == "beta=1"
+    suite = load_suite("dlib-unsupervised-study-cpu")
+    entry = suite.entry(0)
+    result = cli("bench", "--suite", "dlib-unsupervised-study-cpu", "--index", "0", "--device", "cpu", "-q", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    import csv
+    import json
+
+    import yaml
+
+    run_dir = tmp_path / "runs" / suite.spec(entry).run_id
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["label"] == "beta=1"
+    with open(tmp_path / "results" / "leaderboard.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    beta_rows = [r for r in rows if r["metric"].startswith("beta-vae")]
+    assert beta_rows and json.loads(beta_rows[0]["metric_options"])["num_train"] == 300
+    assert {r["run_id"] for r in rows} == {run_dir.name}

@@ -107,11 +107,13 @@ def test_same_seed_same_images_and_views():
                                            ("color-dsprites-tint", "split")])
 def test_views_share_exactly_their_groups(name, grouping):
     cls = DATASETS.get(name)
-    check_views_follow_groups(cls(cls.Config(source="render", grouping=grouping)))
+    # factor views (re-rendered factors); color-dsprites' augmentation views: tests/test_color_dsprites_views.py
+    views = {"views": "factors"} if name == "color-dsprites" else {}
+    check_views_follow_groups(cls(cls.Config(source="render", grouping=grouping, **views)))
 
 
 def test_color_dsprites_paints_the_sprite_in_its_tab10_colour():
-    dataset = ColorDSprites(ColorDSprites.Config(source="render"))
+    dataset = ColorDSprites(ColorDSprites.Config(source="render", views="factors"))  # unnormalised pixels
     assert dataset.factor_names[0] == "colour" and dataset.factor_sizes[0] == 10
     assert dataset.groups == ["content", "colour", "spatial"]
     images, factors = dataset.sample(50, np.random.default_rng(2))

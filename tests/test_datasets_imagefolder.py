@@ -169,3 +169,25 @@ def test_bad_options_are_refused():
         build_config(ImageFolderConfig, {"crop_scale": "0.5,0.2"}, "dataset 'imagefolder'")
     with pytest.raises(UsageError, match="load_size"):
         build_config(ImageFolderConfig, {"size": "64", "load_size": "32"}, "dataset 'imagefolder'")
+
+
+def test_batches_do_not_depend_on_the_number_of_workers(folder):
+    """Decoding and augmenting run in fixed chunks, in worker processes or here: same bits either way."""
+    from disbench.datasets import imagefolder
+
+    assert imagefolder.default_workers() >= 1
+    n = 2 * imagefolder.CHUNK_IMAGES + 5  # three chunks, the last one short
+    here = ImageFolder(ImageFolderConfig(root=str(folder), size=32, workers=1))
+    pooled = ImageFolder(ImageFolderConfig(root=str(folder), size=32, workers=3))
+    views_here = here.sample_views(n, np.random.default_rng(4))
+    views_pooled = pooled.sample_views(n, np.random.default_rng(4))
+    assert pooled._worker_pool is not None  # the chunks really went to worker processes
+    for name in ("query", "content_key"):
+        np.testing.assert_array_equal(getattr(views_here, name), getattr(views_pooled, name))
+    for group in here.style_groups:
+        np.testing.assert_array_equal(views_here.group_keys[group], views_pooled.group_keys[group])
+    labels = np.arange(n)[:, None] % len(here.classes)
+    np.testing.assert_array_equal(
+        here.observations_from_factors(labels, np.random.default_rng(5)),
+        pooled.observations_from_factors(labels, np.random.default_rng(5)),
+    )

@@ -17,11 +17,26 @@ def no_user_files(monkeypatch, tmp_path):
     monkeypatch.setenv("DISBENCH_CACHE", str(tmp_path / "cache"))
 
 
+def missing_user_files(name: str) -> dict[str, str]:
+    """The files or folders the dataset looks for and did not find: name -> where it looked."""
+    status = locate(name)
+    return {key: entry["looked for"] for key, entry in status.items() if isinstance(entry, dict) and not entry["found"]}
+
+
 def build_or_skip(name):
+    """Build the dataset; skip only when it needs a file the user supplies, is missing it, and says so.
+
+    Any other UsageError (a broken default, a bad option) fails the test: a dataset that
+    needs no files must build. The skip names the missing file and where it was looked for.
+    """
     try:
         return DATASETS.get(name)()
-    except UsageError as exc:  # needs a file or folder the user provides
-        pytest.skip(str(exc))
+    except UsageError as exc:
+        named = {key: where for key, where in missing_user_files(name).items()
+                 if key in str(exc) or where.split(" (")[0] in str(exc)}
+        if not named:
+            raise
+        pytest.skip(f"{name} needs {', '.join(f'{key} (looked for {where})' for key, where in named.items())}")
 
 
 @pytest.mark.parametrize("name", list(DATASETS))
@@ -39,6 +54,23 @@ def test_dataset_samples_renders_and_yields_views(name):
             assert key.shape == (4, *dataset.observation_shape)
         assert list(views.group_keys) == dataset.style_groups
     assert isinstance(locate(name), dict) and isinstance(locate(dataset), dict)
+
+
+def test_only_a_missing_user_file_is_a_skip(monkeypatch):
+    from disbench.datasets.synthetic import SyntheticDataset
+
+    # a dataset that needs no file but rejects its own defaults must fail, not skip
+    def broken(self, config=None):
+        raise UsageError("option content_dims must be at least 1")
+
+    monkeypatch.setattr(SyntheticDataset, "__init__", broken)
+    with pytest.raises(UsageError, match="content_dims"):
+        build_or_skip("synthetic")
+    # a dataset whose user file is absent skips, naming the file and where it looked
+    with pytest.raises(pytest.skip.Exception, match=r"shapes3d needs 3dshapes.h5 \(looked for .*3dshapes.h5"):
+        build_or_skip("shapes3d")
+    # dSprites finds no released file here, yet renders: it builds instead of skipping
+    assert build_or_skip("dsprites").factors
 
 
 @pytest.mark.parametrize("name", ["dsprites", "color-dsprites", "synthetic"])

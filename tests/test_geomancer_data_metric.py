@@ -118,17 +118,53 @@ def test_angles_agree_with_scipy_subspace_angles():
     assert np.all(angles[:, :, 2:] == RIGHT_ANGLE)  # absent factors
 
 
-def test_wrong_factor_count_scores_right_angles_for_the_unmatched():
+def test_wrong_factor_count_scores_a_right_angle_as_a_whole_and_lenient_gives_partial_credit():
     data, rng = dataset(spec="S2xS2"), np.random.default_rng(0)
     factors = data.sample_factors(10, rng)
     tangents = data.true_tangents(factors)
     bases, labels, _ = perfect_subspaces(data, factors, rng)
     one_factor = np.zeros_like(labels)  # everything lumped: dimension 4 matches neither
-    assert np.allclose(matched_angle(factor_angles(tangents, bases, one_factor), np.ones(10, int)), RIGHT_ANGLE)
+    for lenient in (False, True):
+        assert np.allclose(matched_angle(factor_angles(tangents, bases, one_factor), np.ones(10, int), lenient), RIGHT_ANGLE)
     three = labels.copy()
-    three[:, 3] = 2  # splits factor 1: factor 0 still exact, two unmatched of three
-    scores = matched_angle(factor_angles(tangents, bases, three), np.full(10, 3))
-    np.testing.assert_allclose(scores, 2 * RIGHT_ANGLE / 3, atol=1e-6)
+    three[:, 3] = 2  # splits factor 1: factor 0 still exact, yet the count is wrong
+    angles = factor_angles(tangents, bases, three)
+    np.testing.assert_allclose(matched_angle(angles, np.full(10, 3)), RIGHT_ANGLE)  # the reference's rule
+    np.testing.assert_allclose(matched_angle(angles, np.full(10, 3), lenient=True), 2 * RIGHT_ANGLE / 3, atol=1e-6)
+
+
+def reference_avg_angle(true_parts: list[np.ndarray], found_parts: list[np.ndarray]) -> float:
+    """The reference's avg_angle_between_subspaces, transcribed: every permutation, largest angle per pair."""
+    import itertools
+
+    if len(true_parts) != len(found_parts):
+        return np.pi / 2
+    means = []
+    for permuted in itertools.permutations(found_parts):
+        angles = [
+            np.arccos(np.clip(np.linalg.svd(t.T @ f, compute_uv=False).min(), 0, 1)) if t.shape[1] == f.shape[1] else np.pi / 2
+            for t, f in zip(true_parts, permuted)
+        ]
+        means.append(np.mean(angles))
+    return float(min(means))
+
+
+def test_matched_angle_equals_the_references_permutation_search():
+    data, rng = dataset(spec="S1xS2xS1"), np.random.default_rng(3)
+    factors = data.sample_factors(40, rng)
+    truth = data.true_tangents(factors)
+    bases = np.linalg.qr(np.concatenate(truth, axis=2) + 0.4 * rng.standard_normal((40, 7, 4)))[0]
+    # per point a random grouping of the 4 directions into 1 to 4 factors (labels 0..count-1)
+    labels = np.stack([np.sort(rng.integers(0, c, 4)) for c in rng.integers(1, 5, 40)])
+    labels = np.stack([np.unique(row, return_inverse=True)[1] for row in labels])
+    counts = labels.max(axis=1) + 1
+    assert set(counts) >= {2, 3}  # both right and wrong counts occur
+    ours = matched_angle(factor_angles(truth, bases, labels), counts)
+    expected = [
+        reference_avg_angle([t[n] for t in truth], [bases[n][:, labels[n] == l] for l in range(counts[n])])
+        for n in range(40)
+    ]
+    np.testing.assert_allclose(ours, expected, atol=1e-9)
 
 
 def test_random_subspaces_score_far_worse_than_perfect():
@@ -196,7 +232,7 @@ def test_method_scores_well_and_round_trips_through_torch_save(tmp_path):
     method = fitted_method()
     assert method.fit_report["separable"] and method.fit_report["num_factors"] == 2
     info = METRICS.get("subspace-angle")
-    options = SubspaceAngleOptions(num_points=300, alignment_neighbors=0)
+    options = SubspaceAngleOptions(points="sampled", num_points=300, alignment_neighbors=0)
     result = info.compute(method.encode, "points", method.dataset, options, np.random.default_rng(5))
     angle = {s.metric: s.value for s in result.scores}["subspace-angle"]
     assert angle < 0.5  # new points: local PCA plus the transported split of the nearest fitted point
@@ -237,3 +273,53 @@ def test_encode_before_fit_and_wrong_width_are_clear():
         method.encode(np.zeros((2, 6)))
     with pytest.raises(UsageError, match="fitted on 6-dimensional points, got 5"):
         fitted_method(400).encode(np.zeros((2, 5)))
+
+
+def test_metric_scores_the_fitted_points_by_default_as_the_reference():
+    method = fitted_method(600)
+    points, factors = method.fitted_sample()
+    assert points.shape == (600, 6) and factors.shape == (600, 6)
+
+    def encode(observations, factors=None):
+        return method.encode(observations)
+
+    encode.fitted_sample = method.fitted_sample
+    info = METRICS.get("subspace-angle")
+    result = info.compute(encode, "points", method.dataset, SubspaceAngleOptions(alignment_neighbors=0), np.random.default_rng(5))
+    scores = {s.metric: s.value for s in result.scores}
+    assert result.details["points_scored"] == "fitted" and result.details["num_points_scored"] == 600
+    # independently: the fit's own split at each fitted point against the true tangents of its factors
+    own_bases = np.einsum("nkd,nkj->ndj", method.tangents, method.directions)
+    expected = matched_angle(factor_angles(method.dataset.true_tangents(factors), own_bases, method.labels), method.counts)
+    assert np.isclose(scores["subspace-angle"], expected.mean())
+    sampled = info.compute(encode, "points", method.dataset, SubspaceAngleOptions(points="sampled", num_points=300, alignment_neighbors=0), np.random.default_rng(5))
+    assert sampled.details["points_scored"] == "sampled" and sampled.details["num_points_scored"] == 300
+
+
+def test_old_checkpoint_without_factors_asks_for_a_retrain():
+    method = fitted_method(400)
+    state = method.state_dict()
+    del state["factors"]  # as written before the fitted points' factors were kept
+    clone = type(method)(method.config, method.dataset, seed=0)
+    clone.load_state_dict(state)
+    with pytest.raises(UsageError, match="--overwrite"):
+        clone.fitted_sample()
+
+
+def test_cli_eval_of_a_geomancer_run_scores_its_fitted_points(cli):
+    import json
+    from pathlib import Path
+
+    from disbench.runs import load_run
+
+    result = cli("train", "-m", "geomancer", "-d", "product-manifold", "--set", "num_points=600", "--set", "intrinsic_dim=4", "-q")
+    run_dir = result.stdout.strip().splitlines()[-1]
+    cli("eval", run_dir, "-M", "subspace-angle", "--n-eval", "50", "--n-test", "10", "-q")
+    results = json.loads((Path(run_dir) / "results.json").read_text())
+    entry = results["subspace-angle"]["spaces"]["points"]
+    assert entry["details"]["points_scored"] == "fitted" and entry["details"]["num_points_scored"] == 600
+    _, data, method = load_run(run_dir)
+    own_bases = np.einsum("nkd,nkj->ndj", method.tangents, method.directions)
+    expected = matched_angle(factor_angles(data.true_tangents(method.factors), own_bases, method.labels), method.counts).mean()
+    score = {s["metric"]: s["value"] for s in entry["scores"]}["subspace-angle"]
+    assert np.isclose(score, expected)

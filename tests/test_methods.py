@@ -51,7 +51,8 @@ def test_trainable_method_is_deterministic(name, tmp_path):
 
 
 def test_oracle_spaces_follow_groups(tmp_path):
-    result = train(resolve_run_spec("oracle", "synthetic"), tmp_path / "runs", device="cpu")
+    spec = resolve_run_spec("oracle", "synthetic", overrides={"mode": "groups"})  # two style groups
+    result = train(spec, tmp_path / "runs", device="cpu")
     _, dataset, oracle = load_run(result.run_dir)
     x, f = dataset.sample(10, np.random.default_rng(0))
     spaces = oracle.encode(x, f).spaces
@@ -63,7 +64,7 @@ def test_vae_learns_to_reconstruct(tmp_path):
     """Direction of the effect: 300 steps lower the reconstruction error well below its start."""
     import json
 
-    spec = resolve_run_spec("beta-vae", "synthetic", seed=0, steps=300, overrides={"lr": "1e-3", "beta": "1"})
+    spec = resolve_run_spec("beta-vae", "synthetic", seed=0, steps=300, overrides={"lr": "1e-3", "beta": "1", "mode": "groups"})
     result = train(spec, tmp_path / "runs", device="cpu")
     log = [json.loads(line) for line in (result.run_dir / "log.jsonl").read_text().splitlines()]
     start = np.mean([e["reconstruction"] for e in log[:20]])

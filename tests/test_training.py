@@ -119,3 +119,66 @@ def test_checkpoint_loads_without_unpickling(tmp_path):
     result = train(spec(), tmp_path / "runs", device="cpu")
     state = torch.load(result.run_dir / CHECKPOINT, weights_only=True)
     assert state["step"] == STEPS and "optimizer" in state
+
+
+def test_losses_reach_the_host_every_few_steps_not_every_step(tmp_path, monkeypatch):
+    """Reading a loss on the host waits for the GPU: the loop reads SYNC_EVERY steps at once."""
+    from disbench import training
+
+    import sys
+
+    reads = {"count": 0}
+    for name in ("item", "__float__", "tolist"):
+        original = getattr(torch.Tensor, name)
+
+        def counting(self, *args, _original=original, **kwargs):
+            # disbench's reads only (Adam reads its step counter, a CPU tensor even on a GPU)
+            if "/disbench/" in sys._getframe(1).f_code.co_filename:
+                reads["count"] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counting)
+    assert training.SYNC_EVERY == 25 < STEPS
+    result = train(spec(checkpoint_every=str(STEPS)), tmp_path / "runs", device="cpu", overwrite=True)
+    assert read_status(result.run_dir)["state"] == "finished"
+    assert reads["count"] == 2  # after step 25 and at the checkpoint of step 40, not 40 times
+    logged = [json.loads(line) for line in (result.run_dir / LOG).read_text().splitlines()]
+    assert [entry["step"] for entry in logged] == list(range(STEPS))
+    assert all(np.isfinite(entry["loss"]) for entry in logged)
+
+
+def test_cpu_threads_follow_the_step_cost(tmp_path, monkeypatch):
+    """A tiny MLP runs on one thread, dlib's conv VAE on every core; the choice is saved for resumption."""
+    from disbench import training
+
+    assert training.cpu_threads_for(10_000_000, 8) == 1
+    assert training.cpu_threads_for(5_000_000_000, 8) == 8
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        mlp = train(spec(), tmp_path / "runs", device="cpu")
+        conv_spec = resolve_run_spec("beta-vae", "dsprites", seed=0, steps=2, overrides={"dataset.source": "render"})
+        conv = train(conv_spec, tmp_path / "runs", device="cpu")
+    finally:
+        torch.set_num_threads(previous)
+    assert load_checkpoint(mlp.run_dir / CHECKPOINT)["cpu_threads"] == 1
+    assert load_checkpoint(conv.run_dir / CHECKPOINT)["cpu_threads"] == 2
+    assert torch.get_num_threads() == previous
+
+
+def test_resumption_keeps_the_thread_choice_bit_for_bit(tmp_path, monkeypatch):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        reference = train(spec(), tmp_path / "a", device="cpu")
+        interrupt_at(monkeypatch, 25, None)
+        with pytest.raises(TrainingInterrupted):
+            train(spec(), tmp_path / "b", device="cpu")
+        torch.set_num_threads(1)  # a resumption on fewer cores still uses the run's own choice
+        resumed = train(spec(), tmp_path / "b", device="cpu")
+    finally:
+        torch.set_num_threads(previous)
+    _, params_ref = trained_state(reference.run_dir)
+    _, params = trained_state(resumed.run_dir)
+    for name in params_ref:
+        assert torch.equal(params[name], params_ref[name]), name

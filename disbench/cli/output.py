@@ -126,7 +126,7 @@ class OneLineUsageErrors(TyperGroup):
 
 
 def info(message: str) -> None:
-    stderr.print(message, highlight=False)
+    stderr.print(message, highlight=False, markup=False)
 
 
 class _RichTask:

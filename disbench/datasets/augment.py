@@ -18,6 +18,12 @@ encodes, e.g. the R^2 of a linear probe).
   probability 0.5 (sigma 0.1 to 2.0 pixels at 224 px, scaled with the image
   size), solarisation (x -> 1 - x above 0.5) with probability 0.1.
 
+``appearance_groups(size, "asymmetric")`` gives the BYOL-style pair that Eastwood et
+al.'s ImageNet configs use (``aug_type: asymmetric``, medium strength): the query
+always blurred and never solarised, every key blurred with probability 0.1 and
+solarised with probability 0.2, saturation jitter 0.2 on both; a key that shares
+the appearance group copies the query's parameters, so it is blurred as the query.
+
 Recorded parameters are the effective ones: a jitter that was not applied is
 recorded as brightness = contrast = saturation = 1, hue = 0; no blur as sigma 0.
 """
@@ -177,3 +183,29 @@ class AppearanceGroup:
         flat = F.conv2d(flat, weights.view(n * c, 1, 1, -1), groups=n * c)
         flat = F.conv2d(flat, weights.view(n * c, 1, -1, 1), groups=n * c)
         return flat.reshape(n, c, h, w)
+
+
+#: appearance settings of the query view and of the key views, by ``appearance`` option
+APPEARANCE_SETTINGS: dict[str, tuple[dict[str, float], dict[str, float]]] = {
+    "symmetric": ({}, {}),
+    # configs/imagenet/dataset.yaml of Eastwood et al., asymmetric, medium: blur p [1.0, 0.1],
+    # solarisation p [0, 0.2], colour jitter 0.4/0.4/0.2/0.1 with p 0.8, grayscale p 0.2
+    "asymmetric": (
+        {"saturation": 0.2, "blur_probability": 1.0, "solarize_probability": 0.0},
+        {"saturation": 0.2, "blur_probability": 0.1, "solarize_probability": 0.2},
+    ),
+}
+
+
+def appearance_groups(size: int, appearance: str) -> tuple[AppearanceGroup, AppearanceGroup]:
+    """The appearance group that draws the query's parameters and the one that draws the keys'.
+
+    Args:
+        size: image side in pixels.
+        appearance: ``symmetric`` (one recipe for every view) or ``asymmetric`` (BYOL's
+            split between the two branches, as Eastwood et al.'s ImageNet runs).
+    """
+    if appearance not in APPEARANCE_SETTINGS:
+        raise ValueError(f"appearance must be one of {', '.join(APPEARANCE_SETTINGS)}, got {appearance!r}")
+    query, key = APPEARANCE_SETTINGS[appearance]
+    return AppearanceGroup(size, **query), AppearanceGroup(size, **key)

@@ -14,19 +14,29 @@ for ``dsprites`` and ``color-dsprites-tint``) gives one style group per kind of
 change, so every key is informative: ``scale``, ``orientation``, ``position``
 (x and y). ``grouping="spatial"`` (the default for ``color-dsprites``, as in
 Eastwood et al. 2023) puts scale, orientation, x and y in one ``spatial`` group.
+
+ColorDSprites views. ``views="augment"`` (the default, as Eastwood et al.): the views
+are image augmentations of one stored image (:mod:`sprite_views`), drawn from a 90%
+train split of the 737,280 sprites, each sprite with one fixed random colour (as the
+reference's dataset), inputs normalised by the channel mean and standard deviation;
+evaluation samples are the held-out 10%, normalised alike. ``views="factors"``
+(disbench's earlier views): keys re-render the query's factors with every other
+group's factors redrawn, over the whole grid, inputs in [0, 1].
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
 
 from disbench.datasets import dsprites_files, locations
-from disbench.datasets.base import CONTENT, DatasetConfig, Factor
+from disbench.datasets.base import CONTENT, DatasetConfig, Factor, Views
 from disbench.datasets.grid import FactorGridDataset
 from disbench.datasets.registry import DATASETS
+from disbench.datasets.sprite_views import CHANNEL_MEAN, CHANNEL_STD, GROUP_BLOCKS, SpriteAugmentation, shared_parameters
 from disbench.errors import UsageError
 
 SPRITE_FACTORS = ("shape", "scale", "orientation", "x", "y")
@@ -133,9 +143,26 @@ class DSprites(FactorGridDataset):
         return {**super().describe(), "files": {**self.locate_files(self.config), "in use": self.sprites.origin}}
 
 
+#: share of the sprites the reference trains on (``train_proportion`` of its dSprites dataset)
+TRAIN_FRACTION = 0.9
+
+
 @dataclass
 class ColorDSpritesConfig(DSpritesConfig):
+    """Attributes:
+    views: ``augment`` (Eastwood et al.'s image augmentations of one image, on the 90% train
+        split, normalised inputs) or ``factors`` (keys re-rendered from redrawn factors).
+    split_seed: seed of the train/held-out split and of each sprite's colour (``augment``).
+    """
+
     grouping: Literal["split", "spatial"] = "spatial"
+    views: Literal["augment", "factors"] = "augment"
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.views not in ("augment", "factors"):
+            raise ValueError(f"views must be augment or factors, got {self.views!r}")
 
 
 @DATASETS.register("color-dsprites")
@@ -149,8 +176,64 @@ class ColorDSprites(DSprites):
     def extra_factors(self) -> list[Factor]:
         return [Factor("colour", "colour", len(TAB10))]
 
+    @property
+    def augments(self) -> bool:
+        return self.config.views == "augment"
+
     def colourise(self, masks: np.ndarray, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return masks[:, None].astype(np.float32) * TAB10[factors[:, 0]][:, :, None, None]
+        images = masks[:, None].astype(np.float32) * TAB10[factors[:, 0]][:, :, None, None]
+        if self.augments:
+            images = (images - CHANNEL_MEAN[:, None, None]) / CHANNEL_STD[:, None, None]
+        return images
+
+    # --- views="augment": the reference's split, colours and augmentations --------------------
+    @cached_property
+    def split(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sorted train and held-out sprite indices (90% / 10%) and each sprite's colour."""
+        total = int(np.prod(self.sprites.sizes))
+        rng = np.random.default_rng(self.config.split_seed)
+        order = rng.permutation(total)
+        cut = int(TRAIN_FRACTION * total)
+        colours = rng.integers(0, len(TAB10), size=total).astype(np.int64)
+        return np.sort(order[:cut]), np.sort(order[cut:]), colours
+
+    def image_factors(self, sprite_indices: np.ndarray) -> np.ndarray:
+        """Factor vectors ``(n, 6)`` (colour first) of stored images given by their sprite index."""
+        sprite = np.stack(np.unravel_index(sprite_indices, self.sprites.sizes), axis=1)
+        return np.concatenate([self.split[2][sprite_indices, None], sprite], axis=1).astype(np.int64)
+
+    def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``augment``: held-out images (the reference evaluates on its test split); else the whole grid."""
+        if not self.augments:
+            return super().sample_factors(n, rng)
+        return self.image_factors(rng.choice(self.split[1], size=n))
+
+    def sample_views(self, n: int, rng: np.random.Generator) -> Views:
+        """``augment``: augmentations of train images, a key sharing its group's blocks with the query."""
+        if not self.augments:
+            return super().sample_views(n, rng)
+        import torch
+
+        factors = self.image_factors(rng.choice(self.split[0], size=n))
+        masks = self.sprites.masks(factors[:, 1:])
+        images = torch.from_numpy(masks[:, None].astype(np.float32) * TAB10[factors[:, 0]][:, :, None, None])
+        augmentation = self.augmentation
+        query = augmentation.sample_all(n, rng)
+        blocks = GROUP_BLOCKS[self.config.grouping]
+
+        def view(params) -> np.ndarray:
+            return augmentation.apply(images, params).numpy().astype(np.float32)
+
+        return Views(
+            query=view(query),
+            content_key=view(augmentation.sample_all(n, rng)),
+            group_keys={g: view(shared_parameters(query, blocks[g], augmentation, n, rng)) for g in self.style_groups},
+            query_factors=factors,
+        )
+
+    @cached_property
+    def augmentation(self) -> SpriteAugmentation:
+        return SpriteAugmentation()
 
 
 @DATASETS.register("color-dsprites-tint")

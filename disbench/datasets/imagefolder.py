@@ -13,20 +13,27 @@ Each image is decoded (JPEG at reduced size through PIL's draft mode), centre
 cropped to a square and resized to ``load_size``; random resized crops are
 taken from that square (a documented simplification of cropping the full
 frame). Evaluation observations are the square resized to ``size``, unaugmented.
+
+Every random choice (labels, images, augmentation parameters) is drawn in the calling
+process from its generator; decoding and augmenting then run in fixed chunks of
+CHUNK_IMAGES images, on ``workers`` processes when there are several. The chunks are the
+same whatever the number of workers, so a batch is bit-identical for any ``workers``, and
+a resumed run (whose generator state is checkpointed) draws the same batches.
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+import weakref
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from disbench.datasets import locations
-from disbench.datasets.augment import AppearanceGroup, Parameters, SpatialGroup
+from disbench.datasets.augment import Parameters, SpatialGroup, appearance_groups
 from disbench.datasets.base import CONTENT, Dataset, DatasetConfig, Factor, Views
 from disbench.datasets.registry import DATASETS
 from disbench.errors import DisbenchError, UsageError
@@ -35,6 +42,13 @@ if TYPE_CHECKING:
     import torch
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+#: images decoded and augmented together; fixed, so results do not depend on the worker count
+CHUNK_IMAGES = 32
+
+
+def default_workers() -> int:
+    """Worker processes: the cores this process may use, less one for training, at most 8."""
+    return max(1, min(8, len(os.sched_getaffinity(0)) - 1))
 
 
 @dataclass(frozen=True)
@@ -65,7 +79,10 @@ class ImageFolderConfig(DatasetConfig):
     load_size: side of the decoded square crops are taken from (default 1.25 x size).
     crop_scale: range of the area fraction of random resized crops.
     skip_other_files: ignore files that are not JPEG/PNG instead of refusing the folder.
-    workers: threads that decode images (default: all cores).
+    workers: processes that decode and augment images (default: the usable cores less one,
+        at most 8; 1 works in the calling process). Batches are identical for any value.
+    appearance: ``symmetric`` (every view drawn with one recipe) or ``asymmetric`` (query
+        and keys drawn with BYOL's two recipes, see :func:`.augment.appearance_groups`).
     """
 
     root: str | None = None
@@ -74,6 +91,7 @@ class ImageFolderConfig(DatasetConfig):
     crop_scale: tuple[float, float] = (0.08, 1.0)
     skip_other_files: bool = False
     workers: int | None = None
+    appearance: Literal["symmetric", "asymmetric"] = "symmetric"
 
     def __post_init__(self) -> None:
         if self.size < 8:
@@ -83,6 +101,8 @@ class ImageFolderConfig(DatasetConfig):
         low, high = self.crop_scale
         if not 0 < low <= high <= 1:
             raise ValueError(f"crop_scale must satisfy 0 < low <= high <= 1, got {self.crop_scale}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
 
 
 def scan_folder(root: Path, skip_other_files: bool) -> tuple[list[str], list[Path], np.ndarray]:
@@ -144,6 +164,50 @@ def load_square(path: Path, side: int) -> np.ndarray:
         raise DisbenchError(f"cannot decode image {str(path)!r} ({type(exc).__name__}); remove or replace it.") from None
 
 
+def decode_squares(paths: list[Path], load_size: int, threads: int = 1) -> "torch.Tensor":
+    """Decoded squares as a float tensor ``(n, 3, load_size, load_size)`` in [0, 1]."""
+    import torch
+
+    if threads > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:  # PIL releases the GIL while decoding
+            arrays = list(pool.map(lambda p: load_square(p, load_size), paths))
+    else:
+        arrays = [load_square(p, load_size) for p in paths]
+    return torch.from_numpy(np.stack(arrays)).float().div_(255.0)
+
+
+def apply_groups(squares: "torch.Tensor", augmentations: dict[str, Any], params: dict[str, Parameters]) -> np.ndarray:
+    """Each group's augmentation in turn (spatial, then appearance); float32 ``(n, 3, size, size)``."""
+    images = squares
+    for group, augmentation in augmentations.items():
+        images = augmentation.apply(images, params[group])
+    return images.clamp(0, 1).numpy().astype(np.float32)
+
+
+def render_chunk(
+    paths: list[Path], load_size: int, size: int, augmentations: dict[str, Any],
+    views: list[dict[str, Parameters]] | None, decode_threads: int = 1,
+) -> list[np.ndarray]:
+    """Decode one chunk of images and make its views: float32 ``(n, 3, size, size)`` per view.
+
+    ``views`` holds each view's parameters per augmentation group; None gives the
+    unaugmented square resized to ``size`` (evaluation observations).
+    """
+    import torch.nn.functional as F
+
+    squares = decode_squares(paths, load_size, decode_threads)
+    if views is None:
+        resized = F.interpolate(squares, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        return [resized.clamp_(0, 1).numpy().astype(np.float32)]
+    return [apply_groups(squares, augmentations, params) for params in views]
+
+
+def _start_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # the workers share the cores among themselves
+
+
 @DATASETS.register("imagefolder")
 class ImageFolder(Dataset):
     """Any folder of class subfolders of JPEG/PNG images; spatial and appearance augmentation groups."""
@@ -158,10 +222,14 @@ class ImageFolder(Dataset):
         self.images_of_class = [np.flatnonzero(self.labels == c) for c in range(len(self.classes))]
         size = self.config.size
         self.load_size = self.config.load_size or int(round(1.25 * size))
-        self.augmentations = {
-            "spatial": SpatialGroup(size, crop_scale=tuple(self.config.crop_scale)),
-            "appearance": AppearanceGroup(size),
-        }
+        query_appearance, key_appearance = appearance_groups(size, self.config.appearance)
+        spatial = SpatialGroup(size, crop_scale=tuple(self.config.crop_scale))
+        # keys draw from these; the query from query_augmentations, the same groups unless asymmetric
+        self.augmentations = {"spatial": spatial, "appearance": key_appearance}
+        self.query_augmentations = (
+            self.augmentations if self.config.appearance == "symmetric"
+            else {"spatial": spatial, "appearance": query_appearance}
+        )
         self.factors = [Factor("label", CONTENT, len(self.classes))]
         self.style_groups = list(self.augmentations)
         self.observation_shape = (3, size, size)
@@ -188,36 +256,57 @@ class ImageFolder(Dataset):
         within = (rng.uniform(size=len(labels)) * counts[labels]).astype(np.int64)
         return np.array([self.images_of_class[c][i] for c, i in zip(labels, within)], dtype=np.int64)
 
-    def load(self, image_indices: np.ndarray) -> "torch.Tensor":
-        """Decoded squares as a float tensor ``(n, 3, load_size, load_size)`` in [0, 1]."""
-        import torch
+    # --- decoding and augmenting, in chunks, on worker processes ----------------------------------
+    @property
+    def workers(self) -> int:
+        return self.config.workers or default_workers()
 
-        paths = [self.paths[i] for i in image_indices]
-        workers = self.config.workers or os.cpu_count() or 1
-        with ThreadPoolExecutor(max_workers=workers) as pool:  # PIL releases the GIL while decoding
-            arrays = list(pool.map(lambda p: load_square(p, self.load_size), paths))
-        return torch.from_numpy(np.stack(arrays)).float().div_(255.0)
+    def _pool(self) -> ProcessPoolExecutor:
+        if getattr(self, "_worker_pool", None) is None:
+            import multiprocessing
+
+            # spawn: forking a process that already runs torch's thread pools can deadlock
+            pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker)
+            self._worker_pool = pool
+            weakref.finalize(self, pool.shutdown, wait=False, cancel_futures=True)
+        return self._worker_pool
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_worker_pool": None}  # a pool stays with its process
+
+    def render(self, image_indices: np.ndarray, views: list[dict[str, Parameters]] | None) -> list[np.ndarray]:
+        """Views (or, with None, evaluation observations) of these images, chunk by chunk."""
+        size = self.config.size
+        chunks = []
+        for start in range(0, len(image_indices), CHUNK_IMAGES):
+            paths = [self.paths[i] for i in image_indices[start : start + CHUNK_IMAGES]]
+            chunk_views = None if views is None else [
+                {g: {k: v[start : start + CHUNK_IMAGES] for k, v in p.items()} for g, p in params.items()} for params in views
+            ]  # fmt: skip
+            chunks.append((paths, self.load_size, size, self.augmentations, chunk_views))
+        if self.workers > 1 and len(chunks) > 1:
+            parts = list(self._pool().map(render_chunk, *zip(*chunks)))
+        else:
+            threads = len(os.sched_getaffinity(0))
+            parts = [render_chunk(*chunk, decode_threads=threads) for chunk in chunks]
+        return [np.concatenate([part[v] for part in parts]) for v in range(len(parts[0]))]
 
     def observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Unaugmented images of the given labels (one random image each), float32 ``(n, 3, size, size)``."""
-        import torch.nn.functional as F
+        return self.render(self.pick_images(factors, rng), None)[0]
 
-        squares = self.load(self.pick_images(factors, rng))
-        size = self.config.size
-        resized = F.interpolate(squares, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        return resized.clamp_(0, 1).numpy().astype(np.float32)
+    def load(self, image_indices: np.ndarray) -> "torch.Tensor":
+        """Decoded squares of these images, ``(n, 3, load_size, load_size)`` in [0, 1] (to replay views)."""
+        return decode_squares([self.paths[i] for i in image_indices], self.load_size, len(os.sched_getaffinity(0)))
+
+    def augment(self, squares: "torch.Tensor", params: dict[str, Parameters]) -> np.ndarray:
+        """Apply recorded parameters to loaded squares; float32 ``(n, 3, size, size)``."""
+        return apply_groups(squares, self.augmentations, params)
 
     # --- views ---------------------------------------------------------------------------------
-    def augment(self, squares: "torch.Tensor", params: dict[str, Parameters]) -> np.ndarray:
-        """Apply each group's parameters in turn (spatial, then appearance); float32 ``(n, 3, size, size)``."""
-        images = squares
-        for group, augmentation in self.augmentations.items():
-            images = augmentation.apply(images, params[group])
-        return images.clamp(0, 1).numpy().astype(np.float32)
-
     def sample_views(self, n: int, rng: np.random.Generator) -> AugmentedViews:
         """Query, content key and one key per group, all from the same source images."""
-        labels, image_indices, squares, query_params = self._draw_queries(n, rng)
+        labels, image_indices, query_params = self._draw_queries(n, rng)
 
         def draw(shared_with_query: str | None = None) -> dict[str, Parameters]:
             return {
@@ -228,10 +317,12 @@ class ImageFolder(Dataset):
         parameters = {"query": query_params, "content": draw()}
         for group in self.style_groups:
             parameters[group] = draw(shared_with_query=group)
+        query, content, *keys = self.render(image_indices, [parameters["query"], parameters["content"]]
+                                            + [parameters[g] for g in self.style_groups])  # fmt: skip
         return AugmentedViews(
-            query=self.augment(squares, query_params),
-            content_key=self.augment(squares, parameters["content"]),
-            group_keys={group: self.augment(squares, parameters[group]) for group in self.style_groups},
+            query=query,
+            content_key=content,
+            group_keys=dict(zip(self.style_groups, keys)),
             query_factors=labels,
             parameters=parameters,
             image_indices=image_indices,
@@ -244,16 +335,15 @@ class ImageFolder(Dataset):
             ``(images (n, C, H, W), labels (n,), {group: parameters})``: the views, their
             labels and the augmentation parameters that made them.
         """
-        labels, _, squares, params = self._draw_queries(n, rng)
-        return self.augment(squares, params), labels, params
+        labels, image_indices, params = self._draw_queries(n, rng)
+        return self.render(image_indices, [params])[0], labels, params
 
     def _draw_queries(self, n: int, rng: np.random.Generator):
-        """Labels, source images, their loaded squares and one draw of every group's parameters."""
+        """Labels, source images and one draw of every group's parameters."""
         labels = self.sample_factors(n, rng)
         image_indices = self.pick_images(labels, rng)
-        squares = self.load(image_indices)
-        params = {group: augmentation.sample(n, rng) for group, augmentation in self.augmentations.items()}
-        return labels, image_indices, squares, params
+        params = {group: augmentation.sample(n, rng) for group, augmentation in self.query_augmentations.items()}
+        return labels, image_indices, params
 
     @classmethod
     def locate_files(cls, config: ImageFolderConfig) -> dict[str, Any]:
@@ -268,10 +358,12 @@ class ImageFolder(Dataset):
 
 @dataclass
 class ImageNetConfig(ImageFolderConfig):
-    """ImageNet: ``root`` defaults to ``$DISBENCH_DATA/imagenet/<split>`` (or ``.../imagenet``); 224 px."""
+    """ImageNet: ``root`` defaults to ``$DISBENCH_DATA/imagenet/<split>`` (or ``.../imagenet``); 224 px;
+    asymmetric appearance augmentations, as Eastwood et al.'s ImageNet configs."""
 
     size: int = 224
     load_size: int | None = 256
+    appearance: Literal["symmetric", "asymmetric"] = "asymmetric"
     split: str = "train"
     data_dir: str | None = None
 

@@ -95,6 +95,11 @@ class Method:
     def encode(self, observations: np.ndarray, factors: np.ndarray | None = None) -> Representation:
         raise NotImplementedError
 
+    def fitted_sample(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(observations, factors)`` of the points a transductive method was fitted on, which its
+        evaluation scores (GeoManCEr); None for methods that encode any observation alike."""
+        return None
+
     def state_dict(self) -> dict[str, Any]:
         """Everything ``encode`` needs, as tensors and plain values (loaded with weights_only=True)."""
         return {}
@@ -141,8 +146,12 @@ class TorchMethod(Method):
 
         return torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
 
-    def before_optimizer_step(self, step: int, logs: dict[str, float], lr_scale: float) -> None:
-        """Called after backward, before the optimiser step (dual ascent updates live here)."""
+    def before_optimizer_step(self, step: int, logs: dict[str, "torch.Tensor"], lr_scale: float) -> None:
+        """Called after backward, before the optimiser step (dual ascent updates live here).
+
+        ``logs`` holds this step's detached losses, still on the device: reading one as a
+        number would make the host wait for the device every step.
+        """
 
     def lr_scale(self, step: int, total_steps: int) -> float:
         """Multiplier of the base learning rate at ``step`` (constant by default)."""

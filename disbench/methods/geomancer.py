@@ -3,8 +3,10 @@
 GeoManCEr splits the tangent space of a product manifold into its factors' tangent
 spaces, from the points alone, through their holonomy (see :mod:`disbench.geomancer`).
 It learns no encoder: it is transductive. ``fit_arrays`` samples ``num_points``
-observations from the dataset (flattened to vectors) and fits on them; ``encode``
-returns, per observation, its factor subspaces:
+observations from the dataset (flattened to vectors) and fits on them, keeping their
+true factors so that :meth:`Geomancer.fitted_sample` can hand the fitted points to the
+``subspace-angle`` metric, which scores them by default as the reference does.
+``encode`` returns, per observation, its factor subspaces:
 
 - an observation that is one of the fitted points gets that point's split;
 - any other observation gets its tangent space by local PCA over its ``num_neighbors``
@@ -103,6 +105,7 @@ class Geomancer(Method):
     def __init__(self, config: GeomancerConfig, dataset, seed: int, device: str = "cpu") -> None:
         super().__init__(config, dataset, seed, device)
         self.points: np.ndarray | None = None
+        self.factors: np.ndarray | None = None  # true factors of the fitted points (for evaluation only)
         self.tangents: np.ndarray | None = None
         self.directions: np.ndarray | None = None  # (N, k, k): the split in each point's tangent frame
         self.labels: np.ndarray | None = None
@@ -114,7 +117,7 @@ class Geomancer(Method):
         from disbench.geomancer import fit_geomancer
 
         cfg = self.config
-        observations, _ = self.dataset.sample(cfg.num_points, rng)
+        observations, factors = self.dataset.sample(cfg.num_points, rng)
         points = observations.reshape(len(observations), -1).astype(np.float64)
         result = fit_geomancer(
             points,
@@ -131,7 +134,7 @@ class Geomancer(Method):
             backend=resolve_backend(cfg.backend, self.device),
             device=str(self.device),
         )
-        self.points, self.tangents = points, result.tangents
+        self.points, self.factors, self.tangents = points, np.asarray(factors, dtype=np.float64), result.tangents
         self.directions = np.einsum("nkd,ndj->nkj", result.tangents, result.bases)
         self.labels, self.counts, self.spectrum = result.labels, result.counts, result.eigenvalues
         self.fit_report = {
@@ -147,6 +150,20 @@ class Geomancer(Method):
         }
         if not result.separable:
             warnings.warn("geomancer: factors not separable: " + "; ".join(result.reasons), stacklevel=2)
+
+    def fitted_sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """The fitted points and their true factors: what the reference evaluates.
+
+        Raises:
+            UsageError: the checkpoint predates disbench keeping the fitted points' factors.
+        """
+        self._require_fit()
+        if self.factors is None:
+            raise UsageError(
+                "this geomancer checkpoint does not hold its fitted points' factors (written by an older disbench); "
+                "retrain it with `disbench train ... --overwrite`, or score new points with --set subspace-angle.points=sampled."
+            )
+        return self.points, self.factors
 
     def _require_fit(self) -> None:
         if self.points is None:
@@ -186,18 +203,25 @@ class Geomancer(Method):
         return Representation({"points": queries.astype(np.float32)}, extras)
 
     _ARRAYS = ("points", "tangents", "directions", "labels", "counts", "spectrum")
+    _OPTIONAL_ARRAYS = ("factors",)  # absent from checkpoints written before it was kept
 
     def state_dict(self) -> dict[str, Any]:
         """The fitted points and their splits as tensors, the fit report as plain values."""
         import torch
 
         self._require_fit()
-        state: dict[str, Any] = {key: torch.from_numpy(np.ascontiguousarray(getattr(self, key))) for key in self._ARRAYS}
+        state: dict[str, Any] = {
+            key: torch.from_numpy(np.ascontiguousarray(getattr(self, key)))
+            for key in self._ARRAYS + self._OPTIONAL_ARRAYS
+            if getattr(self, key) is not None
+        }
         state["fit_report"] = dict(self.fit_report)
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for key in self._ARRAYS:
-            value = state[key]
-            setattr(self, key, value.cpu().numpy() if hasattr(value, "cpu") else np.asarray(value))
+        for key in self._ARRAYS + self._OPTIONAL_ARRAYS:
+            value = state[key] if key in self._ARRAYS else state.get(key)
+            if value is not None:
+                value = value.cpu().numpy() if hasattr(value, "cpu") else np.asarray(value)
+            setattr(self, key, value)
         self.fit_report = dict(state["fit_report"])

@@ -27,30 +27,85 @@ def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.LeakyReLU, batch_
     return nn.Sequential(*layers)
 
 
-class ConvEncoder(nn.Module):
-    """dlib's conv encoder: 4 stride-2 4x4 convs (32, 32, 64, 64), a 256-unit layer, then ``out_dim``."""
+def tf_same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's ``padding="same"`` along one axis: (before, after).
 
-    def __init__(self, channels: int, image_size: int, out_dim: int) -> None:
+    The output has ``ceil(size / stride)`` positions; the padding needed for that
+    is split with the extra pixel (when odd) after, as ``tf.nn.conv2d`` does.
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def tf_same_conv(in_channels: int, out_channels: int, kernel: int, stride: int, size: tuple[int, int]) -> tuple[list[nn.Module], tuple[int, int]]:
+    """A convolution padded as TensorFlow's ``"same"`` for an input of ``size`` (H, W).
+
+    Returns the modules (an explicit zero-pad first when the padding is asymmetric)
+    and the output size.
+    """
+    (top, bottom), (left, right) = (tf_same_padding(n, kernel, stride) for n in size)
+    out_size = (-(-size[0] // stride), -(-size[1] // stride))
+    if top == bottom and left == right:
+        return [nn.Conv2d(in_channels, out_channels, kernel, stride, padding=(top, left))], out_size
+    return [nn.ZeroPad2d((left, right, top, bottom)), nn.Conv2d(in_channels, out_channels, kernel, stride)], out_size
+
+
+def tf_initialise(module: nn.Module) -> nn.Module:
+    """TensorFlow's layer defaults on every (transposed) convolution and linear layer.
+
+    ``tf.layers`` draws kernels Glorot-uniform and starts biases at zero, where
+    PyTorch draws both from a Kaiming-uniform rule; dlib's networks train from TF's start.
+    """
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.xavier_uniform_(layer.weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+    return module
+
+
+class ConvEncoder(nn.Module):
+    """dlib's ``conv_encoder`` (Locatello et al. 2019, after Higgins et al. 2017, Table 1).
+
+    Convolutions 32 k4 s2, 32 k4 s2, 64 k2 s2, 64 k2 s2, all ReLU with TF ``"same"``
+    padding (64 -> 32 -> 16 -> 8 -> 4 pixels), a 256-unit ReLU layer, then ``heads``
+    separate linear outputs of ``out_dim`` each, concatenated (dlib's VAE has two:
+    means and log-variances). TF's initialisation (:func:`tf_initialise`).
+    One channel, 10 latents, 2 heads: 309,204 parameters, as dlib's.
+    """
+
+    LAYERS = ((32, 4), (32, 4), (64, 2), (64, 2))  # (filters, kernel), all stride 2
+
+    def __init__(self, channels: int, image_size: int | tuple[int, int], out_dim: int, heads: int = 1) -> None:
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(channels, 32, 4, 2, 1), nn.ReLU(),
-            nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),
-            nn.Conv2d(32, 64, 4, 2, 1), nn.ReLU(),
-            nn.Conv2d(64, 64, 4, 2, 1), nn.ReLU(),
-            nn.Flatten(),
-        )
-        flat = 64 * (image_size // 16) ** 2
-        self.head = nn.Sequential(nn.Linear(flat, 256), nn.ReLU(), nn.Linear(256, out_dim))
+        size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        layers: list[nn.Module] = []
+        width = channels
+        for filters, kernel in self.LAYERS:
+            conv, size = tf_same_conv(width, filters, kernel, 2, size)
+            layers += [*conv, nn.ReLU()]
+            width = filters
+        self.features = nn.Sequential(*layers, nn.Flatten(), nn.Linear(width * size[0] * size[1], 256), nn.ReLU())
+        self.heads = nn.ModuleList(nn.Linear(256, out_dim) for _ in range(heads))
+        tf_initialise(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        hidden = self.features(x)
+        return torch.cat([head(hidden) for head in self.heads], dim=1)
 
 
 class DeconvDecoder(nn.Module):
-    """dlib's deconv decoder, the mirror of :class:`ConvEncoder`; returns logits."""
+    """dlib's ``deconv_decoder``: dense 256, dense 1024 (4x4x64 for 64x64 images), transposed
+    convolutions 64, 32, 32, ``channels``, all k4 s2 with TF ``"same"`` padding (symmetric
+    padding 1 for k4 s2, so PyTorch's ``padding=1`` is exact); returns logits.
+    One channel, 10 latents: 381,313 parameters, as dlib's.
+    """
 
     def __init__(self, latent_dim: int, channels: int, image_size: int) -> None:
         super().__init__()
+        if image_size % 16:
+            raise ValueError(f"the deconv decoder doubles 4 times: image side must be a multiple of 16, got {image_size}")
         self.start = image_size // 16
         self.head = nn.Sequential(
             nn.Linear(latent_dim, 256), nn.ReLU(), nn.Linear(256, 64 * self.start**2), nn.ReLU()
@@ -61,6 +116,7 @@ class DeconvDecoder(nn.Module):
             nn.ConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(),
             nn.ConvTranspose2d(32, channels, 4, 2, 1),
         )
+        tf_initialise(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.deconv(self.head(z).view(len(z), 64, self.start, self.start))
@@ -70,14 +126,20 @@ def is_image(observation_shape: Sequence[int]) -> bool:
     return len(observation_shape) == 3
 
 
-def build_encoder(observation_shape: Sequence[int], out_dim: int, hidden: Sequence[int] = (256, 256)) -> nn.Module:
-    """An encoder from observations to ``out_dim`` numbers, picked by the data's shape."""
+def build_encoder(
+    observation_shape: Sequence[int], out_dim: int, hidden: Sequence[int] = (256, 256), heads: int = 1
+) -> nn.Module:
+    """An encoder from observations to ``heads * out_dim`` numbers, picked by the data's shape.
+
+    Images get dlib's conv encoder with ``heads`` separate output layers (as dlib's
+    means and log-variances); vectors an MLP whose last layer has ``heads * out_dim`` units.
+    """
     if is_image(observation_shape):
         channels, height, width = observation_shape
-        return ConvEncoder(channels, height, out_dim)
+        return ConvEncoder(channels, (height, width), out_dim, heads)
     if len(observation_shape) != 1:
         raise ValueError(f"no encoder for observations of shape {tuple(observation_shape)}")
-    return mlp([observation_shape[0], *hidden, out_dim])
+    return mlp([observation_shape[0], *hidden, heads * out_dim])
 
 
 def build_decoder(observation_shape: Sequence[int], latent_dim: int, hidden: Sequence[int] = (256, 256)) -> nn.Module:

@@ -23,6 +23,7 @@ callers pass all-gathered candidates and this process's ``offset`` into them.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
@@ -139,36 +140,62 @@ def _similarity_logits(
     return logits, _other_example_mask(views, local, total, offset, anchors.device)
 
 
+#: what the softmax of :func:`nt_xent` runs over, besides the positive in its numerator
+NT_XENT_DENOMINATORS = ("negatives", "textbook")
+
+
 def nt_xent(
     views: torch.Tensor,
     temperature: float,
     candidates: torch.Tensor | None = None,
     offset: int = 0,
+    denominator: str = "negatives",
 ) -> torch.Tensor:
-    """SimCLR's NT-Xent loss (Chen et al. 2020) over V >= 2 views per example.
+    """SimCLR's NT-Xent loss over V >= 2 views per example, in two flavours.
 
-    For each anchor (a view of example i): ``-mean_p log softmax(<a, .> / tau)[p]`` over
-    its positives p (the other views of i), the softmax running over every candidate
-    except the anchor itself. With V = 2 this is the usual 2N-way cross-entropy.
+    For an anchor ``a`` (a view of example i) with positives ``p`` (the other views of i)
+    and similarities ``s(a, c) = <a, c> / tau``:
+
+    - ``denominator="negatives"`` (the SimCLR baseline of Eastwood et al. 2023,
+      ``algorithms.py`` of cianeastwood/ssl_disentangled): every view of the anchor's
+      own example is left out of the denominator::
+
+          -log sum_p exp s(a, p)  +  log sum_{c: view of another example} exp s(a, c)
+
+    - ``denominator="textbook"`` (Chen et al. 2020): the softmax runs over every
+      candidate except the anchor itself, positives included; with several positives
+      the loss is the mean of their log-softmax terms::
+
+          -mean_p [ s(a, p) - log sum_{c != a} exp s(a, c) ]
+
+    With V = 2 the textbook form is the usual 2N-way cross-entropy; the two differ by
+    ``log(1 + exp s(a, p) / sum_negatives)`` per anchor, so the reference's value is
+    lower and may be negative.
 
     Args:
         views: ``(V, B, D)`` L2-normalised embeddings of this process.
         temperature: tau.
         candidates: ``(V, N, D)`` embeddings of all processes (default: ``views``).
         offset: index of this process's first example among the N.
+        denominator: ``negatives`` or ``textbook``.
 
     Returns:
-        Scalar.
+        Scalar, the mean over anchors.
     """
+    if denominator not in NT_XENT_DENOMINATORS:
+        raise ValueError(f"denominator must be one of {', '.join(NT_XENT_DENOMINATORS)}, got {denominator!r}")
     logits, same_example = _similarity_logits(views, candidates, temperature, offset)
     num_views, local, _ = views.shape
     total = logits.shape[1] // num_views
     anchor_index = torch.arange(num_views * local, device=views.device)
     anchor_view, anchor_example = anchor_index // local, anchor_index % local + offset
     itself = (anchor_view * total + anchor_example)[:, None] == torch.arange(num_views * total, device=views.device)
+    positives = same_example & ~itself
+    if denominator == "negatives":
+        positive_term = torch.logsumexp(logits.masked_fill(~positives, float("-inf")), dim=1)
+        return (torch.logsumexp(logits.masked_fill(same_example, float("-inf")), dim=1) - positive_term).mean()
     logits = logits.masked_fill(itself, float("-inf"))
     log_normaliser = torch.logsumexp(logits, dim=1)
-    positives = same_example & ~itself
     positive_logit = (logits.masked_fill(~positives, 0.0)).sum(dim=1) / positives.sum(dim=1)
     return (log_normaliser - positive_logit).mean()
 
@@ -238,9 +265,36 @@ def vicreg_loss(
 
 
 # --- dual ascent on the invariance multipliers -----------------------------------------------
-def lambda_step_size(base_lr_lambda: float, global_batch: int, lr_scale: float = 1.0) -> float:
-    """eta = base_lr_lambda * batch / 256, following the main learning-rate schedule."""
-    return base_lr_lambda * global_batch / 256.0 * lr_scale
+#: the reference's cosine schedules end at this fraction of their start (``--end-lr-ratio``)
+END_LR_RATIO = 1e-3
+
+
+def lambda_step_size(
+    base_lr_lambda: float, global_batch: int, step: int, total_steps: int, warmup_steps: int = 0
+) -> float:
+    """The multipliers' step size eta at ``step``: 0 during their warm-up, then a cosine decay.
+
+    As the reference's ``main.py`` (``adjust_learning_rate`` called with the multipliers'
+    own warm-up): ``eta_0 = base_lr_lambda * batch / 256`` decays from ``eta_0`` at the
+    end of the warm-up to ``eta_0 * END_LR_RATIO`` at ``total_steps``, on a schedule of its
+    own, independent of the learning rate's warm-up.
+
+    Args:
+        base_lr_lambda: step size per 256 examples.
+        global_batch: examples per step on all processes.
+        step: the current step (0-based).
+        total_steps: the training budget.
+        warmup_steps: steps before the multipliers move.
+
+    Returns:
+        eta at ``step`` (0 before ``warmup_steps``).
+    """
+    if step < warmup_steps:
+        return 0.0
+    start = base_lr_lambda * global_batch / 256.0
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    end = start * END_LR_RATIO
+    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def dual_ascent(

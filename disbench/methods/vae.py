@@ -13,7 +13,14 @@ beta-tcvae KL + (beta - 1) * total correlation (MWS)     Chen et al. 2018
 dip-vae-i  KL + lambda_od * offdiag(Cov mu)^2            Kumar et al. 2018
            + lambda_d * (diag(Cov mu) - 1)^2
 dip-vae-ii as dip-vae-i on Cov(z) = Cov mu + E diag var  Kumar et al. 2018
+factor-vae KL + gamma * discriminator's TC estimate      Kim & Mnih 2018
 ========== ============================================= ===========================
+
+Each term is computed as dlib computes it: batch covariances divide by the
+batch size, lambda_d = lambda_d_factor * lambda_od, the total-correlation
+estimate drops dlib's constant normalisers, the FactorVAE discriminator's
+probabilities are clipped to [1e-6, 1 - 1e-6]. On images the networks are
+dlib's conv encoder and deconv decoder (:mod:`disbench.methods.nets`).
 
 Reconstruction is Bernoulli (binary cross-entropy on logits, summed over pixels)
 for images and Gaussian (summed squared error) for vectors; codes are the
@@ -31,8 +38,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from disbench.errors import DisbenchError
 from disbench.methods.base import TorchMethod, TrainableConfig
-from disbench.methods.nets import build_decoder, build_encoder, is_image
+from disbench.methods.nets import build_decoder, build_encoder, is_image, tf_initialise
 from disbench.methods.registry import METHODS
 
 
@@ -59,7 +67,7 @@ class VAEModel(nn.Module):
     def __init__(self, observation_shape: tuple[int, ...], latent_dim: int, hidden: tuple[int, ...]) -> None:
         super().__init__()
         self.latent_dim = latent_dim
-        self.encoder = build_encoder(observation_shape, 2 * latent_dim, hidden)
+        self.encoder = build_encoder(observation_shape, latent_dim, hidden, heads=2)  # means, log-variances
         self.decoder = build_decoder(observation_shape, latent_dim, hidden)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,13 +85,20 @@ def gaussian_log_density(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tens
 
 
 def total_correlation(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Minibatch-weighted-sampling estimate of TC(z) (Chen et al. 2018, as dlib computes it)."""
+    """Minibatch-weighted-sampling estimate of TC(z) (Chen et al. 2018), as dlib computes it.
+
+    Like dlib, the log-normalisers are dropped: the value is the estimate minus
+    ``(d - 1) log(batch)``, a constant that leaves the gradient unchanged.
+    """
     log_qz_prob = gaussian_log_density(z.unsqueeze(1), mean.unsqueeze(0), logvar.unsqueeze(0))  # (B, B, d)
-    # the log(batch) normalisers only shift the estimate (dlib drops them); kept so TC reads near 0 when factorised
-    log_batch = math.log(len(z))
-    log_qz_product = (torch.logsumexp(log_qz_prob, dim=1) - log_batch).sum(dim=1)
-    log_qz = torch.logsumexp(log_qz_prob.sum(dim=2), dim=1) - log_batch
+    log_qz_product = torch.logsumexp(log_qz_prob, dim=1).sum(dim=1)
+    log_qz = torch.logsumexp(log_qz_prob.sum(dim=2), dim=1)
     return (log_qz - log_qz_product).mean()
+
+
+def covariance(codes: torch.Tensor) -> torch.Tensor:
+    """Covariance of ``(B, d)`` codes dividing by B, as dlib's ``compute_covariance_z_mean``."""
+    return torch.cov(codes.T, correction=0)
 
 
 def dip_regulariser(covariance: torch.Tensor, lambda_od: float, lambda_d: float) -> torch.Tensor:
@@ -130,6 +145,15 @@ class VAEMethod(TorchMethod):
     def encode_batch(self, observations: torch.Tensor) -> dict[str, torch.Tensor]:
         mean, _ = self.model.posterior(observations)
         return {"latent": mean}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            super().load_state_dict(state)
+        except RuntimeError as exc:  # parameter names or shapes of another network
+            raise DisbenchError(
+                "this checkpoint holds a network other than the current one (disbench's conv encoder now "
+                "follows dlib exactly); retrain the run with `disbench train ... --overwrite`."
+            ) from exc
 
 
 @dataclass
@@ -192,35 +216,46 @@ class BetaTCVAE(VAEMethod):
 
 
 @dataclass
-class DIPVAEConfig(VAEConfig):
+class DIPVAEIConfig(VAEConfig):
     """Attributes:
     lambda_od: weight of the off-diagonal covariance penalty (dlib sweep: 1, 2, 5, 10, 20, 50).
-    lambda_d: weight of the diagonal penalty; 0 means dlib's default for the variant
-        (10 x lambda_od for DIP-VAE-I, lambda_od for DIP-VAE-II).
+    lambda_d_factor: the diagonal penalty's weight is ``lambda_d_factor * lambda_od``
+        (dlib: 10 for DIP-VAE-I, 1 for DIP-VAE-II).
     """
 
     lambda_od: float = 10.0
-    lambda_d: float = 0.0
+    lambda_d_factor: float = 10.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.lambda_od < 0 or self.lambda_d_factor < 0:
+            raise ValueError(f"lambda_od and lambda_d_factor must be non-negative, got {self.lambda_od}, {self.lambda_d_factor}")
+
+
+@dataclass
+class DIPVAEIIConfig(DIPVAEIConfig):
+    __doc__ = DIPVAEIConfig.__doc__
+
+    lambda_d_factor: float = 1.0
 
 
 class DIPVAE(VAEMethod):
-    Config = DIPVAEConfig
     reference = "Kumar et al. 2018, Variational Inference of Disentangled Latent Concepts from Unlabeled Observations"
-    diagonal_factor = 10.0
     include_posterior_variance = False
 
     def regulariser(self, step, mean, logvar, z, kl):
-        covariance = torch.cov(mean.T)
+        codes_covariance = covariance(mean)
         if self.include_posterior_variance:
-            covariance = covariance + torch.diag(logvar.exp().mean(dim=0))
-        lambda_d = self.config.lambda_d or self.diagonal_factor * self.config.lambda_od
-        return kl + dip_regulariser(covariance, self.config.lambda_od, lambda_d)
+            codes_covariance = codes_covariance + torch.diag(logvar.exp().mean(dim=0))
+        lambda_d = self.config.lambda_d_factor * self.config.lambda_od
+        return kl + dip_regulariser(codes_covariance, self.config.lambda_od, lambda_d)
 
 
 @METHODS.register("dip-vae-i")
 class DIPVAEI(DIPVAE):
     """DIP-VAE-I: decorrelates the encoder means."""
 
+    Config = DIPVAEIConfig
     summary = "VAE matching Cov[mean] to the identity"
 
 
@@ -228,8 +263,8 @@ class DIPVAEI(DIPVAE):
 class DIPVAEII(DIPVAE):
     """DIP-VAE-II: decorrelates the aggregate posterior (means plus posterior variances)."""
 
+    Config = DIPVAEIIConfig
     summary = "VAE matching Cov[z] to the identity"
-    diagonal_factor = 1.0
     include_posterior_variance = True
 
 
@@ -252,13 +287,25 @@ def permute_dims(z: torch.Tensor) -> torch.Tensor:
     return torch.gather(z, 0, order)
 
 
+def discriminator_cross_entropy(real_logits: torch.Tensor, shuffled_logits: torch.Tensor) -> torch.Tensor:
+    """The discriminator's loss as dlib's: class 0 for codes, 1 for shuffled codes, probabilities clipped to [1e-6, 1 - 1e-6].
+
+    Args:
+        real_logits, shuffled_logits: ``(B, 2)`` logits on codes and on dimension-wise shuffled codes.
+    """
+    real = F.softmax(real_logits, dim=1).clamp(1e-6, 1 - 1e-6)
+    shuffled = F.softmax(shuffled_logits, dim=1).clamp(1e-6, 1 - 1e-6)
+    return -0.5 * (real[:, 0].log().mean() + shuffled[:, 1].log().mean())
+
+
 class FactorVAEModel(VAEModel):
     def __init__(self, observation_shape, latent_dim, hidden, discriminator_hidden: int) -> None:
         super().__init__(observation_shape, latent_dim, hidden)
-        self.discriminator = nn.Sequential(
+        # dlib's fc_discriminator: 6 leaky-ReLU (slope 0.2, TF's default) layers, 2 logits, TF's initialisation
+        self.discriminator = tf_initialise(nn.Sequential(
             *[m for i in range(6) for m in (nn.Linear(latent_dim if i == 0 else discriminator_hidden, discriminator_hidden), nn.LeakyReLU(0.2))],
             nn.Linear(discriminator_hidden, 2),
-        )
+        ))
 
 
 @METHODS.register("factor-vae")
@@ -267,7 +314,9 @@ class FactorVAE(VAEMethod):
 
     The discriminator tells q(z) from prod_j q(z_j) (dimension-wise shuffled codes). One
     backward pass trains both players: the VAE sees the discriminator's logits through
-    detached discriminator weights, the discriminator sees detached codes.
+    detached discriminator weights, the discriminator sees detached codes. One step here
+    is one update of each player; dlib counts it as two global steps (two ``minimize``
+    calls), so its 300,000 steps are 150,000 here.
     """
 
     Config = FactorVAEConfig
@@ -297,10 +346,9 @@ class FactorVAE(VAEMethod):
 
     def training_step(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         losses = super().training_step(step, rng)
-        real = self.model.discriminator(self._codes)
-        shuffled = self.model.discriminator(permute_dims(self._codes))
-        labels_real = torch.zeros(len(real), dtype=torch.long, device=real.device)
-        discriminator_loss = 0.5 * (F.cross_entropy(real, labels_real) + F.cross_entropy(shuffled, 1 - labels_real))
+        discriminator_loss = discriminator_cross_entropy(
+            self.model.discriminator(self._codes), self.model.discriminator(permute_dims(self._codes))
+        )
         losses["loss"] = losses["loss"] + discriminator_loss
         losses["discriminator"] = discriminator_loss
         return losses

@@ -39,7 +39,7 @@ from disbench.metrics.base import (
     space_codes,
 )
 from disbench.metrics.discretize import single_blas_thread, subsample
-from disbench.metrics.r2 import R2Options, kernel_r2, linear_r2, standardise
+from disbench.metrics.r2 import FAST_KERNEL_SAMPLES, R2Options, kernel_r2, linear_r2, standardise
 
 
 @dataclass
@@ -59,7 +59,7 @@ class AugmentationR2Options:
     num_test: int = field(default=2_000, metadata={"budget": "n_test"})
     ridge_alpha: float = 1.0
     kernel: bool = False
-    kernel_max_samples: int = R2Options.kernel_max_samples
+    kernel_max_samples: int = FAST_KERNEL_SAMPLES
     alphas: tuple[float, ...] = R2Options.alphas
     gammas: tuple[float, ...] = R2Options.gammas
     chunk_rows: int = 256

@@ -65,6 +65,9 @@ class MetricInput:
         factors: ``(N, F)`` array of factor values (indices for discrete factors).
         factor_info: one :class:`Factor` per column of ``factors``.
         test_codes, test_factors: a held-out split for metrics that fit a predictor.
+        draw: ``draw(n, rng) -> (codes, factors)``, ``n`` fresh points of this space, when the
+            evaluation has the encoder (None for codes files); ``r2`` fits on fresh points as
+            its reference does.
     """
 
     codes: np.ndarray
@@ -72,6 +75,7 @@ class MetricInput:
     factor_info: list[Factor]
     test_codes: np.ndarray | None = None
     test_factors: np.ndarray | None = None
+    draw: Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]] | None = None
 
     @property
     def factor_names(self) -> list[str]:
@@ -300,4 +304,4 @@ def check_metric_input(data: MetricInput, min_samples: int = 2) -> MetricInput:
         if not np.isfinite(test_factors.astype(np.float64)).all():
             raise UsageError("test factors hold NaN or infinite values; remove those rows.")
         test_factors = test_factors.astype(factors.dtype)
-    return MetricInput(codes, factors, list(data.factor_info), test_codes, test_factors)
+    return MetricInput(codes, factors, list(data.factor_info), test_codes, test_factors, data.draw)

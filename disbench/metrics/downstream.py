@@ -20,8 +20,9 @@ factor ``"all"``, dlib's ``mean_test_accuracy``):
 
 dlib draws a fresh sample of ``n`` points for each size; here the ``n`` points are the first
 ``n`` of one seeded permutation of the evaluation points (the same distribution: the
-points are i.i.d.), so the sizes are nested. A size larger than the available points is
-capped and the cap recorded in the details. Continuous factors are binned into
+points are i.i.d.), so the sizes are nested. A size larger than the available training
+points is skipped (a score labelled with 10,000 points must have seen them) and listed in
+the details; the default protocol's 10,000 points cover every size. Continuous factors are binned into
 ``continuous_factor_bins`` equal-width bins first (dlib takes discrete factors only).
 
 dlib ran scikit-learn 0.2x, whose ``LogisticRegressionCV`` fitted one-vs-rest models; the
@@ -172,14 +173,16 @@ def compute_downstream(data: MetricInput, options: DownstreamOptions, rng: np.ra
     x_test, y_test = test_codes[test_rows], test_labels[test_rows]
     names = data.factor_names
     scores: list[Score] = []
-    details: dict = {"num_test": len(x_test), "sizes_used": {}, "train_accuracy": {}, "lbfgs_converged": {}}
+    details: dict = {"num_test": len(x_test), "train_accuracy": {}, "lbfgs_converged": {}}
     for predictor in options.predictors():
         short = SHORT_NAMES[predictor]
         mean_accuracy: dict[int, float] = {}
         per_factor: dict[int, np.ndarray] = {}
         for size in options.sizes():
+            if size > len(order):
+                details.setdefault("sizes_skipped", {})[str(size)] = f"only {len(order)} training points"
+                continue
             rows = order[:size]
-            details["sizes_used"][str(size)] = len(rows)
             x_train, y_train = train_codes[rows], train_labels[rows]
             if predictor == "logistic-regression-cv":
                 train_accuracy, test_accuracy, converged = logistic_regression_cv_accuracy(x_train, y_train, x_test, y_test)

@@ -1,8 +1,9 @@
-"""Gradient-boosted classification trees for DCI: all factors and classes fitted together.
+"""Gradient-boosted classification trees on histogram bins: DCI's fast variant ``estimator="gbt-hist"``.
 
 DCI (Eastwood & Williams 2018, as in disentanglement_lib) fits one
 ``sklearn.ensemble.GradientBoostingClassifier()`` per factor and reads its
-impurity importances. This module fits the same model (multinomial log loss,
+impurity importances; :mod:`disbench.metrics.gbt_exact` fits that model exactly (the
+default). This module fits the same model (multinomial log loss,
 100 stages, learning rate 0.1, depth-3 regression trees on the negative
 gradient, Newton leaf values scaled by ``(K-1)/K``, impurity = sum of squared
 residuals) with two changes that make it fast:
@@ -321,9 +322,15 @@ def fit_boosted_trees(
     test_labels: np.ndarray,
     rng: np.random.Generator | None = None,
     workers: int | None = None,
+    *,
+    splits: str,
     **settings,
 ) -> BoostedTreesResult:
-    """Fit one gradient-boosted classifier per factor and score them (see :func:`_fit_boosted_trees`).
+    """Fit one gradient-boosted classifier per factor and score them.
+
+    ``splits="exact"``: scikit-learn's thresholds
+    (:func:`disbench.metrics.gbt_exact.fit_exact_boosted_trees`); ``"histogram"``: at most
+    ``max_bins`` per dimension (:func:`_fit_boosted_trees`).
 
     Factors are independent, so they are split into ``workers`` groups of about equal
     tree count, fitted in parallel threads (NumPy and scipy's sparse products release
@@ -334,7 +341,8 @@ def fit_boosted_trees(
 
     Args:
         workers: threads; default ``min(2, CPU count, number of factors)``.
-        settings: ``n_estimators``, ``learning_rate``, ``max_depth``, ``max_bins``.
+        splits: ``"exact"`` or ``"histogram"``.
+        settings: ``n_estimators``, ``learning_rate``, ``max_depth`` (and ``max_bins`` for histograms).
     """
     import os
     from concurrent.futures import ThreadPoolExecutor
@@ -346,8 +354,12 @@ def fit_boosted_trees(
     groups = _balanced_groups(list(num_classes), workers)
     children = rng.spawn(len(groups))
 
+    from disbench.metrics.gbt_exact import fit_exact_boosted_trees
+
+    fitter = {"exact": fit_exact_boosted_trees, "histogram": _fit_boosted_trees}[splits]
+
     def fit(group: list[int], child: np.random.Generator) -> BoostedTreesResult:
-        return _fit_boosted_trees(
+        return fitter(
             train_x, train_labels[:, group], [num_classes[f] for f in group],
             test_x, test_labels[:, group], rng=child, **settings,
         )

@@ -1,23 +1,35 @@
 """R^2 of predicting each factor from one space's codes (von Kugelgen et al. 2021's protocol).
 
-Codes and factor values are standardised with the train split's mean and
-standard deviation. Two regressors per factor, scored by R^2 on the test split:
+As the reference evaluates (ssl_identifiability, ``main_mlp.py`` with
+``disentanglement_utils.py``):
 
-- ``r2.linear``: ordinary least squares on all train points;
-- ``r2.kernel``: RBF kernel ridge, ``alpha`` and ``gamma`` chosen per factor by
-  3-fold cross-validation (unshuffled folds, as ``GridSearchCV(cv=3)``) over
-  ``alphas x gammas`` (ssl_identifiability's grid), fitted on at most
-  ``kernel_max_samples`` train points (a seeded subset) to keep the cubic cost
-  bounded; all factors share each kernel factorisation.
+- **points**: the regressors are fitted on ``num_fit`` fresh points (5 x 4,096 =
+  20,480) and scored on ``num_score_batches`` other batches of ``score_batch`` fresh
+  points (10 x 4,096); the score is the mean of the batches' R^2. Fresh points are drawn
+  through the run's encoder (:attr:`MetricInput.draw`); codes files, which have no
+  encoder, use their given train/test split (one batch), and ``details["points"]`` says which;
+- codes and factor values are standardised with the fit points' mean and standard
+  deviation (scikit-learn's ``StandardScaler``);
+- ``r2.linear``: least squares with an intercept (``LinearRegression``);
+- ``r2.kernel``: RBF kernel ridge with ``alpha`` in (1, 0.1, 0.01, 0.001) and ``gamma`` in
+  ``np.logspace(-2, 2, 4)``, chosen by one joint 3-fold grid search (unshuffled folds, as
+  ``GridSearchCV(cv=3)``) per factor group: the reference searches once for its content
+  block and once for its style block, scoring the mean R^2 over the block's factors.
 
 A high R^2 means the factor is (linearly / non-linearly) recoverable from the
 space: content factors should score near 1 in the content space and style
 factors near 0 there.
+
+Variants (each a named option, recorded in the row's ``metric_options``):
+``kernel_max_samples`` fits the kernel ridge on a seeded subset (the quick suite's 2,000,
+with the cubic cost that much smaller); ``search="factor"`` chooses (alpha, gamma) per
+factor; ``points="given"`` scores the evaluation's own train/test points.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal, Sequence
 
 import numpy as np
 import scipy.linalg
@@ -25,25 +37,49 @@ import scipy.linalg
 from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
 from disbench.metrics.discretize import single_blas_thread, subsample
 
+#: the reference's kernel ridge grid (``disentanglement_utils.nonlinear_disentanglement``)
+REFERENCE_ALPHAS = (1.0, 0.1, 0.01, 0.001)
+REFERENCE_GAMMAS = tuple(float(g) for g in np.logspace(-2, 2, 4))
+#: kernel ridge fit points of the cheaper variant the quick suite uses
+FAST_KERNEL_SAMPLES = 2_000
+
 
 @dataclass
 class R2Options:
     """Attributes:
-    kernel_max_samples: train points the kernel ridge is fitted on, at most.
-    num_train: train points for the linear regression, at most (``None``: all).
-    num_test: test points, at most.
+    points: ``"fresh"``: fit on ``num_fit`` new points and score ``num_score_batches`` new
+        batches of ``score_batch`` (the reference), drawn through the encoder when the
+        evaluation has one, else the given split; ``"given"``: the evaluation's train/test points.
+    num_fit: fresh points the regressions are fitted on (reference: 5 x 4,096); unless
+        set, at most ``--n-eval`` (the evaluation budget), so ``disbench eval``'s default
+        10,000 fits on 10,000: ``--set r2.num_fit=20480`` (or ``--n-eval 20480``) for the reference.
+    score_batch: fresh points per scored batch (reference: 4,096); unless set, at most ``--n-test``.
+    num_score_batches: fresh batches scored; the score is their mean R^2 (reference: 10).
+    kernel_max_samples: fit points the kernel ridge uses, at most (``None``: all, the
+        reference; the quick suite's cheaper variant: 2,000, a seeded subset).
+    search: ``"group"``: one (alpha, gamma) per factor group by the group's mean R^2 (the
+        reference's content and style blocks); ``"factor"``: one per factor.
     alphas: kernel ridge regularisation grid.
     gammas: RBF width grid.
     """
 
-    kernel_max_samples: int = 2_000
-    num_train: int | None = None
-    num_test: int | None = 5_000
-    alphas: tuple[float, ...] = (1.0, 0.1, 0.01, 0.001)
-    gammas: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
+    points: Literal["fresh", "given"] = "fresh"
+    num_fit: int = field(default=5 * 4_096, metadata={"budget": "n_eval"})
+    score_batch: int = field(default=4_096, metadata={"budget": "n_test"})
+    num_score_batches: int = 10
+    kernel_max_samples: int | None = None
+    search: Literal["group", "factor"] = "group"
+    alphas: tuple[float, ...] = REFERENCE_ALPHAS
+    gammas: tuple[float, ...] = REFERENCE_GAMMAS
 
     def __post_init__(self) -> None:
-        if self.kernel_max_samples < 6:
+        if self.points not in ("fresh", "given"):
+            raise ValueError(f"points must be 'fresh' or 'given', got {self.points!r}")
+        if self.search not in ("group", "factor"):
+            raise ValueError(f"search must be 'group' or 'factor', got {self.search!r}")
+        if self.num_fit < 6 or self.score_batch < 2 or self.num_score_batches < 1:
+            raise ValueError("num_fit must be at least 6 (3 folds of 2 points), score_batch at least 2, num_score_batches at least 1")
+        if self.kernel_max_samples is not None and self.kernel_max_samples < 6:
             raise ValueError("kernel_max_samples must be at least 6 (3 folds of 2 points)")
         if not self.alphas or not self.gammas or min(self.alphas) <= 0 or min(self.gammas) <= 0:
             raise ValueError("alphas and gammas must be non-empty lists of positive numbers")
@@ -97,6 +133,13 @@ def _rbf_of_distances(distances: np.ndarray, gamma: float) -> np.ndarray:
     return np.exp(kernel, out=kernel)
 
 
+def _rbf_kernel(a: np.ndarray, b: np.ndarray, gamma: float) -> np.ndarray:
+    """``exp(-gamma |a_i - b_j|^2)`` built in one ``len(a) x len(b)`` array."""
+    kernel = _squared_distances(a, b)
+    kernel *= -gamma
+    return np.exp(kernel, out=kernel)
+
+
 def _kernel_ridge_predictions(kernel, cross, y_fit, alphas) -> list[np.ndarray]:
     """Kernel ridge predictions ``cross (kernel + alpha I)^-1 y_fit`` for each alpha (one Cholesky each).
 
@@ -113,35 +156,77 @@ def _kernel_ridge_predictions(kernel, cross, y_fit, alphas) -> list[np.ndarray]:
     return predictions
 
 
-def kernel_r2(x_train, y_train, x_test, y_test, alphas, gammas) -> tuple[np.ndarray, np.ndarray]:
-    """Test R^2 ``(F,)`` of RBF kernel ridge with per-factor 3-fold grid search, and the chosen ``(alpha, gamma)`` ``(F, 2)``.
+def kernel_grid_search(
+    x: np.ndarray, y: np.ndarray, alphas: Sequence[float], gammas: Sequence[float], groups: Sequence | None = None
+) -> np.ndarray:
+    """(alpha, gamma) per factor ``(F, 2)`` by 3-fold cross-validated R^2 (unshuffled folds, as ``GridSearchCV(cv=3)``).
 
-    The folds' kernels are blocks of the full train kernel, so each gamma takes one
-    exponential of the squared distances, computed once.
+    Args:
+        x, y: ``(n, d)`` codes and ``(n, F)`` targets.
+        groups: a label per factor: factors sharing a label share one choice, the best mean
+            R^2 over them (``GridSearchCV`` on a multi-output target, the reference); None: per factor.
+
+    Each fold's kernels are built once per gamma and serve every alpha and every factor;
+    memory peaks at about three ``(2n/3)^2`` arrays.
     """
-    folds = np.array_split(np.arange(len(x_train)), 3)
+    folds = np.array_split(np.arange(len(x)), 3)
     grid = [(a, g) for a in alphas for g in gammas]
-    cv_score = np.zeros((len(alphas), len(gammas), y_train.shape[1]))
-    distances = _squared_distances(x_train, x_train)
-    for j, gamma in enumerate(gammas):
-        kernel = _rbf_of_distances(distances, gamma)
-        for held_out in folds:
-            fit = np.setdiff1d(np.arange(len(x_train)), held_out)
-            predictions = _kernel_ridge_predictions(
-                kernel[np.ix_(fit, fit)], kernel[np.ix_(held_out, fit)], y_train[fit], alphas
-            )
-            for i, predicted in enumerate(predictions):
-                cv_score[i, j] += r2_scores(y_train[held_out], predicted) / len(folds)
-    best = np.argmax(cv_score.reshape(len(grid), -1), axis=0)  # first best in (alpha, gamma) order, as GridSearchCV
-    scores = np.zeros(y_train.shape[1])
-    test_distances = _squared_distances(x_test, x_train)
-    for i in np.unique(best):
-        columns = best == i
-        alpha, gamma = grid[i]
-        kernel, cross = _rbf_of_distances(distances, gamma), _rbf_of_distances(test_distances, gamma)
-        (predicted,) = _kernel_ridge_predictions(kernel, cross, y_train[:, columns], [alpha])
-        scores[columns] = r2_scores(y_test[:, columns], predicted)
-    return scores, np.array([grid[i] for i in best])
+    cv_score = np.zeros((len(alphas), len(gammas), y.shape[1]))
+    for held_out in folds:
+        fit = np.setdiff1d(np.arange(len(x)), held_out)
+        for j, gamma in enumerate(gammas):
+            kernel, cross = _rbf_kernel(x[fit], x[fit], gamma), _rbf_kernel(x[held_out], x[fit], gamma)
+            for i, predicted in enumerate(_kernel_ridge_predictions(kernel, cross, y[fit], alphas)):
+                cv_score[i, j] += r2_scores(y[held_out], predicted) / len(folds)
+            del kernel, cross
+    cv_score = cv_score.reshape(len(grid), -1)
+    if groups is not None:
+        labels = np.asarray(groups)
+        for label in np.unique(labels):
+            members = labels == label
+            cv_score[:, members] = cv_score[:, members].mean(axis=1, keepdims=True)
+    best = np.argmax(cv_score, axis=0)  # first best in (alpha, gamma) order, as GridSearchCV
+    return np.array([grid[i] for i in best])
+
+
+def kernel_ridge_predict(x_fit, y_fit, x_new_batches: Sequence[np.ndarray], alpha: float, gamma: float) -> list[np.ndarray]:
+    """Kernel ridge fitted on ``(x_fit, y_fit)``, predictions for each batch of new points.
+
+    The fit kernel is built, regularised and factorised in one array (about ``n^2`` floats).
+    """
+    kernel = _rbf_kernel(x_fit, x_fit, gamma)
+    kernel[np.diag_indices_from(kernel)] += alpha
+    factor = scipy.linalg.cho_factor(kernel, overwrite_a=True, check_finite=False)
+    weights = scipy.linalg.cho_solve(factor, y_fit, check_finite=False)
+    del kernel, factor
+    return [_rbf_kernel(batch, x_fit, gamma) @ weights for batch in x_new_batches]
+
+
+def kernel_r2(x_train, y_train, x_test, y_test, alphas, gammas, groups=None) -> tuple[np.ndarray, np.ndarray]:
+    """Test R^2 ``(F,)`` of RBF kernel ridge after :func:`kernel_grid_search`, and the chosen ``(alpha, gamma)`` ``(F, 2)``."""
+    scores, chosen = kernel_r2_batches(x_train, y_train, [x_test], [y_test], alphas, gammas, groups)
+    return scores, chosen
+
+
+def kernel_r2_batches(x_fit, y_fit, x_batches, y_batches, alphas, gammas, groups=None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over batches of the test R^2 ``(F,)`` of kernel ridge, and the chosen ``(alpha, gamma)`` ``(F, 2)``."""
+    chosen = kernel_grid_search(x_fit, y_fit, alphas, gammas, groups)
+    scores = np.zeros(y_fit.shape[1])
+    for params in np.unique(chosen, axis=0):
+        columns = np.all(chosen == params, axis=1)
+        predictions = kernel_ridge_predict(x_fit, y_fit[:, columns], x_batches, *params)
+        scores[columns] = np.mean([r2_scores(y[:, columns], p) for y, p in zip(y_batches, predictions)], axis=0)
+    return scores, chosen
+
+
+def draw_points(data: MetricInput, options: R2Options, rng: np.random.Generator):
+    """``(fit codes, fit factors, score code batches, score factor batches, which)`` for :func:`compute_r2`."""
+    if options.points == "fresh" and data.draw is not None:
+        fit_codes, fit_factors = data.draw(options.num_fit, rng)
+        batches = [data.draw(options.score_batch, rng) for _ in range(options.num_score_batches)]
+        return fit_codes, fit_factors, [b[0] for b in batches], [b[1] for b in batches], "fresh"
+    train_codes, train_factors, test_codes, test_factors = data.train_test(rng)
+    return train_codes, train_factors, [test_codes], [test_factors], "given"
 
 
 @register_metric(
@@ -152,41 +237,49 @@ def kernel_r2(x_train, y_train, x_test, y_test, alphas, gammas) -> tuple[np.ndar
     options=R2Options,
 )
 def compute_r2(data: MetricInput, options: R2Options, rng: np.random.Generator) -> MetricResult:
-    """Linear and kernel R^2 of every factor from the codes.
+    """Linear and kernel R^2 of every factor from the codes (module docstring).
 
     Args:
-        data: codes and factors; the held-out split if given, else a seeded split.
+        data: codes and factors (the held-out split if given, else a seeded split), and
+            ``draw`` for fresh points when the evaluation has the encoder.
         options: :class:`R2Options`.
-        rng: draws the split and subsets.
+        rng: draws the fresh points, the split and the kernel subset.
 
     Returns:
         ``r2.linear`` and ``r2.kernel`` per factor and averaged (factor ``"all"``); details hold
-        the chosen kernel parameters and the mean per factor group.
+        the chosen kernel parameters, the mean per factor group, and the points used.
 
     Raises:
         UsageError: invalid input.
     """
     data = check_metric_input(data)
-    train_codes, train_factors, test_codes, test_factors = data.train_test(rng)
-    train_codes, train_factors = (a[subsample(len(train_codes), options.num_train, rng)] for a in (train_codes, train_factors))
-    test_rows = subsample(len(test_codes), options.num_test, rng)
-    test_codes, test_factors = test_codes[test_rows], test_factors[test_rows]
-    x_train, x_test = standardise(train_codes, test_codes)
-    y_train, y_test = standardise(train_factors, test_factors)
-    linear = linear_r2(x_train, y_train, x_test, y_test)
-    kernel_rows = subsample(len(x_train), options.kernel_max_samples, rng)
+    fit_codes, fit_factors, score_codes, score_factors, which = draw_points(data, options, rng)
+    x_fit, _ = standardise(fit_codes, fit_codes)
+    y_fit, _ = standardise(fit_factors, fit_factors)
+    x_batches = [standardise(fit_codes, batch)[1] for batch in score_codes]
+    y_batches = [standardise(fit_factors, batch)[1] for batch in score_factors]
+    linear = np.mean([linear_r2(x_fit, y_fit, x, y) for x, y in zip(x_batches, y_batches)], axis=0)
+    kernel_rows = subsample(len(x_fit), options.kernel_max_samples, rng)
+    groups = [f.group for f in data.factor_info] if options.search == "group" else None
     with single_blas_thread():
-        kernel, chosen = kernel_r2(x_train[kernel_rows], y_train[kernel_rows], x_test, y_test, options.alphas, options.gammas)
+        kernel, chosen = kernel_r2_batches(
+            x_fit[kernel_rows], y_fit[kernel_rows], x_batches, y_batches, options.alphas, options.gammas, groups
+        )
     scores = []
     for name, values in (("r2.linear", linear), ("r2.kernel", kernel)):
         scores += [Score(name, float(v), factor) for v, factor in zip(values, data.factor_names)]
         scores.append(Score(name, float(values.mean())))
-    groups = sorted({f.group for f in data.factor_info})
+    group_names = sorted({f.group for f in data.factor_info})
     group_mean = {
-        name: {g: float(np.mean([v for v, f in zip(values, data.factor_info) if f.group == g])) for g in groups}
+        name: {g: float(np.mean([v for v, f in zip(values, data.factor_info) if f.group == g])) for g in group_names}
         for name, values in (("r2.linear", linear), ("r2.kernel", kernel))
     }
-    return MetricResult(
-        scores,
-        {"kernel_alpha_gamma": chosen.tolist(), "group_mean": group_mean, "kernel_samples": int(len(x_train[kernel_rows]))},
-    )
+    details = {
+        "kernel_alpha_gamma": chosen.tolist(),
+        "group_mean": group_mean,
+        "points": which,
+        "fit_samples": int(len(x_fit)),
+        "kernel_samples": int(len(x_fit[kernel_rows])),
+        "score_batches": [int(len(x)) for x in x_batches],
+    }
+    return MetricResult(scores, details)

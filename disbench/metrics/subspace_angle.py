@@ -2,22 +2,34 @@
 
 For each point, the largest principal angle between each true factor's tangent subspace
 and each found factor's subspace (``pi/2`` when their dimensions differ), then the best
-matching of true to found factors (Hungarian, ``scipy.optimize.linear_sum_assignment``),
-and the mean angle over ``max(F_true, F_found)`` factors: a missing or extra factor scores
-``pi/2``. Lower is better; 0 is perfect, ``pi/2`` is the worst.
+matching of true to found factors (Hungarian, ``scipy.optimize.linear_sum_assignment``,
+the minimum over permutations that the reference's ``avg_angle_between_subspaces``
+enumerates) and the mean matched angle. As in the reference, a point whose number of
+found factors is wrong scores ``pi/2`` as a whole. Lower is better; 0 is perfect,
+``pi/2`` is the worst. ``subspace-angle.lenient`` gives such a point partial credit
+instead (the mean over ``max(F_true, F_found)`` factors, ``pi/2`` for each unmatched one);
+it is disbench's, not the reference's.
+
+Which points: by default (``points="fitted"``) the points a transductive method was
+fitted on, with their own splits, as the reference evaluates GeoManCEr; methods that
+were not fitted on a sample get ``num_points`` new points. ``points="sampled"`` always
+scores ``num_points`` new points, which GeoManCEr reaches by its out-of-sample extension.
 
 The unaligned variant does not trust the ambient coordinates to be shared: it aligns the
 found tangent frame to the true one by canonical correlation of the same neighbourhood
 (the true kNN) seen in both spaces, then measures the angles in the canonical frame.
 
-It is an encoder metric: it samples points from the dataset, calls ``encode``, and reads the
-``bases`` ``(N, D, k)``, ``factor_labels`` ``(N, k)`` and ``factor_counts`` ``(N,)`` extras; the
-dataset must offer ``true_tangents(factors)`` (and ``product_tangents`` for the unaligned variant).
+It is an encoder metric: it calls ``encode`` on the points and reads the ``bases``
+``(N, D, k)``, ``factor_labels`` ``(N, k)`` and ``factor_counts`` ``(N,)`` extras; the fitted
+points come from ``encode.fitted_sample()`` (the method's :meth:`~disbench.methods.base.Method.fitted_sample`,
+attached by the evaluation) when present. The dataset must offer ``true_tangents(factors)``
+(and ``product_tangents`` for the unaligned variant).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -54,23 +66,28 @@ def factor_angles(true_bases: list[np.ndarray], bases: np.ndarray, labels: np.nd
     return out
 
 
-def matched_angle(angles: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def matched_angle(angles: np.ndarray, counts: np.ndarray, lenient: bool = False) -> np.ndarray:
     """Per point, the mean angle under the best matching of true to found factors.
 
     Args:
         angles: ``(N, F, k)`` from :func:`factor_angles`.
         counts: ``(N,)`` found factors per point.
+        lenient: give a point with a wrong factor count partial credit instead of ``pi/2``.
 
     Returns:
-        ``(N,)``: (sum of matched angles + ``pi/2`` per unmatched factor) / ``max(F, count)``.
+        ``(N,)``: the mean matched angle; where ``count != F``, ``pi/2`` (the reference's rule)
+        or, lenient, (sum of matched angles + ``pi/2`` per unmatched factor) / ``max(F, count)``.
     """
     num_true = angles.shape[1]
-    scores = np.empty(len(angles))
+    scores = np.full(len(angles), RIGHT_ANGLE)
     for i, (cost, count) in enumerate(zip(angles, counts)):  # Hungarian has no batched form
-        cost = cost[:, : int(count)]
+        count = int(count)
+        if count != num_true and not lenient:
+            continue
+        cost = cost[:, :count]
         rows, cols = linear_sum_assignment(cost)
-        unmatched = abs(num_true - int(count))
-        scores[i] = (cost[rows, cols].sum() + RIGHT_ANGLE * unmatched) / max(num_true, int(count))
+        unmatched = abs(num_true - count)
+        scores[i] = (cost[rows, cols].sum() + RIGHT_ANGLE * unmatched) / max(num_true, count)
     return scores
 
 
@@ -100,14 +117,21 @@ def cca_align(true_offsets: np.ndarray, found_offsets: np.ndarray, eps: float = 
 @dataclass
 class SubspaceAngleOptions:
     """Attributes:
-    num_points: points sampled from the dataset and encoded (at most --n-eval unless set).
+    points: ``"fitted"`` scores the points a transductive method was fitted on (the
+        reference's protocol), or ``num_points`` new points for other methods;
+        ``"sampled"`` always scores ``num_points`` new points (out-of-sample extension).
+    num_points: points sampled from the dataset and encoded when new points are scored
+        (at most --n-eval unless set).
     alignment_neighbors: true-space neighbours used by the unaligned (CCA) variant; 0 skips it.
     """
 
+    points: Literal["fitted", "sampled"] = "fitted"
     num_points: int = field(default=1000, metadata={"budget": "n_eval"})
     alignment_neighbors: int = 10
 
     def __post_init__(self) -> None:
+        if self.points not in ("fitted", "sampled"):
+            raise ValueError(f"points must be 'fitted' or 'sampled', got {self.points!r}")
         if self.num_points < 2:
             raise ValueError(f"num_points must be at least 2, got {self.num_points}")
         if self.alignment_neighbors < 0:
@@ -139,8 +163,9 @@ def subspace_angle(encode, space, dataset, options: SubspaceAngleOptions, rng: n
     """Subspace angle of a method's per-point factor subspaces (module docstring).
 
     Scores: ``subspace-angle`` (mean over points), ``subspace-angle.std``,
-    ``subspace-angle.right_count`` (fraction of points with the true factor count) and,
-    unless ``alignment_neighbors`` is 0, ``subspace-angle.unaligned``.
+    ``subspace-angle.right_count`` (fraction of points with the true factor count),
+    ``subspace-angle.lenient`` (partial credit for a wrong count) and, unless
+    ``alignment_neighbors`` is 0, ``subspace-angle.unaligned``.
 
     Raises:
         MetricNotApplicable: the dataset has no true tangents, or the method returns no subspaces.
@@ -150,25 +175,37 @@ def subspace_angle(encode, space, dataset, options: SubspaceAngleOptions, rng: n
             f"subspace-angle needs a dataset with true tangent spaces (such as product-manifold); "
             f"{dataset.name!r} has none."
         )
-    factors = dataset.sample_factors(options.num_points, rng)
-    observations = dataset.observations_from_factors(factors, rng)
+    fitted = getattr(encode, "fitted_sample", None)
+    sample = fitted() if options.points == "fitted" and fitted is not None else None
+    if sample is not None:
+        observations, factors = sample
+    else:
+        factors = dataset.sample_factors(options.num_points, rng)
+        observations = dataset.observations_from_factors(factors, rng)
     representation = encode(observations, factors)
     bases, labels, counts = read_subspaces(representation)
     truth = dataset.true_tangents(factors)
-    per_point = matched_angle(factor_angles(truth, bases, labels), counts)
+    angles = factor_angles(truth, bases, labels)
+    per_point = matched_angle(angles, counts)
     scores = [
         Score("subspace-angle", float(per_point.mean())),
         Score("subspace-angle.std", float(per_point.std())),
         Score("subspace-angle.right_count", float(np.mean(counts == len(truth))), higher_is_better=True),
+        Score("subspace-angle.lenient", float(matched_angle(angles, counts, lenient=True).mean())),
     ]
-    details = {"num_true_factors": len(truth), "num_found_factors_mode": int(np.bincount(counts).argmax())}
+    details = {
+        "points_scored": "fitted" if sample is not None else "sampled",
+        "num_points_scored": len(factors),
+        "num_true_factors": len(truth),
+        "num_found_factors_mode": int(np.bincount(counts).argmax()),
+    }
     for key in ("separable", "spectrum", "num_factors"):  # the fit's verdict travels with the score
         if key in representation.extras:
             value = np.asarray(representation.extras[key])[0]
             details[key] = value.tolist() if value.ndim else value.item()
     if options.alignment_neighbors:
         unaligned = unaligned_angle(
-            dataset, factors, observations.astype(np.float64), bases, labels, counts, options.alignment_neighbors
+            dataset, factors, np.asarray(observations, dtype=np.float64), bases, labels, counts, options.alignment_neighbors
         )
         scores.append(Score("subspace-angle.unaligned", float(unaligned.mean())))
     return MetricResult(scores, details)

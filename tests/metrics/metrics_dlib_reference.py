@@ -2,8 +2,13 @@
 
 Each function follows dlib's loops and scikit-learn calls one pair at a time
 (``disentanglement_lib/evaluation/metrics/{utils,mig,sap_score,dci,modularity_explicitness,
-irs,unsupervised_metrics}.py``), with codes and factors laid out as ``(N, d)`` / ``(N, F)``.
-They are slow on purpose: they are what disbench's vectorised versions must equal.
+irs,unsupervised_metrics,beta_vae,factor_vae}.py``), with codes and factors laid out as
+``(N, d)`` / ``(N, F)``. They are slow on purpose: they are what disbench's vectorised
+versions must equal.
+
+The BetaVAE and FactorVAE scores draw their own batches; their transcriptions keep dlib's
+signature ``(ground_truth_data, representation_function, random_state, ...)`` and its
+sampling calls one batch at a time, so a test can feed them the batches disbench drew.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import numpy as np
 import scipy.linalg
 import scipy.stats
 from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.metrics import mutual_info_score
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import mutual_info_score, roc_auc_score
+from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
 
@@ -124,3 +131,101 @@ def unsupervised(codes, num_bins: int = 20) -> dict[str, float]:
         "gaussian_wasserstein_correlation_norm": float(np.real(wasserstein) / np.sum(np.diag(cov))),
         "mutual_info": float(np.sum(mi) / (d**2 - d)),
     }
+
+
+def explicitness(codes, factors, test_codes, test_factors) -> dict[str, float]:
+    """dlib ``compute_modularity_explicitness``'s explicitness: standardise with the train
+    split's mean and (population) standard deviation, then ``explicitness_per_factor``."""
+    mean, stddev = np.mean(codes, axis=0), np.std(codes, axis=0)
+    train_norm, test_norm = (codes - mean) / stddev, (test_codes - mean) / stddev
+    train_scores, test_scores = [], []
+    for i in range(factors.shape[1]):
+        classifier = LogisticRegression().fit(train_norm, factors[:, i])
+        binarizer = MultiLabelBinarizer()
+        train_scores.append(
+            roc_auc_score(binarizer.fit_transform(np.expand_dims(factors[:, i], 1)), classifier.predict_proba(train_norm))
+        )
+        test_scores.append(
+            roc_auc_score(binarizer.fit_transform(np.expand_dims(test_factors[:, i], 1)), classifier.predict_proba(test_norm))
+        )
+    return {"explicitness_score_train": float(np.mean(train_scores)), "explicitness_score_test": float(np.mean(test_scores))}
+
+
+def beta_vae_sample(ground_truth_data, representation_function, batch_size, random_state):
+    """dlib ``beta_vae._generate_training_sample``."""
+    index = random_state.randint(ground_truth_data.num_factors)
+    factors1 = ground_truth_data.sample_factors(batch_size, random_state)
+    factors2 = ground_truth_data.sample_factors(batch_size, random_state)
+    factors2[:, index] = factors1[:, index]
+    observation1 = ground_truth_data.sample_observations_from_factors(factors1, random_state)
+    observation2 = ground_truth_data.sample_observations_from_factors(factors2, random_state)
+    representation1 = representation_function(observation1)
+    representation2 = representation_function(observation2)
+    return index, np.mean(np.abs(representation1 - representation2), axis=0)
+
+
+def beta_vae_batch(ground_truth_data, representation_function, batch_size, num_points, random_state):
+    """dlib ``beta_vae._generate_training_batch``."""
+    points, labels = None, np.zeros(num_points, dtype=np.int64)
+    for i in range(num_points):
+        labels[i], feature_vector = beta_vae_sample(ground_truth_data, representation_function, batch_size, random_state)
+        if points is None:
+            points = np.zeros((num_points, feature_vector.shape[0]))
+        points[i, :] = feature_vector
+    return points, labels
+
+
+def beta_vae(ground_truth_data, representation_function, random_state, batch_size, num_train, num_eval):
+    """dlib ``compute_beta_vae_sklearn``."""
+    train_points, train_labels = beta_vae_batch(
+        ground_truth_data, representation_function, batch_size, num_train, random_state
+    )
+    model = LogisticRegression(random_state=random_state)
+    model.fit(train_points, train_labels)
+    train_accuracy = np.mean(model.predict(train_points) == train_labels)
+    eval_points, eval_labels = beta_vae_batch(ground_truth_data, representation_function, batch_size, num_eval, random_state)
+    return {"train_accuracy": float(train_accuracy), "eval_accuracy": float(model.score(eval_points, eval_labels))}
+
+
+def factor_vae_sample(ground_truth_data, representation_function, batch_size, random_state, global_variances, active_dims):
+    """dlib ``factor_vae._generate_training_sample``."""
+    factor_index = random_state.randint(ground_truth_data.num_factors)
+    factors = ground_truth_data.sample_factors(batch_size, random_state)
+    factors[:, factor_index] = factors[0, factor_index]
+    observations = ground_truth_data.sample_observations_from_factors(factors, random_state)
+    representations = representation_function(observations)
+    local_variances = np.var(representations, axis=0, ddof=1)
+    argmin = np.argmin(local_variances[active_dims] / global_variances[active_dims])
+    return factor_index, argmin
+
+
+def factor_vae_votes(ground_truth_data, representation_function, batch_size, num_points, random_state,
+                     global_variances, active_dims):
+    """dlib ``factor_vae._generate_training_batch``."""
+    votes = np.zeros((ground_truth_data.num_factors, global_variances.shape[0]), dtype=np.int64)
+    for _ in range(num_points):
+        factor_index, argmin = factor_vae_sample(
+            ground_truth_data, representation_function, batch_size, random_state, global_variances, active_dims
+        )
+        votes[factor_index, argmin] += 1
+    return votes
+
+
+def factor_vae(ground_truth_data, representation_function, random_state, batch_size, num_train, num_eval,
+               num_variance_estimate, prune_threshold=0.05):
+    """dlib ``compute_factor_vae`` with ``_compute_variances`` and ``_prune_dims`` (study threshold 0.05)."""
+    observations = ground_truth_data.sample_observations(num_variance_estimate, random_state)
+    global_variances = np.var(representation_function(observations), axis=0, ddof=1)
+    active_dims = np.sqrt(global_variances) >= prune_threshold
+    if not active_dims.any():
+        return {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0}
+    training_votes = factor_vae_votes(ground_truth_data, representation_function, batch_size, num_train,
+                                      random_state, global_variances, active_dims)
+    classifier = np.argmax(training_votes, axis=0)
+    other_index = np.arange(training_votes.shape[1])
+    train_accuracy = np.sum(training_votes[classifier, other_index]) * 1.0 / np.sum(training_votes)
+    eval_votes = factor_vae_votes(ground_truth_data, representation_function, batch_size, num_eval,
+                                  random_state, global_variances, active_dims)
+    eval_accuracy = np.sum(eval_votes[classifier, other_index]) * 1.0 / np.sum(eval_votes)
+    return {"train_accuracy": float(train_accuracy), "eval_accuracy": float(eval_accuracy),
+            "num_active_dims": len(active_dims)}

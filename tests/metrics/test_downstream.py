@@ -114,3 +114,12 @@ def test_bad_options_are_refused():
         with pytest.raises(ValueError):
             DownstreamOptions(**bad)
     assert METRICS.get("downstream").higher_is_better
+
+
+def test_a_size_beyond_the_available_points_is_skipped_not_mislabelled():
+    data = _data(_noisy_codes, n_train=150, n_test=100)
+    options = DownstreamOptions(train_sizes="10,100,10000", num_test=100, predictor="logistic-regression-cv")
+    result = compute_downstream(data, options, np.random.default_rng(0))
+    metrics = {s.metric for s in result.scores}
+    assert metrics == {"downstream.lr@10", "downstream.lr@100"}  # no @10000, no sample efficiency
+    assert result.details["sizes_skipped"] == {"10000": "only 150 training points"}

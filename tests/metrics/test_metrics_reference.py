@@ -98,16 +98,29 @@ def test_dci_formulas_match_dlib_unit_cases():
     assert disentanglement(np.zeros((10, 10))) == pytest.approx(0.0)
 
 
-def test_dci_within_003_of_sklearn_gbt():
-    rng = np.random.default_rng(6)
+# the default trees are scikit-learn's (exact thresholds): within dlib's 0.005 on every seed; the
+# histogram variant over-fits less and scores lower, so it must be asked for by name
+DCI_TOLERANCE = 0.005
+
+
+@pytest.mark.parametrize("seed", [6, 7, 8])
+def test_dci_close_to_sklearn_gbt_on_several_seeds(seed):
+    rng = np.random.default_rng(seed)
     codes, factors = mixed_codes(rng, 600, noise=0.15)
     test_codes, test_factors = mixed_codes(rng, 300, noise=0.15)
     factors, test_factors = factors[:, :3], test_factors[:, :3]  # three factors keep the reference fast
     info = discrete_info()[:3]
-    ours = compute("dci", MetricInput(codes, factors, info, test_codes, test_factors))
+    data = MetricInput(codes, factors, info, test_codes, test_factors)
+    ours = compute("dci", data)
     reference = dlib.dci(codes, factors, test_codes, test_factors)
     for key, expected in reference.items():
-        assert value(ours, f"dci.{key}") == pytest.approx(expected, abs=0.03), key
+        # exactly tied splits (scikit-learn breaks them by its random feature order) can flip a
+        # test prediction or two: the accuracies may differ by two of the 300 test points
+        tolerance = max(DCI_TOLERANCE, 2 / len(test_codes)) if key.startswith("informativeness") else DCI_TOLERANCE
+        assert value(ours, f"dci.{key}") == pytest.approx(expected, abs=tolerance), key
+    histogram = compute("dci", data, estimator="gbt-hist")
+    assert value(histogram, "dci.disentanglement") == pytest.approx(reference["disentanglement"], abs=0.07)
+    assert value(histogram, "dci.disentanglement") != value(ours, "dci.disentanglement")
 
 
 def test_histogram_discretize_equals_numpy_digitize_on_awkward_values():
@@ -156,7 +169,7 @@ def test_boosted_trees_with_exact_thresholds_match_sklearn():
     rng = np.random.default_rng(3)
     factors = np.stack([rng.integers(0, k, 300) for k in (2, 3, 5)], axis=1)
     codes = np.round((factors @ rng.normal(size=(3, 4)) + rng.normal(size=(300, 4))) * 2) / 2
-    ours = fit_boosted_trees(codes, factors, [2, 3, 5], codes, factors, max_bins=64)
+    ours = fit_boosted_trees(codes, factors, [2, 3, 5], codes, factors, splits="histogram", max_bins=64)
     for f in range(3):
         model = GradientBoostingClassifier(random_state=0).fit(codes, factors[:, f])
         assert ours.train_accuracy[f] == np.mean(model.predict(codes) == factors[:, f])
