@@ -30,7 +30,8 @@ import numpy as np
 
 from disbench.datasets.base import Factor
 from disbench.errors import DisbenchError, UsageError
-from disbench.progress import Progress
+from disbench.config import config_to_dict
+from disbench.progress import NullProgress, Progress
 from disbench.scoring import EvalPoints, options_json, score_points, stored_rows
 from disbench.store import (
     hyperparameters_json,
@@ -46,6 +47,7 @@ PROTOCOL_N_TEST = 5_000
 
 #: reasons a metric is skipped without being a failure
 ALREADY_SCORED = "already scored"
+GROUP_METRIC_ALONE = "scores the seeds of a configuration together: run `disbench eval` over the runs folder"
 
 
 @dataclass
@@ -149,20 +151,23 @@ class RunFailed(DisbenchError):
 
 
 def evaluate_runs(run_dirs: Iterable[str | Path], request: EvalRequest) -> list[EvalOutcome]:
-    """Score each run in turn.
+    """Score each run in turn, then the metrics that score the seeds of a configuration together.
 
     Names, options and the leaderboard are checked before the first run. When a run fails,
     the error names it and what the earlier runs wrote (a :class:`RunFailed` with the
     original exit code); with ``request.keep_going`` the other runs are scored and the
-    failed run's outcome carries ``error``.
+    failed run's outcome carries ``error``. Run-group metrics (``needs="runs"``, e.g. UDR)
+    are scored last, per group of the given runs that differ in seed only
+    (:func:`evaluate_run_groups`).
     """
     run_dirs = [Path(r) for r in run_dirs]
-    request.resolve(codes_only=False)
+    options, skipped = request.resolve(codes_only=False)
+    per_run, per_group = split_group_metrics(options)
     read_leaderboard(request.leaderboard)  # a leaderboard that cannot be written to fails before any work
     outcomes: list[EvalOutcome] = []
     for position, run_dir in enumerate(run_dirs, start=1):
         try:
-            outcomes.append(evaluate_run(run_dir, request))
+            outcomes.append(_evaluate_checkpoints(run_dir, request, per_run, skipped))
         except DisbenchError as exc:
             if request.keep_going:
                 outcomes.append(EvalOutcome(run_dir.name, error=str(exc), exit_code=exc.exit_code))
@@ -176,78 +181,239 @@ def evaluate_runs(run_dirs: Iterable[str | Path], request: EvalRequest) -> list[
                 "--keep-going scores the other runs.",
                 exc.exit_code,
             ) from None
+    if per_group:
+        scored = [(run_dir, outcome) for run_dir, outcome in zip(run_dirs, outcomes) if outcome.error is None]
+        evaluate_run_groups(scored, request, per_group)
     return outcomes
 
 
-def evaluate_run(run_dir: str | Path, request: EvalRequest) -> EvalOutcome:
-    """Score one finished run.
+def configuration_groups(run_dirs: Iterable[Path]) -> list[list[Path]]:
+    """``run_dirs`` grouped by configuration: same method, dataset and hyperparameters, seeds differing.
 
-    Metrics already in its results.json with the same protocol and options are not
-    computed again (unless ``request.overwrite``); their rows are written to the
-    leaderboard if it lacks them. Computed rows replace the leaderboard's earlier rows of
-    the same run, space, metric, factor, options and steps.
+    Groups keep the order of their first run; runs within a group are ordered by seed.
     """
+    from disbench.store import RunSpec, read_run_config
+
+    groups: dict[tuple[str, str, str], list[tuple[int, Path]]] = {}
+    for run_dir in run_dirs:
+        spec = RunSpec.from_dict(read_run_config(run_dir))
+        key = (spec.method, spec.dataset, hyperparameters_json(spec))
+        groups.setdefault(key, []).append((spec.seed, run_dir))
+    return [[run_dir for _, run_dir in sorted(members, key=lambda m: m[0])] for members in groups.values()]
+
+
+def evaluate_run_groups(
+    scored: list[tuple[Path, EvalOutcome]], request: EvalRequest, options: dict[str, Any]
+) -> None:
+    """Score the run-group metrics of ``options`` on each configuration group of ``scored``'s runs.
+
+    Each run gets its own rows (its ``steps`` is its budget: the final checkpoints are
+    compared) and results.json entry, recording the group it was scored in; a group scored
+    before with the same runs, protocol and options is not computed again. A group of one
+    run is skipped with the metric's reason.
+    """
+    from disbench.metrics.base import MetricNotApplicable, RunMember
+    from disbench.metrics.selection import metric_registry
+    from disbench.provenance import resolve_device
+    from disbench.runs import load_run
+    from disbench.store import RunSpec, read_run_config
+
+    registry = metric_registry()
+    settings = request.settings
+    protocol = asdict(settings)
+    outcome_of = {run_dir: outcome for run_dir, outcome in scored}
+    for group in configuration_groups([run_dir for run_dir, _ in scored]):
+        run_ids = [read_run_config(run_dir)["run_id"] for run_dir in group]
+        loaded: list[Any] = []
+        for name, metric_options in options.items():
+            results = [read_results(run_dir) for run_dir in group]
+            reuse = not request.overwrite and all(
+                _already_scored(r.get(name), protocol, metric_options)
+                and all(space.get("details", {}).get("group") == run_ids for space in r[name]["spaces"].values())
+                for r in results
+            )
+            if reuse:
+                for run_dir, result in zip(group, results):
+                    config = read_run_config(run_dir)
+                    spec = RunSpec.from_dict(config)
+                    provenance = run_provenance(run_dir, config, spec, settings, loaded_source(spec))
+                    stored = stored_rows(name, result[name], provenance)
+                    outcome = outcome_of[run_dir]
+                    outcome.added += write_rows(request.leaderboard, stored, mode="missing").added
+                    outcome.rows += stored
+                    outcome.reused.append(name)
+                    outcome.skipped.append((name, f"{ALREADY_SCORED} (results.json; --overwrite scores it again)"))
+                continue
+            if not loaded:
+                loaded = [load_run(run_dir, resolve_device(request.device)) for run_dir in group]
+            members = [RunMember(run_id, method, dataset) for run_id, (_, dataset, method) in zip(run_ids, loaded)]
+            task_description = f"{name} of {len(group)} seeds of {loaded[0][0].method}"
+            task = (request.progress or NullProgress()).task(task_description, total=1)
+            started = time.perf_counter()
+            try:
+                metric_results = registry.get(name).compute(members, metric_options, np.random.default_rng(settings.eval_seed))
+            except MetricNotApplicable as exc:
+                for run_dir in group:
+                    outcome_of[run_dir].skipped.append((name, str(exc)))
+                task.close()
+                continue
+            seconds = (time.perf_counter() - started) / len(group)
+            task.advance(1)
+            task.close()
+            for run_dir, (spec, dataset, method), metric_result, result in zip(group, loaded, metric_results, results):
+                config = read_run_config(run_dir)
+                space = _group_space(method, dataset)
+                result[name] = {
+                    "protocol": protocol,
+                    "spaces": {
+                        space: {
+                            "options": config_to_dict(metric_options),
+                            "scores": [asdict(score) for score in metric_result.scores],
+                            "details": metric_result.details,
+                            "seconds": seconds,
+                        }
+                    },
+                }
+                write_results(run_dir, result)
+                provenance = run_provenance(run_dir, config, spec, settings, dataset.data_source)
+                rows = stored_rows(name, result[name], provenance)
+                outcome = outcome_of[run_dir]
+                summary = write_rows(request.leaderboard, rows, mode="replace")
+                outcome.rows += rows
+                outcome.added += summary.added
+                outcome.replaced += summary.replaced
+                outcome.computed.append(name)
+
+
+def loaded_source(spec: Any) -> str:
+    """The data source of a run's dataset (built, not loaded: no rendering)."""
     from disbench.runs import build_dataset
-    from disbench.store import RunSpec, read_run_config, read_status
+
+    return build_dataset(spec.dataset, spec.dataset_config).data_source
+
+
+def _group_space(method: Any, dataset: Any) -> str:
+    """The name of the space a run-group metric scores: the run's only space, else ``joint``."""
+    observation = dataset.observations_from_factors(dataset.sample_factors(1, np.random.default_rng(0)), np.random.default_rng(0))
+    spaces = method.encode(observation, None).spaces
+    return next(iter(spaces)) if len(spaces) == 1 else "joint"
+
+
+def evaluate_run(run_dir: str | Path, request: EvalRequest) -> EvalOutcome:
+    """Score one finished run: every checkpoint it kept (``save_at``), then its final one.
+
+    Metrics already in a checkpoint's results (results.json, or
+    ``checkpoints/step_N.results.json`` for a kept one) with the same protocol and options
+    are not computed again (unless ``request.overwrite``); their rows are written to the
+    leaderboard if it lacks them. Computed rows replace the leaderboard's earlier rows of
+    the same run, space, metric, factor, options and steps; each row's ``steps`` is its
+    checkpoint's step. Metrics scored across the seeds of a configuration (``needs="runs"``,
+    e.g. UDR) are left to :func:`evaluate_runs` and listed as skipped here.
+    """
+    options, skipped = request.resolve(codes_only=False)
+    per_run, per_group = split_group_metrics(options)
+    outcome = _evaluate_checkpoints(Path(run_dir), request, per_run, skipped)
+    outcome.skipped += [(name, GROUP_METRIC_ALONE) for name in per_group]
+    return outcome
+
+
+def split_group_metrics(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``options`` split into metrics scored run by run and those scored per configuration group."""
+    from disbench.metrics.selection import metric_registry
+
+    registry = metric_registry()
+    per_group = {name: o for name, o in options.items() if registry.get(name).needs == "runs"}
+    return {name: o for name, o in options.items() if name not in per_group}, per_group
+
+
+def _evaluate_checkpoints(
+    run_dir: Path, request: EvalRequest, options: dict[str, Any], skipped: list[tuple[str, str]]
+) -> EvalOutcome:
+    from disbench.store import RunSpec, kept_steps, read_run_config
 
     started = time.perf_counter()
-    settings = request.settings
-    run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     spec = RunSpec.from_dict(config)
-    options, skipped = request.resolve(codes_only=False)
-    results = read_results(run_dir)
+    outcome = EvalOutcome(run_id=config["run_id"], skipped=list(skipped))
+    for step in [s for s in kept_steps(run_dir) if s < spec.steps] + [None]:
+        _evaluate_checkpoint(run_dir, config, spec, step, request, options, outcome)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _evaluate_checkpoint(
+    run_dir: Path,
+    config: dict[str, Any],
+    spec: Any,
+    step: int | None,
+    request: EvalRequest,
+    options: dict[str, Any],
+    outcome: EvalOutcome,
+) -> None:
+    """Score one checkpoint of a run (``step``: a kept one; None: the final one) into ``outcome``."""
+    from disbench.runs import build_dataset
+
+    settings = request.settings
+    results = read_results(run_dir, step)
     protocol = asdict(settings)
     done = [] if request.overwrite else [
         name for name, metric_options in options.items() if _already_scored(results.get(name), protocol, metric_options)
     ]
-    outcome = EvalOutcome(run_id=config["run_id"], skipped=skipped, reused=done)
     todo = {name: metric_options for name, metric_options in options.items() if name not in done}
-
-    def provenance(data_source: str) -> dict[str, Any]:
-        return provenance_row(
-            run_id=config["run_id"],
-            config_hash=config["config_hash"],
-            method=spec.method,
-            dataset=spec.dataset,
-            data_source=data_source,
-            seed=spec.seed,
-            steps=spec.steps,
-            n_eval=settings.n_eval,
-            eval_seed=settings.eval_seed,
-            versions=config.get("versions", {}),
-            device=config.get("device", ""),
-            train_seconds=float(read_status(run_dir).get("train_seconds", 0.0)),
-            label=str(config.get("label") or ""),
-            hyperparameters=hyperparameters_json(spec),
-        )
+    at = "" if step is None else f" at step {step}"
 
     if todo:
-        points, data_source = _encode_run(run_dir, settings, request.device)
-        scored = score_points(points, todo, provenance(data_source), settings.eval_seed, request.progress, spec.run_id)
+        points, data_source, method = _encode_run(run_dir, settings, request.device, step)
+        provenance = run_provenance(run_dir, config, spec, settings, data_source, step)
+        description = spec.run_id + at
+        scored = score_points(points, todo, provenance, settings.eval_seed, request.progress, description)
         outcome.skipped += scored.skipped
         for name, per_space in scored.details.items():
             results[name] = {"protocol": protocol, "spaces": per_space}
-        # results.json first: if the leaderboard write fails, the next eval fills it from here
-        write_results(run_dir, results)
-        if "r2" in scored.details:
-            write_r2_figures(run_dir, results["r2"])
+        # results first: if the leaderboard write fails, the next eval fills it from here
+        write_results(run_dir, results, step)
+        if step is None:
+            if "r2" in scored.details:
+                write_r2_figures(run_dir, results["r2"])
+            write_vae_figures_of_run(method, points, run_dir, settings)
         summary = write_rows(request.leaderboard, scored.rows, mode="replace")
         outcome.rows += scored.rows
         outcome.added += summary.added
-        outcome.replaced = summary.replaced
-        outcome.computed = list(scored.details)
-    else:
-        data_source = None
+        outcome.replaced += summary.replaced
+        outcome.computed += [name for name in scored.details if name not in outcome.computed]
     if done:
-        if data_source is None:
-            data_source = build_dataset(spec.dataset, spec.dataset_config).data_source
-        stored = [row for name in done for row in stored_rows(name, results[name], provenance(data_source))]
+        data_source = build_dataset(spec.dataset, spec.dataset_config).data_source
+        provenance = run_provenance(run_dir, config, spec, settings, data_source, step)
+        stored = [row for name in done for row in stored_rows(name, results[name], provenance)]
         outcome.added += write_rows(request.leaderboard, stored, mode="missing").added
         outcome.rows += stored
-        outcome.skipped += [(name, f"{ALREADY_SCORED} (results.json; --overwrite scores it again)") for name in done]
-    outcome.seconds = time.perf_counter() - started
-    return outcome
+        outcome.reused += [name for name in done if name not in outcome.reused]
+        outcome.skipped += [(name, f"{ALREADY_SCORED}{at} (results.json; --overwrite scores it again)") for name in done]
+
+
+def run_provenance(
+    run_dir: Path, config: dict[str, Any], spec: Any, settings: EvalSettings, data_source: str, step: int | None = None
+) -> dict[str, Any]:
+    """The provenance columns of a run's rows; ``steps`` is the scored checkpoint's step."""
+    from disbench.store import read_status
+
+    return provenance_row(
+        run_id=config["run_id"],
+        config_hash=config["config_hash"],
+        method=spec.method,
+        dataset=spec.dataset,
+        data_source=data_source,
+        seed=spec.seed,
+        steps=spec.steps if step is None else step,
+        n_eval=settings.n_eval,
+        eval_seed=settings.eval_seed,
+        versions=config.get("versions", {}),
+        device=config.get("device", ""),
+        train_seconds=float(read_status(run_dir).get("train_seconds", 0.0)),
+        label=str(config.get("label") or ""),
+        hyperparameters=hyperparameters_json(spec),
+        parameters=config.get("num_parameters"),
+    )
 
 
 def _already_scored(entry: dict[str, Any] | None, protocol: dict[str, Any], options: Any) -> bool:
@@ -257,13 +423,14 @@ def _already_scored(entry: dict[str, Any] | None, protocol: dict[str, Any], opti
     return all(json.dumps(s.get("options"), sort_keys=True) == wanted for s in entry["spaces"].values())
 
 
-def _encode_run(run_dir: Path, settings: EvalSettings, device: str) -> tuple[EvalPoints, str]:
-    """The run's evaluation points, encoded, and its dataset's data source."""
+def _encode_run(run_dir: Path, settings: EvalSettings, device: str, step: int | None = None) -> tuple[EvalPoints, str, Any]:
+    """The run's evaluation points encoded by the checkpoint of ``step`` (None: the final one),
+    its dataset's data source, and the loaded method."""
     from disbench.encoding import encode_factors, method_encoder
     from disbench.provenance import resolve_device
     from disbench.runs import load_run
 
-    _, dataset, method = load_run(run_dir, resolve_device(device))
+    _, dataset, method = load_run(run_dir, resolve_device(device), step)
     point_rng = np.random.default_rng(settings.eval_seed)
     render_rng = np.random.default_rng([settings.eval_seed, 1])
     train_factors = dataset.sample_factors(settings.n_eval, point_rng)
@@ -281,7 +448,22 @@ def _encode_run(run_dir: Path, settings: EvalSettings, device: str) -> tuple[Eva
         dataset=dataset,
         chunk_rows=settings.batch_size,
     )
-    return points, dataset.data_source
+    return points, dataset.data_source, method
+
+
+#: observations a VAE's traversal figures are computed from (latent scales and KLs)
+FIGURE_OBSERVATIONS = 1_000
+
+
+def write_vae_figures_of_run(method: Any, points: EvalPoints, run_dir: Path, settings: EvalSettings) -> list[Path]:
+    """``traversals.png`` and ``reconstructions.png`` of a VAE run (nothing for other methods or non-images)."""
+    from disbench.traversals import has_decoder, write_vae_figures
+
+    if not has_decoder(method):
+        return []
+    factors = points.factors[:FIGURE_OBSERVATIONS]
+    observations = points.dataset.observations_from_factors(factors, np.random.default_rng([settings.eval_seed, 2]))
+    return write_vae_figures(method, np.asarray(observations), run_dir)
 
 
 def write_r2_figures(run_dir: Path, r2_results: dict[str, Any]) -> list[Path]:

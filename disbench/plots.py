@@ -140,6 +140,12 @@ def plot_steps(frame, path: str | Path) -> Path:
             ax.fill_between(x, mean - std, mean + std, color=colours[entry], alpha=0.2, linewidth=0)
         if log_x:
             ax.set_xscale("log")
+            # the scored steps as plain numbers: minor-tick labels (2x10^1, 3x10^1, ...) overlap
+            from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+            ax.xaxis.set_major_locator(FixedLocator(sorted(set(positive.tolist()))))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
         ax.set_title(_wrapped(f"{dataset} / {column}"), fontsize=10)
         ax.set_xlabel("training steps")
         ax.grid(alpha=0.3)

@@ -238,6 +238,12 @@ def assign_entries(frame):
         identities_of_method = [json.loads(i) for i in dict.fromkeys(group["_identity"])]
         unlabelled = list({_canonical(i["config"]): i["config"] for i in identities_of_method if "config" in i}.values())
         usual = _usual_values(unlabelled)
+        sizes = {
+            json.dumps(ident, sort_keys=True, default=str): parameter_note(
+                group.loc[group["_identity"].map(_same_identity(ident)), "parameters"] if "parameters" in group else []
+            )
+            for ident in identities_of_method
+        }
         for ident in identities_of_method:
             parts = []
             if "label" in ident and ident["label"] != method:
@@ -249,9 +255,30 @@ def assign_entries(frame):
             if "run" in ident:
                 parts.append(f"run {ident['run']}")
             key = json.dumps(ident, sort_keys=True, default=str)
+            size = sizes[json.dumps(ident, sort_keys=True, default=str)]
+            if size and len(set(sizes.values())) > 1:  # sizes tell entries apart (an encoder grid)
+                parts.append(size)
             names[(method, key)] = f"{method} ({'; '.join(parts)})" if parts else method
     entries = [names[(m, json.dumps(json.loads(i), sort_keys=True, default=str))] for m, i in zip(frame["method"], frame["_identity"])]
     return frame.assign(entry=entries).drop(columns="_identity")
+
+
+def _same_identity(ident: dict[str, Any]):
+    wanted = json.dumps(ident, sort_keys=True, default=str)
+    return lambda text: json.dumps(json.loads(text), sort_keys=True, default=str) == wanted
+
+
+def parameter_note(values) -> str:
+    """``"102M parameters"`` when an entry's rows record one encoder size (the ``parameters``
+    column; Ottlik et al.'s Table 1 lists them), else ``""``."""
+    sizes = {str(v) for v in values if str(v) not in ("", "nan", "<NA>", "None")}
+    if len(sizes) != 1:
+        return ""
+    count = float(sizes.pop())
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if count >= scale:
+            return f"{count / scale:.3g}{suffix} parameters"
+    return f"{count:.0f} parameters"
 
 
 # --- selecting and labelling columns ----------------------------------------------------------

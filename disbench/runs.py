@@ -147,7 +147,17 @@ def resolve_run_spec(
         steps = steps or check_steps(preset_budget.get("steps", DEFAULT_STEPS), "the preset's budget steps")
     else:
         steps = 0  # fitted in one call: a budget would only change the run's hash
-    return RunSpec(method, dataset, seed, steps, config_to_dict(method_config), config_to_dict(dataset_config))
+    method_values = config_to_dict(method_config)
+    beyond = [step for step in method_values.get("save_at") or [] if step > steps]
+    if beyond:
+        raise UsageError(
+            f"save_at step {beyond[0]:,} is beyond the run's budget of {steps:,} steps; "
+            "keep checkpoints of earlier steps or raise --steps."
+        )
+    if not method_values.get("save_at", True):
+        # no kept checkpoints: leave the key out, so that runs trained before it existed keep their ids
+        del method_values["save_at"]
+    return RunSpec(method, dataset, seed, steps, method_values, config_to_dict(dataset_config))
 
 
 def absolute_paths(config: Any) -> Any:
@@ -263,6 +273,7 @@ def _train_unlocked(
             **({"label": label} if label else {}),
             "device": device_description(device),
             "data_source": dataset.data_source,
+            **({"num_parameters": count} if (count := parameter_count(method)) is not None else {}),
             "versions": versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         },
@@ -293,6 +304,19 @@ def _train_unlocked(
     return TrainResult(run_dir, result_status, seconds)
 
 
+def parameter_count(method: Any) -> int | None:
+    """The encoder's size as reports show it: a method's own ``num_parameters`` (a frozen
+    pretrained network), else the parameters of its trained modules; None for methods
+    without a network (pca, ica, oracle)."""
+    count = getattr(method, "num_parameters", None)
+    if count is not None:
+        return int(count)
+    model = getattr(method, "model", None)
+    if model is not None and hasattr(model, "parameters"):
+        return int(sum(p.numel() for p in model.parameters()))
+    return None
+
+
 def _recorded_label(run_dir: Path) -> str | None:
     try:
         label = read_run_config(run_dir).get("label")
@@ -315,16 +339,29 @@ def _skip_write(*args: Any, **kwargs: Any) -> None:
     pass
 
 
-def load_run(run_dir: str | Path, device: str = "cpu"):
-    """The finished run in ``run_dir``: (spec, dataset, method with its trained state)."""
+def load_run(run_dir: str | Path, device: str = "cpu", step: int | None = None):
+    """The finished run in ``run_dir``: (spec, dataset, method with its trained state).
+
+    Args:
+        step: a kept checkpoint's step (``save_at``; :func:`disbench.store.kept_steps`); None:
+            the final checkpoint.
+    """
     from disbench import training
+    from disbench.store import kept_checkpoint, kept_steps
 
     run_dir = Path(run_dir)
     spec = RunSpec.from_dict(read_run_config(run_dir))
     if read_status(run_dir).get("state") != "finished":
         raise DisbenchError(f"run {run_dir.name!r} has not finished training; run `disbench train` for it first.")
+    if step is None:
+        path = run_dir / training.CHECKPOINT
+    elif step in kept_steps(run_dir):
+        path = kept_checkpoint(run_dir, step)
+    else:
+        kept = ", ".join(map(str, kept_steps(run_dir))) or "none"
+        raise UsageError(f"run {run_dir.name!r} kept no checkpoint of step {step} (kept: {kept}); train with --save-at.")
     dataset = build_dataset(spec.dataset, spec.dataset_config)
     method = build_method(spec, dataset, device)
-    state = training.load_checkpoint(run_dir / training.CHECKPOINT, device)
+    state = training.load_checkpoint(path, device)
     method.load_state_dict(state["method"])
     return spec, dataset, method

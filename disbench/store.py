@@ -5,7 +5,9 @@ method, dataset, seed and a hash of the resolved configuration, and holds:
 
 - ``config.yaml``: the full resolved config, seed, versions and device;
 - ``status.json``: ``running`` or ``finished``, with the step reached and seconds spent;
-- ``checkpoint.pt``, ``log.jsonl`` (training), ``results.json`` (metric results).
+- ``checkpoint.pt``, ``log.jsonl`` (training), ``results.json`` (metric results);
+- ``checkpoints/step_N.pt`` and ``checkpoints/step_N.results.json``: the checkpoints kept at
+  the ``save_at`` steps (scores over training compute) and their metric results.
 
 The leaderboard is one CSV with one row per (run, space, metric, factor, metric
 options, steps), each with its provenance (:func:`provenance_row`, :func:`score_rows`).
@@ -34,6 +36,8 @@ from disbench.errors import DisbenchError
 CONFIG = "config.yaml"
 STATUS = "status.json"
 RESULTS = "results.json"
+#: folder of the checkpoints kept at the ``save_at`` steps, and of their results
+KEPT_CHECKPOINTS = "checkpoints"
 
 LEADERBOARD_COLUMNS = [
     "run_id",
@@ -60,13 +64,14 @@ LEADERBOARD_COLUMNS = [
     "timestamp",
     "label",
     "hyperparameters",
+    "parameters",
 ]
 
 #: a leaderboard row is "the same score" as another when these agree; rescoring replaces it
 ROW_KEY = ("run_id", "space", "metric", "factor", "metric_options", "steps")
 
 #: columns added after the first release: a leaderboard without them reads them as ""
-_LATER_COLUMNS = ("label", "hyperparameters")
+_LATER_COLUMNS = ("label", "hyperparameters", "parameters")
 _INTEGER_COLUMNS = ("seed", "n_eval", "eval_seed", "steps")
 _NUMBER_COLUMNS = _INTEGER_COLUMNS + ("train_seconds", "eval_seconds")
 
@@ -139,8 +144,33 @@ def write_status(run_dir: Path, **status: Any) -> None:
     write_json(Path(run_dir) / STATUS, {**status, "updated": _now()})
 
 
-def read_results(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / RESULTS
+def kept_checkpoint(run_dir: str | Path, step: int) -> Path:
+    """Where the checkpoint of ``step`` kept by ``save_at`` lives."""
+    return Path(run_dir) / KEPT_CHECKPOINTS / f"step_{int(step)}.pt"
+
+
+def kept_steps(run_dir: str | Path) -> list[int]:
+    """Steps of the checkpoints a run kept (``save_at``), in increasing order."""
+    folder = Path(run_dir) / KEPT_CHECKPOINTS
+    if not folder.is_dir():
+        return []
+    steps = []
+    for path in folder.glob("step_*.pt"):
+        number = path.stem[len("step_"):]
+        if number.isdigit():
+            steps.append(int(number))
+    return sorted(steps)
+
+
+def results_path(run_dir: str | Path, step: int | None = None) -> Path:
+    """results.json of the final checkpoint, or ``checkpoints/step_N.results.json`` of a kept one."""
+    if step is None:
+        return Path(run_dir) / RESULTS
+    return Path(run_dir) / KEPT_CHECKPOINTS / f"step_{int(step)}.results.json"
+
+
+def read_results(run_dir: Path, step: int | None = None) -> dict[str, Any]:
+    path = results_path(run_dir, step)
     if not path.is_file():
         return {}
     try:
@@ -149,8 +179,8 @@ def read_results(run_dir: Path) -> dict[str, Any]:
         raise DisbenchError(f"{str(path)!r} is corrupt; delete it and run `disbench eval` again.") from None
 
 
-def write_results(run_dir: Path, results: dict[str, Any]) -> None:
-    write_json(Path(run_dir) / RESULTS, results)
+def write_results(run_dir: Path, results: dict[str, Any], step: int | None = None) -> None:
+    write_json(results_path(run_dir, step), results)
 
 
 def finished_runs(runs_dir: str | Path) -> Iterator[Path]:
@@ -194,8 +224,12 @@ def provenance_row(
     train_seconds: float,
     label: str,
     hyperparameters: str,
+    parameters: int | None = None,
 ) -> dict[str, Any]:
-    """The columns every row of one scored run (or codes file) shares; :func:`score_rows` adds the score."""
+    """The columns every row of one scored run (or codes file) shares; :func:`score_rows` adds the score.
+
+    ``parameters``: the encoder's parameter count (config.yaml's ``num_parameters``; empty when unknown).
+    """
     return {
         "run_id": run_id,
         "config_hash": config_hash,
@@ -213,6 +247,7 @@ def provenance_row(
         "train_seconds": round(float(train_seconds), 3),
         "label": label,
         "hyperparameters": hyperparameters,
+        "parameters": "" if parameters is None else int(parameters),
     }
 
 

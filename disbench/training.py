@@ -13,7 +13,8 @@ each rank seeds with ``seed + rank`` and only rank 0 writes)::
 A checkpoint holds everything needed to continue bit for bit on the same machine:
 model, optimiser, step, the data sampler's NumPy state and torch's RNG state. It is
 written every ``checkpoint_every`` steps, at the end, and when SIGINT or SIGTERM
-arrives; always atomically, so a kill never leaves half a file.
+arrives; always atomically, so a kill never leaves half a file. The checkpoints of the
+``save_at`` steps are also copied to ``checkpoints/step_N.pt`` and kept.
 
 The loop costs what a bare loop costs: losses stay on the device and are read every
 SYNC_EVERY steps (log lines, NaN check, progress), never once a step; on CPU the first
@@ -37,6 +38,7 @@ import numpy as np
 from disbench.atomic import atomic_path, write_text
 from disbench.errors import DisbenchError
 from disbench.progress import NullProgress, Progress
+from disbench.store import kept_checkpoint
 
 CHECKPOINT = "checkpoint.pt"
 #: a CPU step below this many FLOPs is dominated by per-operation costs that threads only raise
@@ -121,6 +123,14 @@ def save_checkpoint(
         state["cuda_rng"] = torch.cuda.get_rng_state_all()
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+def keep_checkpoint(run_dir: Path, step: int) -> None:
+    """Copy the run's checkpoint (of ``step``) to ``checkpoints/step_<step>.pt``, atomically (``save_at``)."""
+    import shutil
+
+    with atomic_path(kept_checkpoint(run_dir, step)) as tmp:
+        shutil.copyfile(Path(run_dir) / CHECKPOINT, tmp)
 
 
 def load_checkpoint(path: Path, device: str = "cpu") -> dict[str, Any]:
@@ -252,6 +262,7 @@ def train(
     checkpoint_path = run_dir / CHECKPOINT
     log_path = run_dir / LOG
     config = method.config
+    save_at = set(getattr(config, "save_at", ()))
 
     rng = seed_everything(method.seed + dist.rank)
     optimizer = method.configure_optimizer()
@@ -272,6 +283,8 @@ def train(
         cpu_threads = state.get("cpu_threads")
     if dist.is_main:
         truncate_log(log_path, start_step)
+        if start_step in save_at and not kept_checkpoint(run_dir, start_step).is_file():
+            keep_checkpoint(run_dir, start_step)  # killed between the checkpoint and its copy
     status = "resumed" if start_step > 0 else "trained"
     if start_step >= steps:
         return TrainingOutcome("finished", start_step, steps, 0.0, {})
@@ -317,6 +330,8 @@ def train(
                     handle.writelines(pending_log)
                 pending_log.clear()
             save_checkpoint(checkpoint_path, method, optimizer, step_done, rng, cpu_threads)
+            if step_done in save_at and step_done < steps:  # the last step's checkpoint is the final one
+                keep_checkpoint(run_dir, step_done)
         last_saved = step_done
 
     def train_step(step: int) -> None:
@@ -364,7 +379,7 @@ def train(
                         f"{stop.signal_name} received: checkpoint saved at step {done}/{steps}; "
                         "run the same command again to resume."
                     )
-                if done % config.checkpoint_every == 0 or done == steps:
+                if done % config.checkpoint_every == 0 or done == steps or done in save_at:
                     checkpoint(done)
                 elif len(unread) >= SYNC_EVERY:
                     read_losses()

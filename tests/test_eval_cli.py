@@ -89,7 +89,7 @@ def test_formats_are_never_wrapped_or_truncated(cli, fmt, monkeypatch):
         records = json.loads(out)
         assert {r["metric"] for r in records} == {"mig", "sap", "modularity"} and records[0]["run_id"] == run_id
     elif fmt == "md":
-        assert out.splitlines()[0].startswith("| run_id | label | space | mig |") and run_id in out
+        assert out.splitlines()[0].startswith("| run_id | label | steps | space | mig |") and run_id in out
     else:
         assert run_id in out and out.splitlines()[0].split()[:2] == ["run_id", "label"]
     bad = cli("eval", "-M", "mig", "--format", "xml")

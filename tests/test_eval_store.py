@@ -47,7 +47,7 @@ def request(leaderboard, metrics=("mig",), **kwargs):
 def test_rows_carry_label_and_hyperparameters(tmp_path):
     run_dir = pca_run(tmp_path / "runs", label="ablation-a")
     outcome = evaluate_run(run_dir, request(tmp_path / "lb.csv"))
-    assert LEADERBOARD_COLUMNS[-2:] == ["label", "hyperparameters"]
+    assert LEADERBOARD_COLUMNS[-3:] == ["label", "hyperparameters", "parameters"]  # later columns, in order
     frame = read_leaderboard(tmp_path / "lb.csv")
     assert len(frame) == len(outcome.rows) > 0
     assert set(frame["label"]) == {"ablation-a"}

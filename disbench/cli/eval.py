@@ -161,7 +161,7 @@ def report_outcomes(outcomes: list, values: dict) -> None:
 # --- the scores on stdout --------------------------------------------------------------
 
 #: the columns of the long form (csv, json, and the table when many metrics do not fit across)
-LONG_COLUMNS = ("run_id", "label", "space", "metric", "value")
+LONG_COLUMNS = ("run_id", "label", "steps", "space", "metric", "value")
 
 
 def score_records(rows: list[dict]) -> tuple[list[str], list[list]]:
@@ -170,11 +170,11 @@ def score_records(rows: list[dict]) -> tuple[list[str], list[list]]:
     metrics = list(dict.fromkeys(r["metric"] for r in aggregate))
     if len(metrics) > 4:
         return list(LONG_COLUMNS), [[r[c] for c in LONG_COLUMNS] for r in aggregate]
-    grouped: dict[tuple[str, str, str], dict[str, float]] = {}
-    for r in aggregate:
-        grouped.setdefault((r["run_id"], r.get("label", ""), r["space"]), {})[r["metric"]] = r["value"]
+    grouped: dict[tuple[str, str, int, str], dict[str, float]] = {}
+    for r in aggregate:  # a run with kept checkpoints (save_at) has a line per step
+        grouped.setdefault((r["run_id"], r.get("label", ""), r["steps"], r["space"]), {})[r["metric"]] = r["value"]
     records = [[*key, *(scores.get(m) for m in metrics)] for key, scores in grouped.items()]
-    return ["run_id", "label", "space", *metrics], records
+    return ["run_id", "label", "steps", "space", *metrics], records
 
 
 def render_scores(rows: list[dict], fmt: str) -> str:

@@ -30,6 +30,13 @@ def train(
                      "a finished run trained again with another label is relabelled, not retrained).",
                      rich_help_panel=opt.RUN_PANEL),
     ] = None,
+    save_at: Annotated[
+        Optional[str],
+        typer.Option("--save-at", metavar="STEPS",
+                     help="Keep the checkpoints of these steps (comma-separated, e.g. 1000,3000,10000); "
+                     "`disbench eval` scores each of them besides the final one. Same as --set save_at=...",
+                     rich_help_panel=opt.RUN_PANEL),
+    ] = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="If another process trains this run, wait for it instead of failing.",
                            rich_help_panel=opt.RUN_PANEL)
@@ -45,14 +52,16 @@ def train(
     values = opt.merge_config_file(
         ctx, config,
         dict(method=method, dataset=dataset, seed=seed, steps=steps, set=set_values, device=device,
-             runs_dir=runs_dir, overwrite=overwrite, quiet=quiet, config=config, name=name, wait=wait),
+             runs_dir=runs_dir, overwrite=overwrite, quiet=quiet, config=config, name=name, wait=wait,
+             save_at=save_at),
     )
     if not values["method"]:
         raise UsageError("which method? Pass --method NAME (or `method: NAME` in --config); `disbench list methods` lists them.")
     label = check_label(values["name"])
-    spec = resolve_run_spec(
-        values["method"], values["dataset"], values["seed"], values["steps"], parse_set_options(values["set"])
-    )
+    overrides = parse_set_options(values["set"])
+    if values.get("save_at") is not None:
+        overrides["save_at"] = str(values["save_at"])
+    spec = resolve_run_spec(values["method"], values["dataset"], values["seed"], values["steps"], overrides)
     with RichProgress(quiet=values["quiet"]) as progress:
         result = train_run(spec, values["runs_dir"], values["device"], bool(values["overwrite"]), progress,
                            label=label, wait=bool(values["wait"]))

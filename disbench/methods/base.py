@@ -44,11 +44,14 @@ class TrainableConfig(MethodConfig):
         batch_size: examples per step (per process under torchrun).
         lr: Adam learning rate.
         checkpoint_every: steps between checkpoints (and at the end, and on SIGINT/SIGTERM).
+        save_at: steps whose checkpoints are kept (``checkpoints/step_N.pt``) and scored by
+            ``eval`` beside the final one, for scores over training compute.
     """
 
     batch_size: int = 64
     lr: float = 1e-3
     checkpoint_every: int = 500
+    save_at: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.batch_size < 2:
@@ -57,6 +60,9 @@ class TrainableConfig(MethodConfig):
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be at least 1, got {self.checkpoint_every}")
+        if any(step < 1 for step in self.save_at):
+            raise ValueError(f"save_at steps must be positive, got {list(self.save_at)}")
+        self.save_at = tuple(sorted(set(self.save_at)))
 
 
 class Method:

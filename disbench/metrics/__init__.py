@@ -25,6 +25,11 @@ Encoder metrics (``compute(encode, space, dataset, options, rng)``; they render 
 - ``augmentation-r2``: ridge R^2 of each recorded augmentation parameter from the codes, per
   augmentation group (image folders' views; Eastwood et al. 2023).
 
+Run-group metrics (``compute(members: list[RunMember], options, rng)``; the seeds of one configuration):
+
+- ``udr``: Unsupervised Disentanglement Ranking, each run against the other seeds (Duan et al.
+  2020; dlib ``udr.py``); Lasso by default, ``--set udr.correlation=spearman``.
+
 Shared pieces: :mod:`~disbench.metrics.discretize` (histogram bins, chunked plug-in MI),
 :mod:`~disbench.metrics.linear_svc` (liblinear's TRON for one-feature SVMs, vectorised),
 :mod:`~disbench.metrics.gbt` (histogram gradient boosting for all factors at once),
@@ -48,6 +53,7 @@ from disbench.metrics import (  # noqa: F401  (each import registers its metric)
     r2,
     sap,
     subspace_angle,
+    udr,
     unsupervised,
 )
 

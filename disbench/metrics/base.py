@@ -9,6 +9,10 @@ A metric is a pure function of arrays, deterministic for a seed. Two kinds:
   draws its own batches from the dataset (BetaVAE and FactorVAE scores hold one
   factor fixed), so it needs the trained method, not just codes. ``encode(observations,
   factors) -> Representation`` runs the method; :func:`space_codes` picks the scored space.
+- ``needs="runs"``: ``compute(members: list[RunMember], options, rng) -> list[MetricResult]``
+  scores the runs of one configuration together (the runs that differ in seed only; UDR
+  compares seeds), one result per member in order. Evaluation groups the runs it is
+  given (:func:`disbench.evaluation.evaluate_runs`); a group of one is skipped.
 
 Each metric declares an ``Options`` dataclass; ``--set NAME.key=value`` fills
 it, and every resolved option is recorded in the leaderboard row.
@@ -89,6 +93,21 @@ class MetricInput:
 
 
 @dataclass
+class RunMember:
+    """One trained run of a configuration group, for a ``needs="runs"`` metric.
+
+    Attributes:
+        run_id: the run's id.
+        method: the trained method (``encode``, and ``model.posterior`` for the VAE family).
+        dataset: its dataset (every member of a group has the same).
+    """
+
+    run_id: str
+    method: Any
+    dataset: Any
+
+
+@dataclass
 class NoOptions:
     """This metric has no options."""
 
@@ -97,7 +116,7 @@ class NoOptions:
 class MetricInfo:
     name: str
     compute: Callable[..., MetricResult]
-    needs: Literal["codes", "encoder"]
+    needs: Literal["codes", "encoder", "runs"]
     higher_is_better: bool
     value_range: tuple[float, float]
     reference: str
@@ -117,7 +136,7 @@ METRICS: Registry[MetricInfo] = Registry("metric")
 def register_metric(
     name: str,
     *,
-    needs: Literal["codes", "encoder"] = "codes",
+    needs: Literal["codes", "encoder", "runs"] = "codes",
     higher_is_better: bool = True,
     value_range: tuple[float, float] = (0.0, 1.0),
     reference: str = "",

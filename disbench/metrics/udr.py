@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from disbench.metrics.base import MetricNotApplicable, MetricResult, RunMember, Score, register_metric
+
 #: dlib multiplies each standardised latent by ``kl > 0.01`` whatever ``kl_threshold`` is
 ACTIVE_KL = 0.01
 
@@ -126,3 +128,46 @@ def udr_scores(
             pairwise[i, j] = relative_strength(matrix) if matrix.size else 0.0
     scores = np.array([np.median(np.delete(pairwise[:, i], i)) for i in range(num_models)])
     return scores, pairwise
+
+
+def member_codes_and_kl(member: RunMember, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """A run's codes of ``observations`` (all its spaces side by side; the encoder mean for a VAE)
+    and the mean KL of each latent, or None for a method without a posterior."""
+    from disbench.traversals import latent_statistics
+
+    model = getattr(member.method, "model", None)
+    if model is not None and hasattr(model, "posterior"):
+        means, _, kl = latent_statistics(member.method, observations)
+        return means, kl
+    representation = member.method.encode(observations, None)
+    return representation.joint().astype(np.float64), None
+
+
+@register_metric(
+    "udr",
+    needs="runs",
+    value_range=(0.0, 1.0),
+    reference="Duan et al. 2020, Unsupervised model selection for variational disentangled "
+    "representation learning; disentanglement_lib udr.py",
+    summary="UDR: agreement of a run's latents with the other seeds of its configuration (no labels)",
+    options=UDROptions,
+)
+def compute_udr(members: list[RunMember], options: UDROptions, rng: np.random.Generator) -> list[MetricResult]:
+    """UDR of each run of one configuration, from ``num_points`` observations every run encodes."""
+    if len(members) < 2:
+        raise MetricNotApplicable("UDR compares the seeds of a configuration; train at least two seeds of it")
+    dataset = members[0].dataset
+    observations = dataset.observations_from_factors(dataset.sample_factors(options.num_points, rng), rng)
+    codes, kls = zip(*(member_codes_and_kl(member, observations) for member in members))
+    scores, pairwise = udr_scores(list(codes), list(kls), options)
+    group = [member.run_id for member in members]
+    results = []
+    for position, member in enumerate(members):
+        details = {
+            "group": group,
+            "pairwise_as_second": pairwise[:, position].tolist(),
+            "kl_per_latent": None if kls[position] is None else np.asarray(kls[position]).tolist(),
+            "active_latents": "every latent (no posterior)" if kls[position] is None else "KL above kl_threshold",
+        }
+        results.append(MetricResult([Score("udr", float(scores[position]))], details))
+    return results
