@@ -54,6 +54,8 @@ CARD_KEYS = {
     "spec": "what a spec string means",
     "mixing": "how latents become observations",
     "views": "how view pairs are drawn",
+    "modes": "what each value of the dataset's mode option generates",
+    "appearance": "how the appearance augmentations of query and keys differ",
     "embedding": "how points are embedded",
     "true_tangents": "the tangent spaces given",
     "checksum": "file checksums",

@@ -87,6 +87,6 @@ def test_a_bad_card_is_refused(cli, shipped_copy, change, fragment):
 
 
 def test_card_defaults_must_equal_the_code(shipped_copy):
-    _edit(shipped_copy / "datasets" / "synthetic.yaml", lambda c: c["defaults"].update(num_styles=5))
-    with pytest.raises(UsageError, match="defaults say num_styles=5 but the code's default is 2"):
+    _edit(shipped_copy / "datasets" / "synthetic.yaml", lambda c: c["defaults"].update(mixing_layers=5))
+    with pytest.raises(UsageError, match="defaults say mixing_layers=5 but the code's default is 3"):
         presets.validate_card("synthetic")
