@@ -290,6 +290,12 @@ def load_suite(name_or_path: str) -> Suite:
         steps = entry.get("steps")
         if steps is not None and (not isinstance(steps, int) or steps < 1):
             raise UsageError(f"{entry_where}: steps must be a positive whole number, got {steps!r}.")
+        block_metrics = _names(entry["metrics"], f"{entry_where}: metrics") if "metrics" in entry else metrics
+        # the suite's metric options reach the entries that compute that metric (the quick suite
+        # sets r2's options, and GeoManCEr's entry computes subspace-angle alone); an entry's own
+        # options must name metrics it computes, which evaluation checks
+        suite_options = {key: value for key, value in options.items()
+                         if "all" in block_metrics or key.partition(".")[0] in block_metrics}
         blocks.append(
             _Block(
                 method=str(method),
@@ -297,9 +303,9 @@ def load_suite(name_or_path: str) -> Suite:
                 points=points,
                 seeds=_seeds(entry["seeds"], entry_where) if "seeds" in entry else seeds,
                 steps=steps,
-                metrics=_names(entry["metrics"], f"{entry_where}: metrics") if "metrics" in entry else metrics,
+                metrics=block_metrics,
                 eval_settings={**settings, **entry_settings},
-                metric_options={**options, **entry_options},
+                metric_options={**suite_options, **entry_options},
                 label=None if label is None else str(label),
             )
         )

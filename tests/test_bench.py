@@ -159,3 +159,14 @@ def test_cpu_study_entry_runs_with_its_metric_options_and_label(tmp_path, cli):
     beta_rows = [r for r in rows if r["metric"].startswith("beta-vae")]
     assert beta_rows and json.loads(beta_rows[0]["metric_options"])["num_train"] == 300
     assert {r["run_id"] for r in rows} == {run_dir.name}
+
+
+def test_suite_metric_options_reach_only_entries_computing_that_metric(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "seeds: [0]\nmetrics: [mig, r2]\neval: {set: {r2.kernel_max_samples: 200}}\nmethods:\n"
+        "  pca: {}\n  geomancer: {datasets: [product-manifold], metrics: [subspace-angle]}\n"
+    )
+    suite = load_suite(str(path))
+    options = {suite.spec(entry).method: entry.metric_options for entry in suite.entries()}
+    assert options == {"pca": {"r2.kernel_max_samples": 200}, "geomancer": {}}
