@@ -58,6 +58,49 @@ class BoostedTreesResult:
     test_accuracy: np.ndarray
 
 
+@dataclass
+class TreeSlots:
+    """The boosted trees of every factor side by side, as scikit-learn grows them.
+
+    A factor of ``K > 2`` classes has ``K`` trees per stage (one per class, multinomial
+    deviance), a binary factor one (binomial deviance); ``blocks[f]`` are factor ``f``'s
+    slots. ``target`` holds each slot's 0/1 class indicator ``(slots, n)``, ``init`` the
+    starting raw score (log prior odds, or log priors), ``leaf_scale`` the ``(K - 1) / K``
+    of multinomial leaf values.
+    """
+
+    binary: np.ndarray
+    blocks: list[slice]
+    num_slots: int
+    slot_factor: np.ndarray
+    target: np.ndarray
+    leaf_scale: np.ndarray
+    init: np.ndarray
+
+    @staticmethod
+    def for_factors(train_labels: np.ndarray, num_classes: list[int]) -> "TreeSlots":
+        n = len(train_labels)
+        binary = np.array([k == 2 for k in num_classes])
+        slots_per_factor = [1 if b else k for k, b in zip(num_classes, binary)]
+        starts = np.concatenate([[0], np.cumsum(slots_per_factor)])
+        blocks = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+        num_slots = int(starts[-1])
+        target = np.zeros((num_slots, n))
+        leaf_scale = np.ones(num_slots)
+        init = np.zeros(num_slots)
+        for f, (block, is_binary, k) in enumerate(zip(blocks, binary, num_classes)):
+            prior = np.bincount(train_labels[:, f], minlength=k) / n
+            if is_binary:
+                target[block] = train_labels[:, f] == 1
+                init[block] = np.log(prior[1] / prior[0])
+            else:
+                target[block] = train_labels[:, f][None, :] == np.arange(k)[:, None]
+                init[block] = np.log(np.maximum(prior, 1e-300))
+                leaf_scale[block] = (k - 1) / k
+        slot_factor = np.repeat(np.arange(len(num_classes)), slots_per_factor)
+        return TreeSlots(binary, blocks, num_slots, slot_factor, target, leaf_scale, init)
+
+
 def bin_edges(values: np.ndarray, max_bins: int) -> np.ndarray:
     """Thresholds of one feature, at most ``max_bins - 1``.
 
@@ -412,25 +455,9 @@ def _fit_boosted_trees(
     # the table has (d B + 1) d B entries: worth it only while no bigger than the routing table
     root_left_counts = _left_of_root_counts(membership, train_right) if d * num_bins < n else None
 
-    # tree slots: K per multi-class factor, one per binary factor
-    binary = np.array([k == 2 for k in num_classes])
-    slots_per_factor = [1 if b else k for k, b in zip(num_classes, binary)]
-    starts = np.concatenate([[0], np.cumsum(slots_per_factor)])
-    blocks = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
-    num_slots = int(starts[-1])
-    slot_factor = np.repeat(np.arange(len(num_classes)), slots_per_factor)
-    target = np.zeros((num_slots, n))
-    leaf_scale = np.ones(num_slots)
-    init = np.zeros(num_slots)
-    for f, (block, is_binary, k) in enumerate(zip(blocks, binary, num_classes)):
-        prior = np.bincount(train_labels[:, f], minlength=k) / n
-        if is_binary:
-            target[block] = train_labels[:, f] == 1
-            init[block] = np.log(prior[1] / prior[0])
-        else:
-            target[block] = train_labels[:, f][None, :] == np.arange(k)[:, None]
-            init[block] = np.log(np.maximum(prior, 1e-300))
-            leaf_scale[block] = (k - 1) / k
+    slots = TreeSlots.for_factors(train_labels, num_classes)
+    binary, blocks, num_slots = slots.binary, slots.blocks, slots.num_slots
+    slot_factor, target, leaf_scale, init = slots.slot_factor, slots.target, slots.leaf_scale, slots.init
     target_hist = target.astype(HIST_DTYPE)  # 0 / 1, exact
     raw = np.repeat(init[:, None], n, axis=1)  # (T, n)
     raw_test = np.repeat(init[:, None], len(test_x), axis=1)

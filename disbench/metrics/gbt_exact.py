@@ -419,31 +419,16 @@ def fit_exact_boosted_trees(
     Returns:
         :class:`~disbench.metrics.gbt.BoostedTreesResult`.
     """
-    from disbench.metrics.gbt import BoostedTreesResult, _predict_labels, _softmax_blocks
+    from disbench.metrics.gbt import BoostedTreesResult, TreeSlots, _predict_labels, _softmax_blocks
 
     rng = rng if rng is not None else np.random.default_rng(0)
     layout = make_blocks(train_x, blocks or int(np.clip(len(train_x) // 40, 16, 256)))
     train_by_dim = np.ascontiguousarray(layout.values.T)
     test_by_dim = np.ascontiguousarray(test_x.astype(np.float32).astype(np.float64).T)
     n, d = train_x.shape
-    binary = np.array([k == 2 for k in num_classes])
-    slots_per_factor = [1 if b else k for k, b in zip(num_classes, binary)]
-    starts = np.concatenate([[0], np.cumsum(slots_per_factor)])
-    factor_blocks = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
-    num_slots = int(starts[-1])
-    slot_factor = np.repeat(np.arange(len(num_classes)), slots_per_factor)
-    target = np.zeros((num_slots, n))
-    leaf_scale = np.ones(num_slots)
-    init = np.zeros(num_slots)
-    for f, (block, is_binary, k) in enumerate(zip(factor_blocks, binary, num_classes)):
-        prior = np.bincount(train_labels[:, f], minlength=k) / n
-        if is_binary:
-            target[block] = train_labels[:, f] == 1
-            init[block] = np.log(prior[1] / prior[0])
-        else:
-            target[block] = train_labels[:, f][None, :] == np.arange(k)[:, None]
-            init[block] = np.log(np.maximum(prior, 1e-300))
-            leaf_scale[block] = (k - 1) / k
+    slots = TreeSlots.for_factors(train_labels, num_classes)
+    binary, factor_blocks, num_slots = slots.binary, slots.blocks, slots.num_slots
+    slot_factor, target, leaf_scale, init = slots.slot_factor, slots.target, slots.leaf_scale, slots.init
     raw = np.repeat(init[:, None], n, axis=1)
     raw_test = np.repeat(init[:, None], len(test_x), axis=1)
     importance = np.zeros((num_slots, d))
