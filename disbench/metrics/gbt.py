@@ -29,7 +29,8 @@ by up to a few hundredths where trees over-fit small nodes (few points per class
 Importances are gain (impurity-decrease) importances summed over a factor's trees
 and normalised to sum to one, as scikit-learn's ``feature_importances_`` (its mean
 over trees cancels in the normalisation). Split-count importances, as LightGBM's
-default, make DCI collapse (see PROTOCOLS.md). Ties between dimensions are broken
+default, make DCI collapse (measured: disentanglement 0.18 instead of 0.70, completeness
+0.01 instead of 0.67 on the same codes). Ties between dimensions are broken
 at random with the given generator, as scikit-learn's random feature order does
 (duplicated dimensions then share importance); ties between thresholds of one
 dimension go to the lowest.
