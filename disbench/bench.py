@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import string
 import time
 from dataclasses import dataclass, field, fields
@@ -431,6 +432,8 @@ def run_entry(
         import torch
 
         torch.set_num_threads(threads)
+        # read when numba is first imported (DCI's trees), in this fresh worker process
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
     spec = suite.spec(entry)
     result = train(spec, runs_dir, device, overwrite, progress, label=entry.label)
     settings = build_config(EvalSettings, entry.eval_settings, f"suite {suite.name!r}, eval section")
@@ -544,7 +547,6 @@ class LocalExecutor:
                 done(run_entry(suite, entry, *common, progress=progress))
         else:
             import multiprocessing
-            import os
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
             threads = max(1, len(os.sched_getaffinity(0)) // self.jobs)

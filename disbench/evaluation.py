@@ -530,9 +530,13 @@ def check_codes_name(name: str) -> str:
 
     Refused: empty names, names with a line break, and the names of registered methods
     (``oracle``, ``random``, ``pca``, ...), which would merge the user's codes with that
-    method's runs in a report.
+    method's runs in a report. The names are read from the method presets (every method
+    has one, tested), not from the registry, whose import loads torch: scoring a codes
+    file needs neither.
     """
-    from disbench.methods import METHODS
+    from disbench.presets import method_names
+
+    METHODS = method_names()
 
     if not name.strip():
         raise UsageError("--name is empty; give the codes a name (e.g. --name my-encoder).")

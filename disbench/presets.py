@@ -75,6 +75,11 @@ def preset_dir(kind: str) -> Path:
     return _PACKAGE_DIR.parent / kind
 
 
+def method_names() -> set[str]:
+    """Names of the registered methods, without importing them: one preset per method (tested)."""
+    return {path.stem for path in preset_dir("methods").glob("*.yaml")}
+
+
 def preset_path(kind: str, name: str) -> Path:
     return preset_dir(kind) / f"{name}.yaml"
 

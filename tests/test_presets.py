@@ -21,6 +21,12 @@ def test_every_method_has_a_valid_preset_with_a_citation(method):
     assert preset["method"] == method and str(preset["citation"]).strip()
 
 
+def test_method_names_read_from_presets_equal_the_registry():
+    # `eval --codes` refuses method names as codes names from the presets, without the
+    # registry's torch import: the two lists must be the same
+    assert presets.method_names() == set(METHODS)
+
+
 @pytest.mark.parametrize("dataset", list(DATASETS))
 def test_every_dataset_has_a_valid_card(dataset):
     card = presets.validate_card(dataset)

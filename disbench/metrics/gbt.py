@@ -373,10 +373,11 @@ def fit_boosted_trees(
     """Fit one gradient-boosted classifier per factor and score them.
 
     ``splits="exact"``: scikit-learn's thresholds
-    (:func:`disbench.metrics.gbt_exact.fit_exact_boosted_trees`); ``"histogram"``: at most
+    (:func:`disbench.metrics.gbt_exact.fit_exact_boosted_trees`, which grows the trees in
+    parallel itself, so it fits every factor in one call); ``"histogram"``: at most
     ``max_bins`` per dimension (:func:`_fit_boosted_trees`).
 
-    Factors are independent, so they are split into ``workers`` groups of about equal
+    Histogram factors are independent, so they are split into ``workers`` groups of about equal
     tree count, fitted in parallel threads (NumPy and scipy's sparse products release
     the GIL) with BLAS limited to one thread each: on the 2-core machine with other
     processes running, BLAS threads competing with the fitting threads made dense
@@ -384,7 +385,7 @@ def fit_boosted_trees(
     so results do not depend on thread timing.
 
     Args:
-        workers: threads; default ``min(2, CPU count, number of factors)``.
+        workers: threads (histogram splits); default ``min(2, CPU count, number of factors)``.
         splits: ``"exact"`` or ``"histogram"``.
         settings: ``n_estimators``, ``learning_rate``, ``max_depth`` (and ``max_bins`` for histograms).
     """
@@ -394,16 +395,18 @@ def fit_boosted_trees(
     from disbench.metrics.discretize import single_blas_thread
 
     rng = rng if rng is not None else np.random.default_rng(0)
+    if splits == "exact":
+        from disbench.metrics.gbt_exact import fit_exact_boosted_trees
+
+        return fit_exact_boosted_trees(train_x, train_labels, list(num_classes), test_x, test_labels, rng=rng, **settings)
+    if splits != "histogram":
+        raise ValueError(f"splits must be 'exact' or 'histogram', got {splits!r}")
     workers = workers or min(2, os.cpu_count() or 1, len(num_classes))
     groups = _balanced_groups(list(num_classes), workers)
     children = rng.spawn(len(groups))
 
-    from disbench.metrics.gbt_exact import fit_exact_boosted_trees
-
-    fitter = {"exact": fit_exact_boosted_trees, "histogram": _fit_boosted_trees}[splits]
-
     def fit(group: list[int], child: np.random.Generator) -> BoostedTreesResult:
-        return fitter(
+        return _fit_boosted_trees(
             train_x, train_labels[:, group], [num_classes[f] for f in group],
             test_x, test_labels[:, group], rng=child, **settings,
         )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import GradientBoostingClassifier
 
-from disbench.metrics.gbt_exact import fit_exact_boosted_trees, make_blocks
+from disbench.metrics.gbt_exact import fit_exact_boosted_trees
 
 
 def codes_and_factors(seed: int, n: int, sizes: tuple[int, ...], noise_dims: int = 1, decimals: int | None = None):
@@ -54,29 +54,35 @@ def test_exact_trees_equal_sklearn_gradient_boosting(seed, n, sizes, noise_dims,
 
 
 @pytest.mark.parametrize("decimals", [None, 1])
-def test_pruned_search_equals_scanning_every_threshold(decimals):
-    # one block per dimension scans every threshold of every node; the block bounds must
-    # never drop the best split, so the fits are identical
+def test_fit_is_the_same_on_one_thread_and_on_two(decimals):
+    # the trees of a stage are grown in parallel chunks; each tree's arithmetic is its own,
+    # so the thread count must not change a single bit
+    import numba
+
     codes, factors, test_codes, test_factors = codes_and_factors(5, 400, (3, 7), 1, decimals)
-    pruned = fit_exact_boosted_trees(codes, factors, [3, 7], test_codes, test_factors, n_estimators=20, blocks=32)
-    full = fit_exact_boosted_trees(codes, factors, [3, 7], test_codes, test_factors, n_estimators=20, blocks=1)
-    np.testing.assert_allclose(pruned.importances, full.importances, rtol=1e-9, atol=1e-12)
-    np.testing.assert_array_equal(pruned.train_accuracy, full.train_accuracy)
-    np.testing.assert_array_equal(pruned.test_accuracy, full.test_accuracy)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = fit_exact_boosted_trees(codes, factors, [3, 7], test_codes, test_factors, n_estimators=20)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = fit_exact_boosted_trees(codes, factors, [3, 7], test_codes, test_factors, n_estimators=20)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.importances, two.importances)
+    np.testing.assert_array_equal(one.test_accuracy, two.test_accuracy)
 
 
-def test_blocks_cut_only_between_separable_values():
-    # values within 1e-7 (scikit-learn's FEATURE_THRESHOLD) or equal stay in one block
-    x = np.repeat(np.arange(10.0), 30)[:, None] + np.tile([0.0, 5e-8], 150)[:, None]
-    layout = make_blocks(x, 64)
-    ordered = np.sort(x[:, 0].astype(np.float32).astype(np.float64))
-    for b in range(layout.num_blocks):
-        values = layout.member_values[0, b][np.isfinite(layout.member_values[0, b])]
-        if len(values):
-            assert not layout.has_interior[0, b] or values.max() - values.min() > 1e-7
-    assert layout.num_blocks <= 10
-    assert np.array_equal(np.sort(layout.members[0][layout.members[0] < len(x)]), np.arange(len(x)))
-    assert ordered[0] == layout.member_values[0, 0, 0]
+def test_thresholds_only_between_separable_values():
+    # values within 1e-7 (scikit-learn's FEATURE_THRESHOLD) are never split apart: a factor
+    # that only a 5e-8 difference separates is not learnt from that dimension
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    x = np.stack([labels * 5e-8, rng.normal(size=400)], axis=1)  # float32 keeps 5e-8 apart from 0
+    result = fit_exact_boosted_trees(x, labels[:, None], [2], x, labels[:, None], n_estimators=5)
+    assert result.importances[0, 0] == 0.0
+    x[:, 0] = labels * 1e-3  # now separable: one split learns it
+    result = fit_exact_boosted_trees(x, labels[:, None], [2], x, labels[:, None], n_estimators=5)
+    assert result.importances[0, 0] == pytest.approx(1.0) and result.test_accuracy[0] == 1.0
 
 
 def test_duplicated_dimension_shares_importance():
