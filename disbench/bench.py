@@ -31,6 +31,7 @@ the tests). Every entry appends its rows to the leaderboard under the store's fi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -550,12 +551,82 @@ class LocalExecutor:
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
             threads = max(1, len(os.sched_getaffinity(0)) // self.jobs)
-            with ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = [pool.submit(run_entry, suite, entry, *common, threads) for entry in entries]
-                for future in as_completed(futures):
-                    done(future.result())
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start_worker) as pool:
+                with _stop_workers_on_exit(pool):
+                    futures = [pool.submit(_run_entry_in_worker, suite, entry, *common, threads) for entry in entries]
+                    for future in as_completed(futures):
+                        done(future.result())
         task.close()
         return results
+
+
+def _start_worker() -> None:
+    """Initializer of a suite's worker processes.
+
+    SIGTERM raises KeyboardInterrupt until training installs its own handler (which writes
+    a checkpoint first), so that a worker stopped at any point marks its run interrupted;
+    on Linux the worker also gets SIGTERM when the suite's process dies, even by SIGKILL,
+    instead of training on alone.
+    """
+    import signal
+    import sys
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _run_entry_in_worker(*args: Any) -> SuiteRunResult:
+    """:func:`run_entry` in a worker process, which exits when its entry is interrupted.
+
+    An interruption means the suite is stopping (or has died): the run is already marked
+    interrupted, and a worker left waiting for its next entry would never be told to exit.
+    """
+    from disbench.training import TrainingInterrupted
+
+    try:
+        return run_entry(*args)
+    except (KeyboardInterrupt, TrainingInterrupted):
+        os._exit(130)
+
+
+@contextlib.contextmanager
+def _stop_workers_on_exit(pool) -> Iterator[None]:
+    """Stop ``pool``'s worker processes when the suite stops early (SIGTERM, Ctrl-C, an error).
+
+    SIGTERM sent to this process alone (``kill PID``, a job scheduler) would end it at once
+    and leave its workers training; here it becomes a KeyboardInterrupt, and every worker
+    gets SIGTERM, on which training writes a checkpoint and stops (the run resumes later).
+    Pending entries are cancelled.
+    """
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: the caller owns the signals
+        previous = None
+    try:
+        yield
+    except BaseException:
+        # the executor keeps its worker processes in a private mapping; it has no public stop
+        for process in list(getattr(pool, "_processes", {}).values()):
+            if process.is_alive():
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass

@@ -290,7 +290,7 @@ def _train_unlocked(
             method.fit_arrays(np.random.default_rng(spec.seed))
             training.save_checkpoint(run_dir / training.CHECKPOINT, method, None, 0, np.random.default_rng(spec.seed))
             result_status = "trained"
-    except training.TrainingInterrupted:
+    except (training.TrainingInterrupted, KeyboardInterrupt):  # KeyboardInterrupt: stopped before the loop's handler
         record_status(run_dir, state="interrupted", train_seconds=spent_before + time.perf_counter() - started, **holder)
         raise
     except Exception as exc:  # never leave a run marked "running" by a process that has stopped
