@@ -187,13 +187,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc")
-def test_sigterm_to_a_parallel_suite_stops_its_workers_and_keeps_the_runs_resumable(tmp_path):
-    # `kill PID` reaches the suite's process alone; its worker processes must not go on
-    # training (seen before: they finished their entries after the suite was gone)
-    import json
-    import os
-    import signal
+def _start_long_suite(tmp_path):
+    """``bench --jobs 2`` of two long beta-VAE runs, once both workers are training: ``(process, runs folder, worker pids)``."""
     import subprocess
     import sys
     import time
@@ -208,16 +203,38 @@ def test_sigterm_to_a_parallel_suite_stops_its_workers_and_keeps_the_runs_resuma
          "--runs-dir", str(runs), "--leaderboard", str(tmp_path / "board.csv"), "--quiet"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-    try:
-        deadline = time.time() + 240
-        def training() -> int:
-            return sum('"running"' in path.read_text() for path in runs.glob("*/status.json"))
 
-        while time.time() < deadline and training() < 2:
-            time.sleep(0.5)
-        assert training() == 2, "the workers did not start training"
-        time.sleep(2)  # past the first steps
-        workers = _children(suite.pid)
+    def training() -> int:
+        return sum('"running"' in path.read_text() for path in runs.glob("*/status.json"))
+
+    deadline = time.time() + 240
+    while time.time() < deadline and training() < 2:
+        time.sleep(0.5)
+    if training() < 2:
+        suite.kill()
+        pytest.fail("the workers did not start training")
+    return suite, runs, _children(suite.pid)
+
+
+def _wait_gone(pids: list[int], seconds: float = 60) -> bool:
+    import os
+    import time
+
+    deadline = time.time() + seconds
+    while time.time() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in pids):
+        time.sleep(0.2)
+    return not any(os.path.exists(f"/proc/{pid}") for pid in pids)
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc")
+def test_sigterm_to_a_parallel_suite_stops_its_workers_and_keeps_the_runs_resumable(tmp_path):
+    # `kill PID` reaches the suite's process alone; its worker processes must not go on
+    # training (seen before: they finished their entries after the suite was gone)
+    import json
+    import signal
+
+    suite, runs, workers = _start_long_suite(tmp_path)
+    try:
         assert workers
         suite.send_signal(signal.SIGTERM)
         _, stderr = suite.communicate(timeout=120)
@@ -225,10 +242,7 @@ def test_sigterm_to_a_parallel_suite_stops_its_workers_and_keeps_the_runs_resuma
         if suite.poll() is None:
             suite.kill()
     assert suite.returncode == 130, stderr
-    deadline = time.time() + 60
-    while time.time() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in workers):
-        time.sleep(0.2)
-    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers), "a worker outlived the suite"
+    assert _wait_gone(workers), "a worker outlived the suite"
     states = [json.loads(path.read_text())["state"] for path in runs.glob("*/status.json")]
     assert states == ["interrupted", "interrupted"]  # `bench` again resumes them
 
@@ -236,32 +250,9 @@ def test_sigterm_to_a_parallel_suite_stops_its_workers_and_keeps_the_runs_resuma
 @pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_workers_stop_when_the_suite_process_is_killed(tmp_path):
     # SIGKILL cannot be handled by the suite; its workers are told by the kernel instead
-    import os
     import signal
-    import subprocess
-    import sys
-    import time
 
-    (tmp_path / "long.yaml").write_text(
-        "name: long\nseeds: [0, 1]\ndatasets: [synthetic]\nmetrics: [mig]\n"
-        "methods:\n  beta-vae: {steps: 1000000, set: {checkpoint_every: 1000000}}\n"
-    )
-    runs = tmp_path / "runs"
-    suite = subprocess.Popen(
-        [sys.executable, "-m", "disbench", "bench", "--suite", str(tmp_path / "long.yaml"), "--jobs", "2",
-         "--runs-dir", str(runs), "--leaderboard", str(tmp_path / "board.csv"), "--quiet"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + 240
-        while time.time() < deadline and len(list(runs.glob("*/status.json"))) < 2:
-            time.sleep(0.5)
-        workers = _children(suite.pid)
-        assert len(list(runs.glob("*/status.json"))) == 2 and workers
-    finally:
-        suite.send_signal(signal.SIGKILL)
-        suite.wait()
-    deadline = time.time() + 60
-    while time.time() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in workers):
-        time.sleep(0.2)
-    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers), "a worker outlived the killed suite"
+    suite, _, workers = _start_long_suite(tmp_path)
+    suite.send_signal(signal.SIGKILL)
+    suite.wait()
+    assert workers and _wait_gone(workers), "a worker outlived the killed suite"
