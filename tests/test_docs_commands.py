@@ -22,7 +22,7 @@ def _command_lines() -> list[tuple[str, str]]:
     found = []
     for path in DOCS:
         for block in _code_blocks(path, ("", "bash", "sh", "console")):
-            for line in block.splitlines():
+            for line in re.sub(r"\\\n\s*", " ", block).splitlines():  # a command continued with `\`: one line
                 line = line.split("  #")[0].strip().removeprefix("$ ")
                 if COMMAND.match(line):
                     found.append((path.name, line))
