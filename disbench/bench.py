@@ -561,6 +561,11 @@ class LocalExecutor:
         return results
 
 
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    """A signal handler that turns SIGTERM into the KeyboardInterrupt that Ctrl-C raises."""
+    raise KeyboardInterrupt
+
+
 def _start_worker() -> None:
     """Initializer of a suite's worker processes.
 
@@ -572,10 +577,7 @@ def _start_worker() -> None:
     import signal
     import sys
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -608,11 +610,8 @@ def _stop_workers_on_exit(pool) -> Iterator[None]:
     """
     import signal
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     except ValueError:  # not the main thread: the caller owns the signals
         previous = None
     try:

@@ -536,13 +536,11 @@ def check_codes_name(name: str) -> str:
     """
     from disbench.presets import method_names
 
-    METHODS = method_names()
-
     if not name.strip():
         raise UsageError("--name is empty; give the codes a name (e.g. --name my-encoder).")
     if "\n" in name or "\r" in name:
         raise UsageError("--name holds a line break; give a one-line name (e.g. --name my-encoder).")
-    if name in METHODS:
+    if name in method_names():
         raise UsageError(
             f"--name {name!r} is a disbench method; name your codes something else (e.g. --name my-{name})."
         )
