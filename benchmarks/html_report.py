@@ -77,3 +77,69 @@ def synthetic_leaderboard(path: Path, rows: int, methods: int, configs: int, see
             frame[column] = 0
     frame[LEADERBOARD_COLUMNS].to_csv(path, index=False)
     return len(frame)
+
+
+def open_in_chromium(page: Path) -> dict[str, float] | None:
+    """Seconds until the table is drawn and until every chart is drawn, in headless Chromium; None without it."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if executable is None:
+        return None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.goto("about:blank")
+        started = time.perf_counter()
+        tab.goto(page.resolve().as_uri())
+        tab.wait_for_selector("#leaderboard-table tbody tr")
+        table = time.perf_counter() - started
+        tab.wait_for_function(
+            "document.querySelectorAll('.chart[data-chart]').length === document.querySelectorAll('.chart[data-drawn]').length",
+            timeout=600_000,
+        )
+        charts = time.perf_counter() - started
+        browser.close()
+    return {"table drawn": table, "all charts drawn": charts}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=300_000)
+    parser.add_argument("--methods", type=int, default=8)
+    parser.add_argument("--configs", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--keep", type=Path, help="also copy the page here")
+    args = parser.parse_args()
+
+    from disbench.html_report import write_html_report
+    from disbench.report import Selection, build_report
+
+    with tempfile.TemporaryDirectory() as folder:
+        leaderboard = Path(folder) / "leaderboard.csv"
+        rows = synthetic_leaderboard(leaderboard, args.rows, args.methods, args.configs, args.seeds)
+        started = time.perf_counter()
+        table = build_report(str(leaderboard))
+        baseline = time.perf_counter() - started
+        page = Path(folder) / "study.html"
+        started = time.perf_counter()
+        write_html_report(Selection(str(leaderboard)), page, command="benchmarks/html_report.py")
+        seconds = time.perf_counter() - started
+        print(f"leaderboard: {rows:,} rows ({leaderboard.stat().st_size / 1e6:.1f} MB); table {len(table.entries)} entries x {len(table.columns)} columns")
+        print(f"build_report (read + pool, the baseline): {baseline:.1f} s")
+        print(f"write_html_report: {seconds:.1f} s ({seconds / baseline:.2f} x the baseline)")
+        print(f"page: {page.stat().st_size / 1e6:.2f} MB")
+        opened = open_in_chromium(page)
+        if opened is None:
+            print("headless Chromium: not available (apt-get install chromium; pip install playwright)", file=sys.stderr)
+        else:
+            for what, value in opened.items():
+                print(f"headless Chromium, {what}: {value:.1f} s")
+        if args.keep:
+            shutil.copy(page, args.keep)
+
+
+if __name__ == "__main__":
+    main()

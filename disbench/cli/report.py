@@ -146,16 +146,30 @@ def report(
 
 
 def _html(selection, path: Path, runs_dir: Path) -> None:
-    import shlex
-    import sys
     import time
 
     from disbench.html_report import write_html_report
 
     started = time.perf_counter()
-    command = shlex.join(["disbench", *sys.argv[1:]])
-    write_html_report(selection, path, runs_dir, command)
+    write_html_report(selection, path, runs_dir, _command_line(selection, path, runs_dir))
     info(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
+
+
+def _command_line(selection, path: Path, runs_dir: Path) -> str:
+    """The `disbench report --html` command that makes this page again (options in their long form)."""
+    import shlex
+
+    words = ["disbench", "report"]
+    for option, values in (
+        ("--leaderboard", selection.leaderboards), ("--method", selection.methods), ("--dataset", selection.datasets),
+        ("--metric", selection.metrics), ("--space", selection.spaces),
+        ("--factor", None if list(selection.factors) == ["all"] else selection.factors),
+    ):
+        for value in values or []:
+            words += [option, str(value)]
+    if runs_dir != opt.DEFAULT_RUNS_DIR:
+        words += ["--runs-dir", str(runs_dir)]
+    return shlex.join([*words, "--html", str(path)])
 
 
 def _study(selection, correlations: bool, fmt: str, out: Path | None, plot: Path | None, paths: list[Path]) -> None:

@@ -145,7 +145,7 @@
     const index = pending.get(node);
     pending.delete(node);
     try {
-      await vegaEmbed(node, data.charts[index], { renderer: "svg", actions: false });
+      await vegaEmbed(node, data.charts[index].spec, { renderer: "svg", actions: false });
       node.setAttribute("data-drawn", "true");
     } catch (error) {
       node.textContent = `chart not drawn: ${error}`;

@@ -8,6 +8,7 @@ is in the page's footer); the table is the page's own small script (``page.js``)
 
 from __future__ import annotations
 
+import functools
 import html
 from importlib import resources
 from pathlib import Path
@@ -20,8 +21,9 @@ from disbench.html_report.content import PageContent, as_json
 INSTALL_HINT = "pip install 'disbench[html]'"
 
 
+@functools.lru_cache(maxsize=1)
 def plot_library() -> tuple[str, str]:
-    """The script that defines ``vegaEmbed``, and a line naming its libraries and versions.
+    """The script that defines ``vegaEmbed``, and a line naming its libraries and versions (bundled once a process).
 
     Raises:
         UsageError: ``vl-convert-python`` is not installed (the line says what to install).
@@ -50,13 +52,6 @@ def _static(name: str) -> str:
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _panel(index: int, dataset: str, metric: str, caption: str) -> str:
-    return (
-        f'<figure class="panel" data-dataset="{_e(dataset)}" data-metric="{_e(metric)}">'
-        f"<figcaption>{_e(caption)}</figcaption><div class=\"chart\" data-chart=\"{index}\"></div></figure>"
-    )
 
 
 def _capped(left_out: int) -> str:
@@ -95,9 +90,13 @@ def render_page(content: PageContent, library_script: str, library: str) -> str:
     """The whole page as one HTML string."""
     specs: list[dict[str, Any]] = []
 
-    def chart(spec: dict[str, Any]) -> int:
-        specs.append(spec)
-        return len(specs) - 1
+    def panel(kind: str, dataset: str, metric: str, spec: dict[str, Any], caption: str) -> str:
+        """A captioned chart; the dataset and metric filters of the table hide it (an empty metric: only the dataset's)."""
+        specs.append({"kind": kind, "dataset": dataset, "metric": metric, "spec": spec})
+        return (
+            f'<figure class="panel" data-dataset="{_e(dataset)}" data-metric="{_e(metric)}">'
+            f'<figcaption>{_e(caption)}</figcaption><div class="chart" data-chart="{len(specs) - 1}"></div></figure>'
+        )
 
     table = content.table
     n_entries, n_columns = len(table["rows"]), len(table["columns"])
@@ -120,10 +119,10 @@ def render_page(content: PageContent, library_script: str, library: str) -> str:
         '<div class="scroll"><table id="leaderboard-table"><thead></thead><tbody></tbody></table></div></section>'
     )
 
-    panels = []
-    for panel in content.bars:
-        caption = f"{panel.dataset} / {panel.metric} {'↑' if panel.higher else '↓'}" + _capped(panel.left_out)
-        panels.append(_panel(chart(charts.bar_chart(panel)), panel.dataset, panel.metric, caption))
+    panels = [
+        panel("bars", p.dataset, p.metric, charts.bar_chart(p), f"{p.dataset} / {p.metric} {'↑' if p.higher else '↓'}" + _capped(p.left_out))
+        for p in content.bars
+    ]
     sections.append(
         '<section id="bars"><h2>Scores</h2><p class="note">Bars: mean over seeds (green: best, grey: reference); line: ± one std; '
         f'dots: each seed (hover for its run).</p><div class="grid">{"".join(panels)}</div></section>'
@@ -132,8 +131,7 @@ def render_page(content: PageContent, library_script: str, library: str) -> str:
     if content.curves:
         nav.append(("curves", "Over training"))
         panels = [
-            _panel(chart(charts.curve_chart(p)), p.dataset, p.metric,
-                   f"{p.dataset} / {p.metric}" + _capped(p.left_out))
+            panel("curves", p.dataset, p.metric, charts.curve_chart(p), f"{p.dataset} / {p.metric}" + _capped(p.left_out))
             for p in content.curves
         ]
         sections.append(
@@ -145,11 +143,11 @@ def render_page(content: PageContent, library_script: str, library: str) -> str:
     for study in content.studies:
         parts = []
         if study.correlations:
-            parts.append(_panel(chart(charts.correlation_chart(study)), study.dataset, "",
-                                f"{study.dataset}: Spearman correlation of the metrics across {study.n_runs} runs"))
+            parts.append(panel("correlations", study.dataset, "", charts.correlation_chart(study),
+                               f"{study.dataset}: Spearman correlation of the metrics across {study.n_runs} runs"))
         if study.variance:
-            parts.append(_panel(chart(charts.variance_chart(study)), study.dataset, "",
-                                f"{study.dataset}: share of each metric's variance by method, hyperparameters, seed"))
+            parts.append(panel("variance", study.dataset, "", charts.variance_chart(study),
+                               f"{study.dataset}: share of each metric's variance by method, hyperparameters, seed"))
         note = f'<p class="note">{_e(study.dataset)}: {_e(study.missing)}</p>' if study.missing else ""
         if parts or note:
             study_parts.append(note + f'<div class="grid">{"".join(parts)}</div>')
