@@ -70,9 +70,16 @@ def bar_chart(panel: BarPanel) -> dict[str, Any]:
     }
 
 
+#: a log steps axis labels each scored checkpoint when there are at most this many
+MAX_STEP_TICKS = 12
+
+
 def curve_chart(panel: CurvePanel) -> dict[str, Any]:
     """Mean ± std over seeds against training steps, a line and band per entry."""
-    x = {"field": "steps", "type": "quantitative", "title": "training steps",
+    steps = sorted({point["steps"] for point in panel.points})
+    # on a log axis the scored steps themselves are the ticks (Vega's own log ticks crowd and overlap)
+    axis = {"values": steps, "format": ",", "labelOverlap": "greedy"} if panel.log_steps and len(steps) <= MAX_STEP_TICKS else {"format": ","}
+    x = {"field": "steps", "type": "quantitative", "title": "training steps", "axis": axis,
          "scale": {"type": "log"} if panel.log_steps else {"zero": False}}
     colour = {"field": "entry", "type": "nominal", "scale": {"scheme": "category20"},
               "legend": {"orient": "bottom", "columns": 1, "labelLimit": 400, "title": None}}
