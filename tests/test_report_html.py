@@ -199,3 +199,23 @@ def test_page_size_grows_with_entries_not_rows(tmp_path, cli):
         assert cli("report", "--leaderboard", str(leaderboard), "--html", str(tmp_path / f"{name}.html")).exit_code == 0
         sizes.append(len(json.dumps(page_data(tmp_path / f"{name}.html"))))
     assert sizes[0] == sizes[1]
+
+
+def test_a_crowded_column_draws_its_best_entries_and_says_so(tmp_path, monkeypatch):
+    from disbench.html_report import content, write_html_report
+    from disbench.report import Selection
+
+    monkeypatch.setattr(content, "MAX_BARS", 2)
+    monkeypatch.setattr(content, "MAX_CURVES", 1)
+    leaderboard, _, _ = write_study(tmp_path)
+    page = write_html_report(Selection(str(leaderboard)), tmp_path / "s.html")
+    charts = page_data(page)["charts"]
+    table = page_data(page)["table"]
+    mig = [c["metric"] for c in table["columns"]].index("mig")
+    best_two = sorted((r["cells"][mig]["mean"], r["entry"]) for r in table["rows"] if not r["reference"])[-2:]
+    bars = next(c for c in charts if c["kind"] == "bars" and c["metric"] == "mig")["spec"]["layer"][0]["data"]["values"]
+    assert {b["entry"] for b in bars} == {e for _, e in best_two} | {"oracle"}
+    curve = next(c for c in charts if c["kind"] == "curves" and c["metric"] == "mig")["spec"]["data"]["values"]
+    assert len({p["entry"] for p in curve}) == 1
+    text = page.read_text(encoding="utf-8")
+    assert "dsprites / mig ↑ (2 more entries not drawn" in text and "dsprites / mig (3 more entries not drawn" in text

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from disbench.errors import UsageError
-from disbench.report import ReportTable, Selection, latest_checkpoints, leaderboard_paths, pooled, selected_rows, table_of_rows
+from disbench.report import REFERENCE_METHODS, ReportTable, Selection, latest_checkpoints, leaderboard_paths, pooled, selected_rows, table_of_rows
 
 #: a bar chart shows at most this many entries (the best by mean, then the reference rows)
 MAX_BARS = 40
@@ -110,10 +110,10 @@ def bar_panels(table: ReportTable, table_rows: list[dict[str, Any]]) -> list[Bar
         higher = table.higher_is_better[(dataset, metric)]
         scored = [(row, row["cells"][index]) for row in table_rows if row["cells"][index] is not None]
         contenders = sorted((p for p in scored if not p[0]["reference"]), key=lambda p: -p[1]["mean"] if higher else p[1]["mean"])
-        kept = {id(p[0]) for p in contenders[:MAX_BARS]} | {id(p[0]) for p in scored if p[0]["reference"]}
+        kept = {row["entry"] for row, _ in contenders[:MAX_BARS]} | {row["entry"] for row, _ in scored if row["reference"]}
         bars, seeds = [], []
         for row, cell in scored:
-            if id(row) not in kept:
+            if row["entry"] not in kept:
                 continue
             std = table.cells[(row["entry"], (dataset, metric))].std
             kind = "reference" if row["reference"] else "best" if cell["best"] else "entry"
@@ -138,11 +138,12 @@ class CurvePanel:
 def curve_panels(every_step, table: ReportTable) -> list[CurvePanel]:
     """Panels for the (dataset, metric) columns where some entry was scored at two or more checkpoints.
 
-    The steps axis is logarithmic when the positive steps span a decade or more (as
+    Reference rows (oracle, random) have no curve. The steps axis is logarithmic when the positive steps span a decade or more (as
     ``report --plot --x steps`` draws it). A panel with more than :data:`MAX_CURVES`
     entries keeps those with the best mean at their last checkpoint.
     """
-    stats = pooled(every_step, ["entry", "dataset", "column", "steps"])
+    trained = every_step[~every_step["method"].isin(REFERENCE_METHODS)]  # bounds, not trained: no curve
+    stats = pooled(trained, ["entry", "dataset", "column", "steps"])
     checkpoints = stats.groupby(["dataset", "column", "entry"])["steps"].nunique()
     panels = []
     for dataset, metric in table.columns:

@@ -54,6 +54,10 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _grid_section(key: str, title: str, note: str, panels: list[str]) -> str:
+    return f'<section id="{key}"><h2>{_e(title)}</h2><p class="note">{_e(note)}</p><div class="grid">{"".join(panels)}</div></section>'
+
+
 def _capped(left_out: int) -> str:
     return f" ({left_out} more entries not drawn: filter the report to see them)" if left_out else ""
 
@@ -119,25 +123,16 @@ def render_page(content: PageContent, library_script: str, library: str) -> str:
         '<div class="scroll"><table id="leaderboard-table"><thead></thead><tbody></tbody></table></div></section>'
     )
 
-    panels = [
+    bars = [
         panel("bars", p.dataset, p.metric, charts.bar_chart(p), f"{p.dataset} / {p.metric} {'↑' if p.higher else '↓'}" + _capped(p.left_out))
         for p in content.bars
     ]
-    sections.append(
-        '<section id="bars"><h2>Scores</h2><p class="note">Bars: mean over seeds (green: best, grey: reference); line: ± one std; '
-        f'dots: each seed (hover for its run).</p><div class="grid">{"".join(panels)}</div></section>'
-    )
-
+    sections.append(_grid_section("bars", "Scores", "Bars: mean over seeds (green: best, grey: reference); line: ± one std; "
+                                  "dots: each seed (hover for its run).", bars))
     if content.curves:
         nav.append(("curves", "Over training"))
-        panels = [
-            panel("curves", p.dataset, p.metric, charts.curve_chart(p), f"{p.dataset} / {p.metric}" + _capped(p.left_out))
-            for p in content.curves
-        ]
-        sections.append(
-            '<section id="curves"><h2>Over training</h2><p class="note">Mean ± std over seeds at each scored checkpoint.</p>'
-            f'<div class="grid">{"".join(panels)}</div></section>'
-        )
+        curves = [panel("curves", p.dataset, p.metric, charts.curve_chart(p), f"{p.dataset} / {p.metric}" + _capped(p.left_out)) for p in content.curves]
+        sections.append(_grid_section("curves", "Over training", "Mean ± std over seeds at each scored checkpoint.", curves))
 
     study_parts = []
     for study in content.studies:
