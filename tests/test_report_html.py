@@ -168,6 +168,12 @@ def test_html_refuses_what_it_already_contains(tmp_path, cli, extra, message):
     assert result.exit_code == 2 and message in result.output
 
 
+def test_runs_dir_only_with_html(tmp_path, cli):
+    leaderboard = write_leaderboard(tmp_path / "lb.csv", [scored("pca", 0, 0.5)])
+    result = cli("report", "--leaderboard", str(leaderboard), "--runs-dir", "runs")
+    assert result.exit_code == 2 and "add --html" in result.output
+
+
 def test_html_needs_an_html_file_name(tmp_path, cli):
     leaderboard = write_leaderboard(tmp_path / "lb.csv", [scored("pca", 0, 0.5)])
     result = cli("report", "--leaderboard", str(leaderboard), "--html", str(tmp_path / "s.png"))

@@ -91,8 +91,9 @@ def report(
         typer.Option("--html", help="Write the whole report as one offline, interactive page instead: table, charts, study, traversals, provenance.", rich_help_panel=opt.OUTPUT_PANEL),
     ] = None,
     runs_dir: Annotated[
-        Path, typer.Option("--runs-dir", help="With --html: folder of run folders whose traversals.png and reconstructions.png the page shows.", rich_help_panel=opt.OUTPUT_PANEL)
-    ] = opt.DEFAULT_RUNS_DIR,
+        Optional[Path],
+        typer.Option("--runs-dir", help="With --html: folder of run folders whose traversals.png and reconstructions.png the page shows [default: runs].", rich_help_panel=opt.OUTPUT_PANEL),
+    ] = None,
 ) -> None:
     """Summarise leaderboards: mean ± std over seeds of each method configuration, best value per column in bold.
 
@@ -113,6 +114,8 @@ def report(
         raise UsageError("--x plots scores over steps; it does not combine with --correlations or --variance.")
     if variance and plot is not None:
         raise UsageError("--variance writes a table only; drop --plot.")
+    if runs_dir is not None and html is None:
+        raise UsageError("--runs-dir tells --html where the runs' figures are: add --html FILE.html.")
     if html is not None:
         given = [name for name, value in (("--out", out), ("--plot", plot), ("--x", x), ("--correlations", correlations), ("--variance", variance)) if value]
         if given:
@@ -123,7 +126,7 @@ def report(
         figure_format(plot)  # refuse a bad extension before any work
     selection = Selection(sources, method, dataset, metric, space, factor or ["all"])
     if html is not None:
-        _html(selection, html, runs_dir)
+        _html(selection, html, runs_dir or opt.DEFAULT_RUNS_DIR)
         return
     if correlations or variance:
         _study(selection, correlations, fmt, out, plot if correlations else None, leaderboard_paths(sources))
