@@ -8,6 +8,7 @@ Playwright client these tests skip, saying which is missing.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from html_study import METRICS, write_study
@@ -138,3 +139,21 @@ def test_cell_hover_lists_its_seeds(opened):
     lines = title.splitlines()
     assert [line.split(":")[0] for line in lines[2:]] == ["seed 0", "seed 1", "seed 2"]
     assert "beta-vae_dsprites_s0_" in lines[2]
+
+
+COMMITTED_PAGES = sorted((Path(__file__).resolve().parents[1] / "results").glob("*/report.html"))
+
+
+@pytest.mark.parametrize("page_file", COMMITTED_PAGES, ids=lambda p: p.parent.name)
+def test_committed_pages_open_offline_sort_filter_and_draw(opened):
+    tab, fetched, errors = opened
+    count = tab.locator(".chart[data-chart]").count()
+    tab.wait_for_function(f"document.querySelectorAll('.chart[data-drawn]').length === {count}", timeout=60_000)
+    assert tab.locator(".chart svg g[class^='mark-'] > *").count() > count
+    rows = len(row_entries(tab))
+    first = tab.locator("#leaderboard-table thead th").nth(1)
+    first.click()
+    assert first.get_attribute("aria-sort") in ("ascending", "descending")
+    tab.fill("#filter-entry", row_entries(tab)[0])
+    assert 1 <= len(row_entries(tab)) <= rows
+    assert fetched == [] and errors == []
