@@ -121,6 +121,28 @@ def test_study_lists_without_building_anything(monkeypatch):
     ]
 
 
+def test_listing_the_study_never_imports_torch():
+    """Resolving 12,600 run configurations must not pay for torch's import (seconds)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from disbench.bench import load_suite\n"
+        "suite = load_suite('dlib-unsupervised-study')\n"
+        "ids = {suite.spec(entry).run_id for entry in suite.entries()}\n"
+        "assert len(ids) == 12600, len(ids)\n"
+        "print(sorted(name for name in sys.modules if name == 'torch' or name.startswith('torch.')))\n"
+    )
+    import os
+    from pathlib import Path
+
+    repository = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [repository, os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert result.stdout.strip() == "[]"
+
+
 def test_mpi3d_suite_is_the_studys_grid_on_the_three_mpi3d_datasets():
     study, mpi = load_suite("dlib-unsupervised-study"), load_suite("mpi3d")
     assert len(mpi) == 6 * 6 * 50 * 3 == 5400

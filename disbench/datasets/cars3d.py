@@ -115,14 +115,11 @@ class Cars3D(FactorGridDataset):
     @staticmethod
     def folder(config: Cars3DConfig) -> Path:
         """The ``cars`` folder, or a UsageError saying where it was looked for."""
-        folder = locations.find_file(FOLDER, config.data_dir, folder=True)
-        if folder is None:
-            where = locations.looked_for(FOLDER, config.data_dir)[0]
-            raise UsageError(
-                f"Cars3D folder not found at {where}; extract data/cars from {URL} "
-                f"({RELEASED_MODELS} car_*_mesh.mat files) and put the cars folder there."
-            )
-        return folder
+        return locations.require_file(
+            FOLDER, config.data_dir, "Cars3D folder",
+            f"extract data/cars from {URL} ({RELEASED_MODELS} car_*_mesh.mat files) and put the cars folder there",
+            folder=True,
+        )
 
     def observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Float32 images ``(n, 3, 64, 64)`` in [0, 1] (uint8 / 255, as dlib)."""

@@ -321,13 +321,11 @@ class ScreamDSprites(DSprites):
 
     def __init__(self, config: DSpritesConfig | None = None) -> None:
         super().__init__(config)
-        path = locations.find_file(SCREAM_NAME, self.config.data_dir)
-        if path is None:
-            where = locations.looked_for(SCREAM_NAME, self.config.data_dir)[0]
-            raise UsageError(f"scream-dsprites needs its background image at {where}; save The Scream "
-                             f"({SCREAM_URL}, the picture dlib uses) there as {SCREAM_NAME}.")
-        self.background_path = path
-        self.background = load_background(path)
+        self.background_path = locations.require_file(
+            SCREAM_NAME, self.config.data_dir, "scream-dsprites' background picture",
+            f"save The Scream ({SCREAM_URL}, the picture dlib uses) there as {SCREAM_NAME}",
+        )
+        self.background = load_background(self.background_path)
 
     def colourise(self, masks: np.ndarray, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         from numpy.lib.stride_tricks import sliding_window_view

@@ -48,6 +48,19 @@ def find_file(name: str, option: str | None, folder: bool = False) -> Path | Non
     return path if (path.is_dir() if folder else path.is_file()) else None
 
 
+def require_file(name: str, option: str | None, what: str, obtain: str, folder: bool = False) -> Path:
+    """``data_dir/name``, or a one-line UsageError: ``{what} not found at {where}; {obtain}.``
+
+    Args:
+        what: what is missing, e.g. ``"Shapes3D file"``.
+        obtain: how to get it and where to put it, e.g. ``"download it from URL and put it there"``.
+    """
+    path = find_file(name, option, folder)
+    if path is None:
+        raise UsageError(f"{what} not found at {looked_for(name, option)[0]}; {obtain}.")
+    return path
+
+
 def looked_for(name: str, option: str | None) -> list[str]:
     """The places :func:`find_file` looks, as text for ``disbench data info``."""
     if option:

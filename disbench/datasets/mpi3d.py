@@ -32,7 +32,7 @@ from disbench.datasets import locations
 from disbench.datasets.base import CONTENT, DatasetConfig, Factor
 from disbench.datasets.grid import FactorGridDataset
 from disbench.datasets.registry import DATASETS
-from disbench.errors import DisbenchError, UsageError
+from disbench.errors import DisbenchError
 
 FACTORS = (
     ("object_color", "colour"),
@@ -127,15 +127,11 @@ class MPI3D(FactorGridDataset):
     def __init__(self, config: MPI3DConfig | None = None) -> None:
         super().__init__(config)
         name = self.file_name()
-        path = locations.find_file(name, self.config.data_dir)
-        if path is None:
-            where = locations.looked_for(name, self.config.data_dir)[0]
-            raise UsageError(
-                f"MPI3D-{self.variant} file not found at {where}; download {name} "
-                f"({released_size(max(LAYOUTS))}) from {URL.format(name=name)} and put it there."
-            )
-        self.path = path
-        images = map_images(path, f"MPI3D-{self.variant}")
+        self.path = locations.require_file(
+            name, self.config.data_dir, f"MPI3D-{self.variant} file",
+            f"download {name} ({released_size(max(LAYOUTS))}) from {URL.format(name=name)} and put it there",
+        )
+        images = map_images(self.path, f"MPI3D-{self.variant}")
         sizes = LAYOUTS[len(images)]
         self.factors = [Factor(factor, group, size) for (factor, group), size in zip(FACTORS, sizes)]
         self.style_groups = ["colour", "geometry", "position"]

@@ -31,7 +31,7 @@ from disbench.datasets import locations
 from disbench.datasets.base import CONTENT, DatasetConfig, Factor
 from disbench.datasets.grid import FactorGridDataset
 from disbench.datasets.registry import DATASETS
-from disbench.errors import DisbenchError, UsageError
+from disbench.errors import DisbenchError
 
 SPLITS = ("5x46789x9x18x6x2x96x96-training", "5x01235x9x18x6x2x96x96-testing")
 KINDS = ("dat", "cat", "info")
@@ -143,16 +143,14 @@ class SmallNORB(FactorGridDataset):
 
     def __init__(self, config: SmallNORBConfig | None = None) -> None:
         super().__init__(config)
-        paths = {}
-        for name in file_names():
-            path = locations.find_file(name, self.config.data_dir)
-            if path is None:
-                where = locations.looked_for(name, self.config.data_dir)[0]
-                raise UsageError(
-                    f"SmallNORB file not found at {where}; download {name}.gz from {URL}, "
-                    f"gunzip it and put it there (the six smallnorb-*.mat files, both splits, go together)."
-                )
-            paths[name] = path
+        paths = {
+            name: locations.require_file(
+                name, self.config.data_dir, "SmallNORB file",
+                f"download {name}.gz from {URL}, gunzip it and put it there "
+                "(the six smallnorb-*.mat files, both splits, go together)",
+            )
+            for name in file_names()
+        }
         self.paths = list(paths.values())
         features, pictures = [], []
         for split in SPLITS:
