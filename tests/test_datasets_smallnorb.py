@@ -132,7 +132,7 @@ def test_missing_file_names_it_its_size_and_where_to_put_it(data_dir):
     with pytest.raises(UsageError) as excinfo:
         SmallNORB()
     message = str(excinfo.value)
-    assert str(missing) in message and "cs.nyu.edu" in message and "\n" not in message
+    assert str(missing) in message and "cs.nyu.edu" in message and "447,897,624 bytes" in message and "\n" not in message
 
 
 @pytest.mark.parametrize("damage,expected", [

@@ -50,7 +50,7 @@ class Cars3DConfig(DatasetConfig):
 def _bad_file(path: Path, problem: str) -> DisbenchError:
     return DisbenchError(
         f"Cars3D file {str(path)!r} {problem}; replace it with the released one "
-        f"(data/cars/{path.name} in {URL}, {RELEASED_SHAPE} uint8 'im', about 5 MB)."
+        f"(data/cars/{path.name} in {URL}, whose 'im' is {RELEASED_SHAPE} uint8)."
     )
 
 

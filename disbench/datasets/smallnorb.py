@@ -63,12 +63,16 @@ def file_names() -> list[str]:
     return [file_name(split, kind) for split in SPLITS for kind in KINDS]
 
 
+def released_bytes(name: str) -> str:
+    """``447,897,624 bytes``: the size of the released, unzipped file ``name``."""
+    kind = name.rsplit("-", 1)[-1].removesuffix(".mat")
+    return f"{RELEASED_BYTES[kind]:,} bytes" if kind in RELEASED_BYTES else "size unknown"
+
+
 def _bad_file(path: Path, problem: str) -> DisbenchError:
-    kind = path.name.rsplit("-", 1)[-1].removesuffix(".mat")
-    size = f" ({RELEASED_BYTES[kind]:,} bytes)" if kind in RELEASED_BYTES else ""
     return DisbenchError(
-        f"SmallNORB file {str(path)!r} {problem}; replace it with the released {path.name}{size} "
-        f"(gunzip the .gz from {URL})."
+        f"SmallNORB file {str(path)!r} {problem}; replace it with the released {path.name} "
+        f"({released_bytes(path.name)}; gunzip the .gz from {URL})."
     )
 
 
@@ -146,7 +150,7 @@ class SmallNORB(FactorGridDataset):
         paths = {
             name: locations.require_file(
                 name, self.config.data_dir, "SmallNORB file",
-                f"download {name}.gz from {URL}, gunzip it and put it there "
+                f"download {name}.gz from {URL}, gunzip it ({released_bytes(name)}) and put it there "
                 "(the six smallnorb-*.mat files, both splits, go together)",
             )
             for name in file_names()
