@@ -72,6 +72,7 @@ def test_scream_crops_shift_and_invert_as_dlib(data_dir):
     expected = dlib_scream(masks[..., None], scream, np.stack([rows, columns], axis=1), shifts)
     np.testing.assert_allclose(observations, expected.transpose(0, 3, 1, 2), atol=1e-6)
     assert observations.shape == (40, 3, 64, 64) and observations.dtype == np.float32
+    assert dataset.data_source == f"rendered in-process; background picture {data_dir / SCREAM_NAME}"
 
 
 def test_scream_crop_corners_never_reach_the_last_offset(data_dir):

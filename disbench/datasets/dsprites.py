@@ -342,3 +342,8 @@ class ScreamDSprites(DSprites):
     @classmethod
     def locate_files(cls, config: DSpritesConfig) -> dict[str, Any]:
         return {**super().locate_files(config), SCREAM_NAME: locations.file_status(SCREAM_NAME, config.data_dir)}
+
+    def describe(self) -> dict[str, Any]:
+        description = super().describe()
+        description["files"]["in use"] = f"{self.sprites.origin}; background picture {self.background_path}"
+        return description
