@@ -31,9 +31,13 @@ def emit(table, fmt: str, out: Path | None) -> None:
     """Draw the report on a terminal (Rich, folded, never cut), or write it in ``fmt`` to stdout or ``out``.
 
     On a pipe ``table`` is plain aligned text, one line per entry, best cells marked ``*``.
+    The protocol the scores were computed at goes to stderr (stdout is the data).
     """
     from disbench.report import render
 
+    note = table.protocol_note()
+    if note:
+        info(note)
     if fmt == "table" and out is None and stdout.is_terminal:
         from rich.markup import escape
         from rich.table import Table
