@@ -127,12 +127,13 @@ def report(
         from disbench.report import selected_rows
 
         selection.all_steps = True
-        plot_steps(selected_rows(selection), plot)
+        written = plot_steps(selected_rows(selection), plot)
     else:
         from disbench.plots import plot_report
 
-        plot_report(table, plot)
-    info(f"wrote {plot}")
+        written = plot_report(table, plot)
+    for path in written:
+        info(f"wrote {path}")
 
 
 def _study(selection, correlations: bool, fmt: str, out: Path | None, plot: Path | None, paths: list[Path]) -> None:
