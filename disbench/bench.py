@@ -525,8 +525,9 @@ class CostModel:
                 model.evaluate[key] = float(value)
         return model
 
-    def estimate(self, spec: Any, metrics: Sequence[str], n_eval: int) -> float | None:
-        """Seconds to train and score ``spec`` on ``n_eval`` points, or None when no committed run says."""
+    def estimate(self, spec: Any, metrics: Sequence[str], n_eval: int) -> "Cost | None":
+        """Seconds to train and score ``spec`` on ``n_eval`` points (those of the metrics a committed
+        run timed), or None when no committed run of its method and dataset says."""
         from disbench.store import hyperparameters_json
 
         key = next((k for k in ((spec.method, spec.dataset, _without_steps(hyperparameters_json(spec))), (spec.method, spec.dataset))
@@ -536,10 +537,17 @@ class CostModel:
         per_step, stepped = self.train[key]
         seconds = per_step * spec.steps if stepped else per_step
         timed = {k[-1]: v for k, v in self.evaluate.items() if k[:-1] == key}
-        wanted = list(timed) if "all" in metrics else [m for m in metrics]
-        if any(m not in timed for m in wanted):
-            return None
-        return seconds + sum(timed[m] for m in wanted) * n_eval
+        wanted = list(timed) if "all" in metrics else list(metrics)
+        seconds += sum(timed[m] for m in wanted if m in timed) * n_eval
+        return Cost(seconds, all(m in timed for m in wanted))
+
+
+@dataclass(frozen=True)
+class Cost:
+    """An entry's estimated seconds; ``complete`` is False when some of its metrics were never timed (left out)."""
+
+    seconds: float
+    complete: bool = True
 
 
 def _without_steps(hyperparameters: str) -> str:
@@ -554,10 +562,10 @@ def cost_model() -> CostModel:
     return CostModel.from_leaderboards(paths)
 
 
-def listing_costs(suite: Suite, entries: Sequence[SuiteEntry], model: CostModel | None = None) -> list[float | None]:
-    """Estimated seconds of each entry (:class:`CostModel`); one estimate per configuration, not per seed."""
+def listing_costs(suite: Suite, entries: Sequence[SuiteEntry], model: CostModel | None = None) -> list[Cost | None]:
+    """Estimated cost of each entry (:class:`CostModel`); one estimate per configuration, not per seed."""
     model = model or cost_model()
-    cache: dict[str, float | None] = {}
+    cache: dict[str, Cost | None] = {}
     costs = []
     for entry in entries:
         key = json.dumps([entry.method, entry.dataset, entry.steps, entry.overrides, entry.metrics, entry.eval_settings],
@@ -569,16 +577,19 @@ def listing_costs(suite: Suite, entries: Sequence[SuiteEntry], model: CostModel 
     return costs
 
 
-def duration_text(seconds: float | None) -> str:
-    """``~45s``, ``~3m10s``, ``~2h05m``; ``?`` when unknown."""
-    if seconds is None:
+def duration_text(cost: Cost | float | None) -> str:
+    """``~45s``, ``~3m10s``, ``~2h05m``; ``?`` when unknown; a ``+`` when some metrics are left out."""
+    if cost is None:
         return "?"
-    seconds = int(round(seconds))
+    if not isinstance(cost, Cost):
+        cost = Cost(float(cost))
+    seconds = int(round(cost.seconds))
+    more = "" if cost.complete else "+"
     if seconds < 60:
-        return f"~{seconds}s"
+        return f"~{seconds}s{more}"
     if seconds < 3600:
-        return f"~{seconds // 60}m{seconds % 60:02d}s"
-    return f"~{seconds // 3600}h{seconds // 60 % 60:02d}m"
+        return f"~{seconds // 60}m{seconds % 60:02d}s{more}"
+    return f"~{seconds // 3600}h{seconds // 60 % 60:02d}m{more}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -274,7 +274,7 @@ def _timed_rows(run_id, method, train_seconds, budget, eval_seconds, n_eval, spa
 
 
 def test_costs_come_from_the_fastest_committed_run_per_step_and_per_point(tmp_path):
-    from disbench.bench import CostModel, duration_text
+    from disbench.bench import Cost, CostModel, duration_text
     from disbench.store import RunSpec, write_rows
 
     path = tmp_path / "timings.csv"
@@ -284,12 +284,12 @@ def test_costs_come_from_the_fastest_committed_run_per_step_and_per_point(tmp_pa
     model = CostModel.from_leaderboards([path])
     spec = RunSpec("beta-vae", "synthetic", 1, 300)
     # 0.1 s a step x 300 steps, and mig's 2 x 1 s on 1,000 points (two spaces) at 500 points
-    assert model.estimate(spec, ["mig"], 500) == pytest.approx(30.0 + 1.0)
-    assert model.estimate(spec, ["all"], 500) == pytest.approx(31.0)
-    assert model.estimate(RunSpec("pca", "synthetic", 0, 0), ["mig"], 1000) == pytest.approx(3.0 + 1.0)  # no steps: flat
-    assert model.estimate(spec, ["sap"], 500) is None  # never timed
+    assert model.estimate(spec, ["mig"], 500) == Cost(pytest.approx(30.0 + 1.0), True)
+    assert model.estimate(spec, ["all"], 500) == Cost(pytest.approx(31.0), True)
+    assert model.estimate(RunSpec("pca", "synthetic", 0, 0), ["mig"], 1000) == Cost(pytest.approx(3.0 + 1.0))  # no steps: flat
+    assert model.estimate(spec, ["mig", "sap"], 500) == Cost(pytest.approx(31.0), complete=False)  # sap never timed
     assert model.estimate(RunSpec("ica", "synthetic", 0, 0), ["mig"], 500) is None
-    assert [duration_text(s) for s in (None, 31.2, 190, 7500)] == ["?", "~31s", "~3m10s", "~2h05m"]
+    assert [duration_text(s) for s in (None, 31.2, 190, 7500, Cost(31.0, False))] == ["?", "~31s", "~3m10s", "~2h05m", "~31s+"]
 
 
 def test_bench_list_shows_each_entrys_estimated_cost(cli, tmp_path, monkeypatch):
