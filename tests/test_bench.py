@@ -307,3 +307,15 @@ def test_bench_list_shows_each_entrys_estimated_cost(cli, tmp_path, monkeypatch)
     assert listing.exit_code == 0, listing.output
     assert [line.split("\t")[3] for line in listing.stdout.splitlines()] == ["~31s", "~31s", "?", "?"]
     assert "estimated cost: ~1m02s for 2 of 4 entries" in listing.stderr and "2 entries have no such run" in listing.stderr
+
+
+def test_the_quick_suite_is_a_quick_tour_and_quick_full_keeps_the_longer_protocol():
+    from disbench.bench import cost_model, listing_costs
+
+    model = cost_model()  # the committed runs' recorded seconds
+    quick, full = load_suite("quick"), load_suite("quick-full")
+    quick_costs, full_costs = listing_costs(quick, quick.runs, model), listing_costs(full, full.runs, model)
+    assert all(c is not None and c.complete for c in quick_costs + full_costs)
+    assert sum(c.seconds for c in quick_costs) < 10 * 60  # a few minutes on 2 cores
+    assert sum(c.seconds for c in full_costs) > 25 * 60  # what the committed quick-full run recorded (about 30)
+    assert {(r.method, r.dataset, r.seed) for r in quick.runs} == {(r.method, r.dataset, r.seed) for r in full.runs}
