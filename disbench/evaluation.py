@@ -13,14 +13,15 @@ points are rendered and encoded by :mod:`disbench.encoding`, metrics run in
 :mod:`disbench.store`, and R^2 heatmaps are drawn by :mod:`disbench.plots`. This
 module only puts those together, run by run.
 
-A run's results.json is the record of what was scored: a metric already there
+A run's results.json is the record of what was scored, one entry per metric,
+protocol and options (:func:`disbench.store.put_entry`): a metric already there
 with the same protocol and options is not computed again, but its rows are
-written to a leaderboard that lacks them.
+written to a leaderboard that lacks them; scoring at another protocol adds an
+entry and never replaces the other protocol's.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,8 +35,10 @@ from disbench.config import config_to_dict
 from disbench.progress import NullProgress, Progress
 from disbench.scoring import EvalPoints, options_json, score_points, stored_rows
 from disbench.store import (
+    find_entry,
     hyperparameters_json,
     provenance_row,
+    put_entry,
     read_leaderboard,
     read_results,
     write_results,
@@ -227,17 +230,18 @@ def evaluate_run_groups(
         loaded: list[Any] = []
         for name, metric_options in options.items():
             results = [read_results(run_dir) for run_dir in group]
+            entries = [find_entry(r, name, protocol, options_json(metric_options)) for r in results]
             reuse = not request.overwrite and all(
-                _already_scored(r.get(name), protocol, metric_options)
-                and all(space.get("details", {}).get("group") == run_ids for space in r[name]["spaces"].values())
-                for r in results
+                entry is not None
+                and all(space.get("details", {}).get("group") == run_ids for space in entry["spaces"].values())
+                for entry in entries
             )
             if reuse:
-                for run_dir, result in zip(group, results):
+                for run_dir, entry in zip(group, entries):
                     config = read_run_config(run_dir)
                     spec = RunSpec.from_dict(config)
                     provenance = run_provenance(run_dir, config, spec, settings, loaded_source(spec))
-                    stored = stored_rows(name, result[name], provenance)
+                    stored = stored_rows(name, entry, provenance)
                     outcome = outcome_of[run_dir]
                     outcome.added += write_rows(request.leaderboard, stored, mode="missing").added
                     outcome.rows += stored
@@ -263,7 +267,7 @@ def evaluate_run_groups(
             for run_dir, (spec, dataset, method), metric_result, result in zip(group, loaded, metric_results, results):
                 config = read_run_config(run_dir)
                 space = _group_space(method, dataset)
-                result[name] = {
+                entry = {
                     "protocol": protocol,
                     "spaces": {
                         space: {
@@ -274,9 +278,10 @@ def evaluate_run_groups(
                         }
                     },
                 }
+                put_entry(result, name, entry)
                 write_results(run_dir, result)
                 provenance = run_provenance(run_dir, config, spec, settings, dataset.data_source)
-                rows = stored_rows(name, result[name], provenance)
+                rows = stored_rows(name, entry, provenance)
                 outcome = outcome_of[run_dir]
                 summary = write_rows(request.leaderboard, rows, mode="replace")
                 outcome.rows += rows
@@ -306,7 +311,8 @@ def evaluate_run(run_dir: str | Path, request: EvalRequest) -> EvalOutcome:
     ``checkpoints/step_N.results.json`` for a kept one) with the same protocol and options
     are not computed again (unless ``request.overwrite``); their rows are written to the
     leaderboard if it lacks them. Computed rows replace the leaderboard's earlier rows of
-    the same run, space, metric, factor, options and steps; each row's ``steps`` is its
+    the same run, space, metric, factor, options, steps and protocol (rows of another
+    protocol stay, and so do its results.json entries); each row's ``steps`` is its
     checkpoint's step. Metrics scored across the seeds of a configuration (``needs="runs"``,
     e.g. UDR) are left to :func:`evaluate_runs` and listed as skipped here.
     """
@@ -356,9 +362,11 @@ def _evaluate_checkpoint(
     settings = request.settings
     results = read_results(run_dir, step)
     protocol = asdict(settings)
-    done = [] if request.overwrite else [
-        name for name, metric_options in options.items() if _already_scored(results.get(name), protocol, metric_options)
-    ]
+    done = {} if request.overwrite else {
+        name: entry
+        for name, metric_options in options.items()
+        if (entry := find_entry(results, name, protocol, options_json(metric_options))) is not None
+    }
     todo = {name: metric_options for name, metric_options in options.items() if name not in done}
     at = "" if step is None else f" at step {step}"
 
@@ -369,12 +377,12 @@ def _evaluate_checkpoint(
         scored = score_points(points, todo, provenance, settings.eval_seed, request.progress, description)
         outcome.skipped += scored.skipped
         for name, per_space in scored.details.items():
-            results[name] = {"protocol": protocol, "spaces": per_space}
+            put_entry(results, name, {"protocol": protocol, "spaces": per_space})
         # results first: if the leaderboard write fails, the next eval fills it from here
         write_results(run_dir, results, step)
         if step is None:
             if "r2" in scored.details:
-                write_r2_figures(run_dir, results["r2"])
+                write_r2_figures(run_dir, {"protocol": protocol, "spaces": scored.details["r2"]})
             write_vae_figures_of_run(method, points, run_dir, settings)
         summary = write_rows(request.leaderboard, scored.rows, mode="replace")
         outcome.rows += scored.rows
@@ -384,7 +392,7 @@ def _evaluate_checkpoint(
     if done:
         data_source = build_dataset(spec.dataset, spec.dataset_config).data_source
         provenance = run_provenance(run_dir, config, spec, settings, data_source, step)
-        stored = [row for name in done for row in stored_rows(name, results[name], provenance)]
+        stored = [row for name, entry in done.items() for row in stored_rows(name, entry, provenance)]
         outcome.added += write_rows(request.leaderboard, stored, mode="missing").added
         outcome.rows += stored
         outcome.reused += [name for name in done if name not in outcome.reused]
@@ -406,6 +414,7 @@ def run_provenance(
         seed=spec.seed,
         steps=spec.steps if step is None else step,
         n_eval=settings.n_eval,
+        n_test=settings.n_test,
         eval_seed=settings.eval_seed,
         versions=config.get("versions", {}),
         device=config.get("device", ""),
@@ -414,13 +423,6 @@ def run_provenance(
         hyperparameters=hyperparameters_json(spec),
         parameters=config.get("num_parameters"),
     )
-
-
-def _already_scored(entry: dict[str, Any] | None, protocol: dict[str, Any], options: Any) -> bool:
-    if not entry or entry.get("protocol") != protocol or not entry.get("spaces"):
-        return False
-    wanted = options_json(options)
-    return all(json.dumps(s.get("options"), sort_keys=True) == wanted for s in entry["spaces"].values())
 
 
 def _encode_run(run_dir: Path, settings: EvalSettings, device: str, step: int | None = None) -> tuple[EvalPoints, str, Any]:
@@ -605,6 +607,7 @@ def evaluate_codes(codes_input: CodesInput, request: EvalRequest) -> EvalOutcome
         seed=request.settings.eval_seed,
         steps=0,
         n_eval=len(codes),
+        n_test=None if test_factors is None else len(test_factors),
         eval_seed=request.settings.eval_seed,
         versions={"disbench": __version__, "python": platform.python_version()},
         device="cpu",

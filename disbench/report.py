@@ -10,11 +10,16 @@ the keys whose values differ among that method's configurations (``beta-vae
 Rows are prepared in this order:
 
 1. leaderboards are merged; a score recorded twice (same run, space, metric, factor,
-   options and checkpoint ``steps``, e.g. from two machines) keeps its latest
+   options, checkpoint ``steps`` and protocol, e.g. from two machines) keeps its latest
    ``timestamp``;
 2. each run keeps its latest scored checkpoint (``--x steps`` plots use them all);
 3. per run the table scores one space: the ones matching ``spaces``, or by default the
    run's headline space (``joint`` when it has several spaces, else its only one).
+
+Scores of different evaluation protocols (``n_eval``, ``n_test``, ``eval_seed``: the
+``protocol`` column) are different results: they are never pooled, and a metric scored at
+several protocols gets a column per protocol, named by what differs
+(``mig[n_eval=1000,n_test=500]``), as a metric scored under several option sets does.
 
 Reference rows (the oracle's upper bound, the random encoder's lower bound) are shown
 but never marked best.
@@ -37,7 +42,7 @@ from disbench.store import read_leaderboard
 REFERENCE_METHODS = ("oracle", "random")
 FORMATS = ("table", "md", "csv", "latex", "json")
 #: one score: rows equal on these columns are the same measurement recorded twice
-SCORE_KEY = ["run_id", "space", "metric", "factor", "metric_options", "steps"]
+SCORE_KEY = ["run_id", "space", "metric", "factor", "metric_options", "steps", "protocol"]
 #: columns added after the first release; older leaderboards lack them
 OPTIONAL_COLUMNS = ("label", "hyperparameters")
 GLOB_CHARACTERS = "*?["
@@ -90,6 +95,9 @@ def load_leaderboards(sources: str | Path | Iterable[str | Path]):
         frame[column] = frame[column].fillna("").astype(str)
     frame["steps"] = pd.to_numeric(frame["steps"], errors="coerce").fillna(0).astype(int)
     frame["seed"] = pd.to_numeric(frame["seed"], errors="coerce")
+    frame["protocol"] = [
+        protocol_text(*values) for values in zip(frame["n_eval"], frame["n_test"] if "n_test" in frame else [None] * len(frame), frame["eval_seed"])
+    ]
     order = pd.to_datetime(frame["timestamp"].astype(str), utc=True, errors="coerce", format="mixed")
     # stable sort: equal or missing timestamps keep file order, so the later file wins a tie
     frame = frame.assign(_when=order).sort_values("_when", kind="stable", na_position="first")
@@ -97,11 +105,33 @@ def load_leaderboards(sources: str | Path | Iterable[str | Path]):
     return frame.sort_index()
 
 
+def protocol_text(n_eval: Any, n_test: Any, eval_seed: Any) -> str:
+    """A row's evaluation protocol as ``n_eval=10000, n_test=5000, eval_seed=0`` (an unrecorded value left out)."""
+    parts = []
+    for name, value in (("n_eval", n_eval), ("n_test", n_test), ("eval_seed", eval_seed)):
+        number = _whole_number(value)
+        if number is not None:
+            parts.append(f"{name}={number}")
+    return ", ".join(parts)
+
+
+def _whole_number(value: Any) -> int | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else int(number)
+
+
+def _protocol_fields(text: str) -> dict[str, int]:
+    return {name: int(value) for name, _, value in (part.partition("=") for part in text.split(", ")) if name}
+
+
 def latest_checkpoints(frame):
     """Each score at its run's latest scored checkpoint (largest ``steps``)."""
     if frame.empty:
         return frame
-    per_score = ["run_id", "space", "metric", "factor", "metric_options"]
+    per_score = ["run_id", "space", "metric", "factor", "metric_options", "protocol"]
     latest = frame.groupby(per_score)["steps"].transform("max")
     return frame[frame["steps"] == latest]
 
@@ -295,17 +325,19 @@ def _matches(series, patterns: list[str]):
 
 
 def _metric_labels(frame) -> Any:
-    """Label each row's metric; metrics scored under several option sets get the differing options appended."""
+    """Label each row's metric; a metric scored under several option sets or protocols gets
+    the differing options and protocol fields appended (``mig[num_bins=20]``, ``mig[n_eval=1000]``)."""
     labels = frame["metric"].copy()
     for metric, group in frame.groupby("metric"):
-        variants = group["metric_options"].unique()
-        if len(variants) < 2:
+        variants = group[["metric_options", "protocol"]].drop_duplicates().itertuples(index=False, name=None)
+        parsed = {(o, p): {**(json.loads(o) if o else {}), **_protocol_fields(p)} for o, p in variants}
+        if len(parsed) < 2:
             continue
-        parsed = {v: json.loads(v) if v else {} for v in variants}
         keys = _differing_keys(list(parsed.values()))
-        for variant, options in parsed.items():
+        for (options_text, protocol), options in parsed.items():
             suffix = ",".join(f"{k}={options.get(k)}" for k in keys)
-            labels[(frame["metric"] == metric) & (frame["metric_options"] == variant)] = f"{metric}[{suffix}]"
+            rows = (frame["metric"] == metric) & (frame["metric_options"] == options_text) & (frame["protocol"] == protocol)
+            labels[rows] = f"{metric}[{suffix}]"
     return labels
 
 
@@ -412,6 +444,20 @@ class ReportTable:
     higher_is_better: dict[tuple[str, str], bool]
     cells: dict[tuple[str, tuple[str, str]], Cell]
     entry_method: dict[str, str] = field(default_factory=dict)
+    #: each column's evaluation protocol (:func:`protocol_text`); a column never pools two
+    protocols: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def protocol_note(self) -> str:
+        """One line saying which protocol the scores were computed at, or that columns are split by protocol."""
+        used = list(dict.fromkeys(self.protocols[c] for c in self.columns if self.protocols.get(c)))
+        if not used:
+            return ""
+        if len(used) == 1:
+            return f"scored at {used[0]}"
+        return (
+            f"scores at {len(used)} protocols ({'; '.join(used)}) are never pooled: "
+            "a metric scored at several gets a column per protocol"
+        )
 
     def header(self, column: tuple[str, str], arrows: bool = True) -> str:
         dataset, metric = column
@@ -459,6 +505,7 @@ def table_of_rows(frame) -> ReportTable:
     """The table of :func:`build_report` from report rows already selected (:func:`selected_rows`)."""
     stats = pooled(frame, ["entry", "dataset", "column"])
     direction = frame.groupby(["dataset", "column"])["higher_is_better"].first().map(_is_true)
+    protocol_of = frame.groupby(["dataset", "column"])["protocol"].agg(lambda p: "; ".join(sorted(set(p))))
     entry_method = dict(zip(frame["entry"], frame["method"]))
 
     # methods in order of first appearance, each method's usual configuration (its bare name) first,
@@ -473,7 +520,7 @@ def table_of_rows(frame) -> ReportTable:
         (row.entry, (row.dataset, row.column)): Cell(float(row["mean"]), float(row["std"]), int(row["count"]))
         for _, row in stats.iterrows()
     }
-    table = ReportTable(entries, columns, higher, cells, entry_method)
+    table = ReportTable(entries, columns, higher, cells, entry_method, {column: protocol_of[column] for column in columns})
     for column in columns:
         contenders = [cells[(e, column)] for e in entries if not table.is_reference(e) and (e, column) in cells]
         if contenders:
@@ -568,7 +615,7 @@ def _cell_text(table: ReportTable, entry: str, column: tuple[str, str], bold: tu
     return f"{bold[0]}{cell.text()}{bold[1]}" if cell.best else cell.text()
 
 
-RECORD_COLUMNS = ["method", "dataset", "metric", "mean", "std", "n_seeds", "higher_is_better", "best", "entry"]
+RECORD_COLUMNS = ["method", "dataset", "metric", "mean", "std", "n_seeds", "higher_is_better", "best", "entry", "protocol"]
 
 
 def render(table: ReportTable, fmt: str) -> str:
@@ -624,6 +671,7 @@ def render(table: ReportTable, fmt: str) -> str:
                             "higher_is_better": table.higher_is_better[column],
                             "best": cell.best,
                             "entry": entry,
+                            "protocol": table.protocols.get(column, ""),
                         }
                     )
         return records_text(records, fmt, RECORD_COLUMNS)

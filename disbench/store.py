@@ -10,7 +10,7 @@ method, dataset, seed and a hash of the resolved configuration, and holds:
   the ``save_at`` steps (scores over training compute) and their metric results.
 
 The leaderboard is one CSV with one row per (run, space, metric, factor, metric
-options, steps), each with its provenance (:func:`provenance_row`, :func:`score_rows`).
+options, steps, protocol: ``n_eval``, ``n_test``, ``eval_seed``), each with its provenance (:func:`provenance_row`, :func:`score_rows`).
 Writes take a file lock and rewrite the file atomically, so several processes can
 write at once and a kill loses nothing. A leaderboard that does not parse cleanly is
 refused with its line number and never rewritten.
@@ -53,6 +53,7 @@ LEADERBOARD_COLUMNS = [
     "higher_is_better",
     "metric_options",
     "n_eval",
+    "n_test",
     "eval_seed",
     "steps",
     "disbench_version",
@@ -67,12 +68,14 @@ LEADERBOARD_COLUMNS = [
     "parameters",
 ]
 
+#: the evaluation protocol of a row: scores at another protocol are other results, kept beside it
+PROTOCOL_COLUMNS = ("n_eval", "n_test", "eval_seed")
 #: a leaderboard row is "the same score" as another when these agree; rescoring replaces it
-ROW_KEY = ("run_id", "space", "metric", "factor", "metric_options", "steps")
+ROW_KEY = ("run_id", "space", "metric", "factor", "metric_options", "steps", *PROTOCOL_COLUMNS)
 
 #: columns added after the first release: a leaderboard without them reads them as ""
-_LATER_COLUMNS = ("label", "hyperparameters", "parameters")
-_INTEGER_COLUMNS = ("seed", "n_eval", "eval_seed", "steps")
+_LATER_COLUMNS = ("n_test", "label", "hyperparameters", "parameters")
+_INTEGER_COLUMNS = ("seed", "n_eval", "n_test", "eval_seed", "steps")
 _NUMBER_COLUMNS = _INTEGER_COLUMNS + ("train_seconds", "eval_seconds")
 
 
@@ -183,6 +186,39 @@ def write_results(run_dir: Path, results: dict[str, Any], step: int | None = Non
     write_json(results_path(run_dir, step), results)
 
 
+# --- results.json entries: one per metric, protocol and options ---------------------------
+#
+# results.json maps each metric to a list of entries ``{"protocol": {...}, "spaces": {space:
+# {"options", "scores", "details", "seconds"}}}``, one per (protocol, options) it was scored
+# at; a file written before several protocols were kept holds a single entry (a mapping).
+
+
+def metric_entries(results: dict[str, Any], metric: str) -> list[dict[str, Any]]:
+    """Every entry of ``metric`` in a run's results (any protocol and options), oldest first."""
+    value = results.get(metric)
+    if not value:
+        return []
+    return [dict(value)] if isinstance(value, dict) else [dict(entry) for entry in value]
+
+
+def _entry_options(entry: dict[str, Any]) -> set[str]:
+    return {json.dumps(space.get("options"), sort_keys=True) for space in (entry.get("spaces") or {}).values()}
+
+
+def find_entry(results: dict[str, Any], metric: str, protocol: dict[str, Any], options: str) -> dict[str, Any] | None:
+    """The entry of ``metric`` scored at ``protocol`` with ``options`` (canonical JSON) on every space, or None."""
+    for entry in metric_entries(results, metric):
+        if entry.get("protocol") == protocol and entry.get("spaces") and _entry_options(entry) == {options}:
+            return entry
+    return None
+
+
+def put_entry(results: dict[str, Any], metric: str, entry: dict[str, Any]) -> None:
+    """Record ``entry`` in ``results``, replacing only the entry of the same protocol and options."""
+    same = lambda other: other.get("protocol") == entry["protocol"] and _entry_options(other) == _entry_options(entry)  # noqa: E731
+    results[metric] = [other for other in metric_entries(results, metric) if not same(other)] + [entry]
+
+
 def finished_runs(runs_dir: str | Path) -> Iterator[Path]:
     """Run folders under ``runs_dir`` whose training finished, in name order."""
     root = Path(runs_dir)
@@ -220,6 +256,7 @@ def provenance_row(
     n_eval: int,
     eval_seed: int,
     versions: dict[str, str],
+    n_test: int | None = None,
     device: str,
     train_seconds: float,
     label: str,
@@ -229,6 +266,8 @@ def provenance_row(
     """The columns every row of one scored run (or codes file) shares; :func:`score_rows` adds the score.
 
     ``parameters``: the encoder's parameter count (config.yaml's ``num_parameters``; empty when unknown).
+    ``n_test``: the held-out points of the protocol (empty when there were none, e.g. a codes
+    file without ``--test-codes``).
     """
     return {
         "run_id": run_id,
@@ -238,6 +277,7 @@ def provenance_row(
         "data_source": data_source,
         "seed": int(seed),
         "n_eval": int(n_eval),
+        "n_test": "" if n_test is None else int(n_test),
         "eval_seed": int(eval_seed),
         "steps": int(steps),
         "disbench_version": versions.get("disbench", ""),
@@ -339,6 +379,8 @@ def _check_record(path: Path, line: int, record: list[str], header: list[str], i
     except ValueError:
         raise _refuse(path, line, f"value {value!r} is not a number") from None
     for column in _NUMBER_COLUMNS:
+        if column not in index:  # a column added later, which an older file lacks
+            continue
         cell = record[index[column]]
         try:
             number = float(cell) if cell else 0.0
@@ -392,18 +434,18 @@ def _cell(value: Any) -> str:
 
 
 _KEY_POSITIONS = [LEADERBOARD_COLUMNS.index(c) for c in ROW_KEY]
-_STEPS_POSITION = LEADERBOARD_COLUMNS.index("steps")
+_INTEGER_POSITIONS = {LEADERBOARD_COLUMNS.index(c) for c in _INTEGER_COLUMNS}
 
 
 def _row_key(cells: list[str]) -> tuple[str, ...]:
     # an older writer may have written the step as "1000.0"
-    return tuple(_integer_text(cells[i]) if i == _STEPS_POSITION else cells[i] for i in _KEY_POSITIONS)
+    return tuple(_integer_text(cells[i]) if i in _INTEGER_POSITIONS else cells[i] for i in _KEY_POSITIONS)
 
 
 def _integer_text(cell: str) -> str:
     try:
         return str(int(float(cell)))
-    except ValueError:
+    except (ValueError, OverflowError):
         return cell
 
 
@@ -412,7 +454,7 @@ class WriteSummary:
     """What one leaderboard write did."""
 
     added: int = 0
-    #: earlier rows of the same (run, space, metric, factor, options, steps) that were replaced
+    #: earlier rows of the same (run, space, metric, factor, options, steps, protocol) that were replaced
     replaced: int = 0
     #: rows not written because the leaderboard already had them (``mode="missing"``)
     present: int = 0

@@ -291,3 +291,66 @@ def test_workers_stop_when_the_suite_process_is_killed(tmp_path):
     suite.send_signal(signal.SIGKILL)
     suite.wait()
     assert workers and _wait_gone(workers), "a worker outlived the killed suite"
+
+
+# --- what an entry costs, from the seconds committed runs recorded ------------------------------
+
+
+def _timed_rows(run_id, method, train_seconds, budget, eval_seconds, n_eval, spaces=("latent",), config=None):
+    import json as json_module
+
+    hyper = json_module.dumps({"dataset_config": {}, "method_config": config or {}, "steps": budget}, sort_keys=True)
+    return [
+        {"run_id": run_id, "method": method, "dataset": "synthetic", "seed": 0, "space": space, "metric": metric,
+         "factor": factor, "value": 0.5, "metric_options": "{}", "steps": budget, "n_eval": n_eval, "eval_seed": 0,
+         "train_seconds": train_seconds, "eval_seconds": eval_seconds, "hyperparameters": hyper}
+        for space in spaces for metric, factor in (("mig", "all"), ("mig", "f0"))
+    ]
+
+
+def test_costs_come_from_the_fastest_committed_run_per_step_and_per_point(tmp_path):
+    from disbench.bench import Cost, CostModel, duration_text
+    from disbench.store import RunSpec, write_rows
+
+    path = tmp_path / "timings.csv"
+    write_rows(path, _timed_rows("fast", "beta-vae", 10.0, 100, 1.0, 1000, spaces=("latent", "joint"))
+               + _timed_rows("busy", "beta-vae", 200.0, 100, 50.0, 1000)  # beside other jobs: slower, not more work
+               + _timed_rows("pca0", "pca", 3.0, 0, 0.5, 500))
+    model = CostModel.from_leaderboards([path])
+    spec = RunSpec("beta-vae", "synthetic", 1, 300)
+    # 0.1 s a step x 300 steps, and mig's 2 x 1 s on 1,000 points (two spaces) at 500 points
+    assert model.estimate(spec, ["mig"], 500) == Cost(pytest.approx(30.0 + 1.0), True)
+    assert model.estimate(spec, ["all"], 500) == Cost(pytest.approx(31.0), True)
+    assert model.estimate(RunSpec("pca", "synthetic", 0, 0), ["mig"], 1000) == Cost(pytest.approx(3.0 + 1.0))  # no steps: flat
+    assert model.estimate(spec, ["mig", "sap"], 500) == Cost(pytest.approx(31.0), complete=False)  # sap never timed
+    assert model.estimate(RunSpec("ica", "synthetic", 0, 0), ["mig"], 500) is None
+    assert [duration_text(s) for s in (None, 31.2, 190, 7500, Cost(31.0, False))] == ["?", "~31s", "~3m10s", "~2h05m", "~31s+"]
+
+
+def test_bench_list_shows_each_entrys_estimated_cost(cli, tmp_path, monkeypatch):
+    import disbench.bench as bench
+    from disbench.store import write_rows
+
+    (tmp_path / "committed").mkdir()
+    write_rows(tmp_path / "committed" / "lb.csv", _timed_rows("r", "beta-vae", 10.0, 100, 1.0, 1000))
+    (tmp_path / "committed" / "table.csv").write_text("space,value\ncontent,1\n")  # not a leaderboard: ignored
+    monkeypatch.setattr(bench, "TIMINGS_FOLDER", tmp_path / "committed")
+    (tmp_path / "tiny.yaml").write_text(
+        "name: tiny\nseeds: [0, 1]\nmetrics: [mig]\neval: {n_eval: 1000}\nmethods:\n  beta-vae: {steps: 300}\n  pca: {}\n"
+    )
+    listing = cli("bench", "--suite", "tiny.yaml", "--list")
+    assert listing.exit_code == 0, listing.output
+    assert [line.split("\t")[3] for line in listing.stdout.splitlines()] == ["~31s", "~31s", "?", "?"]
+    assert "estimated cost: ~1m02s for 2 of 4 entries" in listing.stderr and "2 entries have no such run" in listing.stderr
+
+
+def test_the_quick_suite_is_a_quick_tour_and_quick_full_keeps_the_longer_protocol():
+    from disbench.bench import cost_model, listing_costs
+
+    model = cost_model()  # the committed runs' recorded seconds
+    quick, full = load_suite("quick"), load_suite("quick-full")
+    quick_costs, full_costs = listing_costs(quick, quick.runs, model), listing_costs(full, full.runs, model)
+    assert all(c is not None and c.complete for c in quick_costs + full_costs)
+    assert sum(c.seconds for c in quick_costs) < 10 * 60  # a few minutes on 2 cores
+    assert sum(c.seconds for c in full_costs) > 25 * 60  # what the committed quick-full run recorded (about 30)
+    assert {(r.method, r.dataset, r.seed) for r in quick.runs} == {(r.method, r.dataset, r.seed) for r in full.runs}

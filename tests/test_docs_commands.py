@@ -64,3 +64,49 @@ def test_documented_python_imports_work(doc):
         names = set(re.findall(r"\b(np|pd|plt|torch)\.", block))
         for alias in names:
             assert re.search(rf"\bas {alias}\b|^import {alias}\b", imports, flags=re.M), f"{doc.name}: uses {alias}. without importing it"
+
+
+def _readme_codes_example() -> tuple[str, list[str]]:
+    """The README's Python block that writes the codes files, and its `eval --codes` command's arguments."""
+    import shlex
+
+    [snippet] = [b for b in _code_blocks(REPO / "README.md", ("python",)) if "my_codes.npz" in b]
+    [line] = {line for _, line in _command_lines() if "--codes my_codes.npz" in line}
+    return snippet, shlex.split(line)[1:]
+
+
+def test_the_readme_codes_example_writes_files_of_the_documented_layout(tmp_path, monkeypatch, cli):
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    snippet, arguments = _readme_codes_example()
+    exec(compile(snippet, "README codes example", "exec"), {})
+    codes, factors = np.load("my_codes.npz")["codes"], np.load("my_factors.npz")["factors"]
+    assert codes.ndim == 2 and factors.ndim == 2 and len(codes) == len(factors)
+    quick = [a if a != "all" else "mig" for a in arguments]  # the same command, one cheap metric
+    result = cli(*quick, "--leaderboard", "lb.csv")
+    assert result.exit_code == 0, result.output
+    assert "codes:mymodel" in result.stdout and "mig" in result.stdout
+
+
+@pytest.mark.slow
+def test_the_readme_codes_command_runs_as_written(tmp_path, monkeypatch, cli):
+    monkeypatch.chdir(tmp_path)
+    snippet, arguments = _readme_codes_example()
+    exec(compile(snippet, "README codes example", "exec"), {})
+    result = cli(*arguments)
+    assert result.exit_code == 0, result.output
+    assert "rows written" in result.stderr
+
+
+def test_documented_pipes_feed_programs_not_more_disbench_words():
+    kinds = {"methods", "datasets", "metrics", "suites"}
+    for doc, line in _command_lines():
+        for part in line.split(" | ")[1:]:
+            assert part.split()[0] not in kinds, f"{doc}: `{line}` reads as a shell pipe into {part.split()[0]!r}"
+
+
+def test_the_readme_says_what_to_do_when_the_cpu_wheel_index_is_out_of_reach():
+    text = (REPO / "README.md").read_text()
+    after = text[text.index("--index-url https://download.pytorch.org/whl/cpu"):][:1500]
+    assert "https_proxy" in after and "mirror" in after

@@ -179,6 +179,45 @@ def test_scores_in_results_json_fill_a_fresh_leaderboard_without_recomputing(tmp
     assert again.added == 0 and len(read_leaderboard(tmp_path / "fresh.csv")) == len(b)  # nothing twice
 
 
+def test_scoring_at_another_protocol_keeps_the_first_protocols_rows_and_results(tmp_path, monkeypatch):
+    run_dir = pca_run(tmp_path / "runs")
+    lb = tmp_path / "lb.csv"
+    suite = evaluate_run(run_dir, request(lb, metrics=["mig", "sap"]))  # as `bench --suite` scores it
+    default = evaluate_run(run_dir, request(lb, metrics=["mig", "sap"], settings=EvalSettings(n_eval=800)))
+    assert default.computed == ["mig", "sap"] and default.replaced == 0
+    frame = read_leaderboard(lb)
+    assert len(frame) == len(suite.rows) + len(default.rows)
+    assert sorted(set(zip(frame["n_eval"], frame["n_test"]))) == [(600, 300), (800, 400)]
+    results = json.loads((run_dir / "results.json").read_text())
+    assert [entry["protocol"]["n_eval"] for entry in results["mig"]] == [600, 800]
+
+    monkeypatch.setattr("disbench.evaluation._encode_run", lambda *a, **k: pytest.fail("scored again"))
+    again = evaluate_run(run_dir, request(tmp_path / "fresh.csv", metrics=["mig", "sap"]))  # both stay reusable
+    assert again.reused == ["mig", "sap"] and again.added == len(suite.rows)
+    assert set(read_leaderboard(tmp_path / "fresh.csv")["n_eval"]) == {600}
+
+
+def test_results_json_of_one_entry_per_metric_is_still_read(tmp_path, monkeypatch):
+    run_dir = pca_run(tmp_path / "runs")
+    first = evaluate_run(run_dir, request(tmp_path / "a.csv"))
+    results = json.loads((run_dir / "results.json").read_text())
+    (run_dir / "results.json").write_text(json.dumps({"mig": results["mig"][0]}))  # an older file's layout
+    monkeypatch.setattr("disbench.evaluation._encode_run", lambda *a, **k: pytest.fail("scored again"))
+    again = evaluate_run(run_dir, request(tmp_path / "b.csv"))
+    assert again.reused == ["mig"] and again.added == len(first.rows)
+
+
+def test_codes_rows_record_their_held_out_points(tmp_path):
+    codes, factors = codes_and_factors()
+    lb = tmp_path / "lb.csv"
+    evaluate_codes(CodesInput(codes, factors, "mine"), request(lb))
+    evaluate_codes(CodesInput(codes[:200], factors[:200], "mine", test_codes=codes[200:], test_factors=factors[200:]), request(lb))
+    frame = read_leaderboard(lb)
+    given = frame[frame["n_eval"] == 200]
+    assert len(given) and set(given["n_test"]) == {len(codes) - 200}
+    assert frame[frame["n_eval"] == len(codes)]["n_test"].isna().all()  # no held-out points were given
+
+
 # --- item 6: the default path: metrics that do not apply are skipped, summarised once -----------------
 
 

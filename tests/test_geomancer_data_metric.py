@@ -316,7 +316,7 @@ def test_cli_eval_of_a_geomancer_run_scores_its_fitted_points(cli):
     run_dir = result.stdout.strip().splitlines()[-1]
     cli("eval", run_dir, "-M", "subspace-angle", "--n-eval", "50", "--n-test", "10", "-q")
     results = json.loads((Path(run_dir) / "results.json").read_text())
-    entry = results["subspace-angle"]["spaces"]["points"]
+    entry = results["subspace-angle"][0]["spaces"]["points"]  # the one protocol it was scored at
     assert entry["details"]["points_scored"] == "fitted" and entry["details"]["num_points_scored"] == 600
     _, data, method = load_run(run_dir)
     own_bases = np.einsum("nkd,nkj->ndj", method.tangents, method.directions)

@@ -78,6 +78,25 @@ def test_option_variants_get_their_own_columns(tmp_path):
     assert labels == ["dci.disentanglement[estimator=gbt]", "dci.disentanglement[estimator=lasso]"]
 
 
+def test_scores_of_different_protocols_are_never_pooled_and_the_protocol_is_shown(tmp_path):
+    # a suite scored both seeds at 4,000 + 2,000 points; a later `disbench eval` scored seed 0 at the default
+    suite = [dict(rows("vae", s, v), n_eval=4000, n_test=2000, eval_seed=0, timestamp="2026-12-01T10:00:00+0000")
+             for s, v in ((0, 0.2), (1, 0.4))]
+    default = dict(rows("vae", 0, 0.9), n_eval=10000, n_test=5000, eval_seed=0, timestamp="2026-12-01T12:00:00+0000")
+    path = tmp_path / "lb.csv"
+    append_rows(path, suite + [default])
+    table = build_report(path)
+    assert [c[1] for c in table.columns] == ["mig[n_eval=10000,n_test=5000]", "mig[n_eval=4000,n_test=2000]"]
+    at_default, at_suite = (table.cells[("vae", c)] for c in table.columns)
+    assert (at_default.n, at_default.mean) == (1, pytest.approx(0.9))
+    assert (at_suite.n, at_suite.mean) == (2, pytest.approx(0.3))  # the suite's two seeds, nothing else
+    assert "2 protocols" in table.protocol_note() and "n_eval=4000, n_test=2000, eval_seed=0" in table.protocol_note()
+    records = json.loads(render(table, "json"))
+    assert {r["protocol"] for r in records} == {"n_eval=4000, n_test=2000, eval_seed=0", "n_eval=10000, n_test=5000, eval_seed=0"}
+    one = build_report(path, run_ids=["vae-1"])
+    assert [c[1] for c in one.columns] == ["mig"] and one.protocol_note() == "scored at n_eval=4000, n_test=2000, eval_seed=0"
+
+
 def test_empty_leaderboard_says_how_to_make_one(tmp_path):
     with pytest.raises(DisbenchError, match="disbench bench --suite quick"):
         build_report(tmp_path / "missing.csv")

@@ -134,22 +134,80 @@ def test_report_figure_titles_fit_and_metrics_share_x(tmp_path, monkeypatch):
             records.append(scored("beta-vae", seed, 0.2 if dataset == "dsprites" else 0.8, {"beta": 4.0}, dataset=dataset, metric="mig"))
             records.append(scored("factor-vae", seed, 0.3, {"gamma": 10.0}, dataset=dataset, metric="mig"))
     table = build_report(write_leaderboard(tmp_path / "lb.csv", records))
-    kept = {}
-    monkeypatch.setattr(plots, "save_figure", lambda fig, path: kept.setdefault("fig", fig) and path)
+    kept = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: kept.append(fig) or path)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        plots.plot_report(table, tmp_path / "r.png")
-        fig = kept["fig"]
-        fig.canvas.draw()
-    boxes = _title_boxes(fig)
-    width, height = fig.canvas.get_width_height()
-    for i, box in enumerate(boxes):
-        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height  # not clipped
-        assert not any(box.overlaps(other) for other in boxes[i + 1:])  # no two titles overlap
-    mig_axes = [ax for ax in fig.axes if "mig" in ax.get_title()]
-    assert len(mig_axes) == 2 and mig_axes[0].get_xlim() == mig_axes[1].get_xlim()
-    for ax in fig.axes:  # the shared range holds every bar of every panel
+        written = plots.plot_report(table, tmp_path / "r.png")
+        for fig in kept:
+            fig.canvas.draw()
+    assert [p.name for p in written] == ["r_dsprites.png", "r_shapes3d-with-a-long-dataset-name.png"]  # a file per dataset
+    for fig in kept:
+        boxes = _title_boxes(fig)
+        width, height = fig.canvas.get_width_height()
+        for i, box in enumerate(boxes):
+            assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height  # not clipped
+            assert not any(box.overlaps(other) for other in boxes[i + 1:])  # no two titles overlap
+    mig_axes = [ax for fig in kept for ax in fig.axes if ax.get_title().startswith("mig")]
+    assert len(mig_axes) == 2 and mig_axes[0].get_xlim() == mig_axes[1].get_xlim()  # the files compare
+    for ax in (ax for fig in kept for ax in fig.axes):  # the shared range holds every bar of every panel
         assert all(bar.get_x() + bar.get_width() <= ax.get_xlim()[1] for bar in ax.patches)
+
+
+def test_report_figures_of_a_quick_suite_leaderboard_are_screen_sized_and_labelled(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.image import imread
+
+    from disbench import plots
+
+    # the quick suite's shape: 13 methods on one dataset, one method alone on each of two others
+    methods = ["oracle", "random", "pca", "ica", "beta-vae", "annealed-vae", "beta-tcvae", "dip-vae-i", "dip-vae-ii",
+               "factor-vae", "multispace", "simclr", "vicreg"]
+    records = [scored(m, s, 0.05 * i + 0.02 * s, metric=metric)
+               for i, m in enumerate(methods) for s in (0, 1) for metric in ("mig", "sap", "r2.kernel", "r2.linear")]
+    records += [scored("pretrained", s, 0.4, dataset="dsprites", metric=metric) for s in (0, 1) for metric in ("mig", "sap")]
+    records += [scored("geomancer", s, 0.3, dataset="product-manifold", metric=f"subspace-angle{part}", higher=False)
+                for s in (0, 1) for part in ("", ".lenient", ".std", ".unaligned", ".right_count")]
+    table = build_report(write_leaderboard(tmp_path / "lb.csv", records))
+    kept = []
+    original = plots.save_figure
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plots.save_figure = lambda fig, path: kept.append(fig) or original(fig, path)
+        try:
+            written = plots.plot_report(table, tmp_path / "quick.png")
+        finally:
+            plots.save_figure = original
+    assert sorted(p.name for p in written) == ["quick_dsprites.png", "quick_product-manifold.png", "quick_synthetic.png"]
+    for path in written:
+        height, width = imread(path).shape[:2]
+        assert width <= 1800 and height <= 1100, (path.name, width, height)  # fits a screen at 100%
+    synthetic = kept[[p.name for p in written].index("quick_synthetic.png")]
+    panel = next(ax for ax in synthetic.axes if ax.get_title().startswith("mig"))
+    assert len(panel.patches) == len(methods)  # only this dataset's entries: no empty rows
+    assert sum(text.get_text().strip() == "0.160" for text in panel.texts) == 1  # values written in (i=3: 0.15 and 0.17)
+    alone = kept[[p.name for p in written].index("quick_dsprites.png")]
+    assert all(len(ax.patches) == 1 for ax in alone.axes if ax.get_title())
+    from disbench.report import Selection, selected_rows
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        curves = plots.plot_steps(selected_rows(Selection(tmp_path / "lb.csv", all_steps=True)), tmp_path / "steps.png")
+    assert sorted(p.name for p in curves) == ["steps_dsprites.png", "steps_product-manifold.png", "steps_synthetic.png"]
+    for path in curves:
+        height, width = imread(path).shape[:2]
+        assert width <= 1800 and height <= 1100, (path.name, width, height)
+
+
+def test_a_report_of_many_metrics_continues_in_further_files(tmp_path):
+    from disbench.plots import PANELS_PER_FILE, figure_pages
+
+    columns = [("dsprites", f"metric{i:02d}") for i in range(PANELS_PER_FILE + 3)]
+    pages = figure_pages(columns, tmp_path / "r.png")
+    assert [(p.name, len(c)) for p, _, c in pages] == [("r_dsprites.png", PANELS_PER_FILE), ("r_dsprites_part2.png", 3)]
+    assert [p.name for p, _, _ in figure_pages(columns[:2], tmp_path / "r.png")] == ["r.png"]  # one file: the name given
 
 
 def test_figures_follow_their_extension(cli, long_names):

@@ -84,3 +84,17 @@ def test_atomic_writes_respect_the_umask(tmp_path):
     finally:
         os.umask(previous)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_rescore_at_another_protocol_is_kept_beside_the_first(tmp_path):
+    from disbench.store import write_rows
+
+    path = tmp_path / "lb.csv"
+    suite = {"run_id": "r", "space": "latent", "metric": "mig", "factor": "all", "value": 0.1, "metric_options": "{}",
+             "steps": 5, "n_eval": 4000, "n_test": 2000, "eval_seed": 0}
+    write_rows(path, [suite])
+    for protocol in ({"n_eval": 10000, "n_test": 5000}, {"n_test": 1000}, {"eval_seed": 1}):
+        assert write_rows(path, [{**suite, **protocol, "value": 0.2}]).replaced == 0
+    assert len(read_leaderboard(path)) == 4
+    summary = write_rows(path, [{**suite, "value": 0.3, "n_eval": "4000.0"}])  # the same protocol: a rescore
+    assert (summary.replaced, summary.added) == (1, 1) and len(read_leaderboard(path)) == 4

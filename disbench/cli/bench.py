@@ -41,9 +41,7 @@ def bench(
         raise UsageError(f"unknown --executor {executor!r}; use one of {', '.join(EXECUTORS)}.")
     loaded = load_suite(suite)
     if list_runs:
-        entries = loaded.select(index) if index else loaded.entries()
-        # one plain write: rich's per-line rendering costs seconds over a study's thousands of lines
-        typer.echo("".join(f"{e.index}\t{loaded.spec(e).run_id}\t{e.label or ''}\n" for e in entries), nl=False)
+        _print_listing(loaded, loaded.select(index) if index else list(loaded.entries()))
         return
     if status:
         _print_status(suite_status(loaded, runs_dir, index))
@@ -80,6 +78,30 @@ def bench(
                 f"{len(failures)} of {len(todo)} tasks failed (entry {first_index}: {first_error}); "
                 "rerun the same command to resubmit them, `--status` to see where each stands."
             )
+
+
+def _print_listing(suite, entries) -> None:
+    """``index, run id, label, estimated cost`` per entry on stdout; the total and its source on stderr."""
+    from disbench.bench import Cost, cost_model, duration_text, listing_costs
+
+    model = cost_model()
+    costs = listing_costs(suite, entries, model)
+    # one plain write: rich's per-line rendering costs seconds over a study's thousands of lines
+    typer.echo("".join(f"{e.index}\t{suite.spec(e).run_id}\t{e.label or ''}\t{duration_text(c)}\n" for e, c in zip(entries, costs)), nl=False)
+    known = [c for c in costs if c is not None]
+    unknown = len(costs) - len(known)
+    partial = sum(not c.complete for c in known)
+    if not model.sources:
+        info("estimated cost: unknown (no committed leaderboards with timings in results/; a source checkout has them).")
+        return
+    notes = ([f"{unknown} entries have no such run (?)"] if unknown else []) + (
+        [f"{partial} leave out metrics no such run timed (+)"] if partial else [])
+    total = Cost(sum(c.seconds for c in known), partial == 0)
+    info(
+        f"estimated cost: {duration_text(total)} for {len(known)} of {len(costs)} entries, one after another "
+        "(the fastest seconds per training step and per evaluation point that committed runs of the same method "
+        f"and dataset recorded in results/, on a 2-core CPU){''.join('; ' + n for n in notes)}."
+    )
 
 
 def _print_status(statuses) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from disbench.cli import options as opt
-from disbench.cli.output import RichProgress, handle_errors, info, stderr
+from disbench.cli.output import RichProgress, handle_errors, info
 from disbench.errors import UsageError
 
 CODES_PANEL = "Codes files"
@@ -86,8 +86,8 @@ def eval_command(
         raise UsageError("pass either run folders or --codes/--factors, not both; score them in two commands.")
     if not codes_mode and values["name"] is not None:
         raise UsageError("--name names the rows of --codes; a trained run takes its name from `disbench train --name`.")
-    # progress bars on a terminal only: on a pipe or in a log file they are noise (even a blank line)
-    with RichProgress(quiet=values["quiet"] or not stderr.is_terminal) as progress:
+    # bars on a terminal; on a pipe or in a log file a heartbeat line now and then
+    with RichProgress(quiet=values["quiet"]) as progress:
         request.progress = progress
         if codes_mode:
             outcomes = [evaluation.evaluate_codes(read_codes_input(values), request)]

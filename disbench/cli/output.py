@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
+import time
 from typing import Any, Callable, TypeVar
 
 import typer
@@ -144,11 +146,24 @@ class _RichTask:
         self._progress.update(self._task_id, visible=False)
 
 
-class RichProgress:
-    """The API's progress hook drawn as Rich bars on stderr."""
+#: seconds between the progress lines written when stderr is not a terminal (a log file, a pipe)
+HEARTBEAT_SECONDS = 45.0
 
-    def __init__(self, quiet: bool = False) -> None:
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class RichProgress:
+    """The API's progress hook: Rich bars on a terminal's stderr; elsewhere (a log file, a pipe,
+    a batch job) one line per running task every ``heartbeat_seconds``, so that a long training
+    or evaluation is never silent for minutes."""
+
+    def __init__(self, quiet: bool = False, heartbeat_seconds: float | None = None) -> None:
         self.quiet = quiet
+        self.heartbeat_seconds = HEARTBEAT_SECONDS if heartbeat_seconds is None else heartbeat_seconds
+        self._drawn = stderr.is_terminal
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -158,15 +173,41 @@ class RichProgress:
             TextColumn("{task.fields[status]}"),
             console=stderr,
             transient=True,
-            disable=quiet,
+            # off a terminal Rich draws nothing but a blank line: the heartbeat speaks instead
+            disable=quiet or not self._drawn,
         )
+        self._stopped = threading.Event()
+        self._heartbeat: threading.Thread | None = None
 
     def __enter__(self) -> "RichProgress":
         self._progress.__enter__()
+        if not self.quiet and not self._drawn:
+            self._heartbeat = threading.Thread(target=self._beat, name="disbench-heartbeat", daemon=True)
+            self._heartbeat.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self._stopped.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
         self._progress.__exit__(*exc)
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(self.heartbeat_seconds):
+            for line in self.heartbeat_lines():
+                stderr.print(line, highlight=False, markup=False)
+
+    def heartbeat_lines(self) -> list[str]:
+        """One line per running task: what, how far, for how long, and its status (the current loss or metric)."""
+        lines = []
+        for task in list(self._progress.tasks):
+            if not task.visible or task.finished:
+                continue
+            done = f"{task.completed:.0f}/{task.total:.0f} ({task.percentage:.0f}%)" if task.total else f"{task.completed:.0f}"
+            status = task.fields.get("status") or ""
+            lines.append(f"[{time.strftime('%H:%M:%S')}] {task.description}: {done}, {_duration(task.elapsed or 0.0)} elapsed"
+                         + (f", {status}" if status else ""))
+        return lines
 
     def task(self, description: str, total: int | None, completed: int = 0) -> _RichTask:
         return _RichTask(self._progress, self._progress.add_task(description, total=total, completed=completed, status=""))

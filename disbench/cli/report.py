@@ -31,9 +31,13 @@ def emit(table, fmt: str, out: Path | None) -> None:
     """Draw the report on a terminal (Rich, folded, never cut), or write it in ``fmt`` to stdout or ``out``.
 
     On a pipe ``table`` is plain aligned text, one line per entry, best cells marked ``*``.
+    The protocol the scores were computed at goes to stderr (stdout is the data).
     """
     from disbench.report import render
 
+    note = table.protocol_note()
+    if note:
+        info(note)
     if fmt == "table" and out is None and stdout.is_terminal:
         from rich.markup import escape
         from rich.table import Table
@@ -140,12 +144,13 @@ def report(
         from disbench.report import selected_rows
 
         selection.all_steps = True
-        plot_steps(selected_rows(selection), plot)
+        written = plot_steps(selected_rows(selection), plot)
     else:
         from disbench.plots import plot_report
 
-        plot_report(table, plot)
-    info(f"wrote {plot}")
+        written = plot_report(table, plot)
+    for path in written:
+        info(f"wrote {path}")
 
 
 def _html(selection, path: Path, runs_dir: Path) -> None:

@@ -21,7 +21,7 @@ space: content factors should score near 1 in the content space and style
 factors near 0 there.
 
 Variants (each a named option, recorded in the row's ``metric_options``):
-``kernel_max_samples`` fits the kernel ridge on a seeded subset (the quick suite's 2,000,
+``kernel_max_samples`` fits the kernel ridge on a seeded subset (the quick-full suite's 2,000,
 with the cubic cost that much smaller); ``search="factor"`` chooses (alpha, gamma) per
 factor; ``points="given"`` scores the evaluation's own train/test points.
 """
@@ -40,7 +40,7 @@ from disbench.metrics.discretize import single_blas_thread, subsample
 #: the reference's kernel ridge grid (``disentanglement_utils.nonlinear_disentanglement``)
 REFERENCE_ALPHAS = (1.0, 0.1, 0.01, 0.001)
 REFERENCE_GAMMAS = tuple(float(g) for g in np.logspace(-2, 2, 4))
-#: kernel ridge fit points of the cheaper variant the quick suite uses
+#: kernel ridge fit points of the cheaper variant the quick-full suite uses
 FAST_KERNEL_SAMPLES = 2_000
 
 
@@ -56,7 +56,7 @@ class R2Options:
     score_batch: fresh points per scored batch (reference: 4,096); unless set, at most ``--n-test``.
     num_score_batches: fresh batches scored; the score is their mean R^2 (reference: 10).
     kernel_max_samples: fit points the kernel ridge uses, at most (``None``: all, the
-        reference; the quick suite's cheaper variant: 2,000, a seeded subset).
+        reference; the quick-full suite's cheaper variant: 2,000, a seeded subset).
     search: ``"group"``: one (alpha, gamma) per factor group by the group's mean R^2 (the
         reference's content and style blocks); ``"factor"``: one per factor.
     alphas: kernel ridge regularisation grid.
