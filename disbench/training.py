@@ -104,8 +104,15 @@ class TrainingOutcome:
 
 
 def save_checkpoint(
-    path: Path, method: Any, optimizer: Any, step: int, rng: np.random.Generator, cpu_threads: int | None = None
+    path: Path, method: Any, optimizer: Any, step: int, rng: np.random.Generator, cpu_threads: int | None = None,
+    generator: Any = None,
 ) -> None:
+    """Write a checkpoint atomically.
+
+    Args:
+        generator: the torch generator of the run's noise (a stacked run's member); None: torch's
+            global generators, which a single run draws from. Either way the file looks the same.
+    """
     import torch
 
     state = {
@@ -121,8 +128,62 @@ def save_checkpoint(
         state["cpu_threads"] = cpu_threads
     if torch.cuda.is_available():
         state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    if generator is not None and generator.device.type == "cpu":
+        state["torch_rng"] = generator.get_state()
+    elif generator is not None:
+        state["cuda_rng"][generator.device.index or 0] = generator.get_state()
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+def restore_checkpoint(
+    path: Path, method: Any, optimizer: Any, rng: np.random.Generator, generator: Any = None
+) -> tuple[int, int | None]:
+    """Load a checkpoint written by :func:`save_checkpoint` into the run's objects.
+
+    Returns ``(step, cpu_threads)``: the step to continue from and the CPU threads the run
+    started with (None if not recorded). ``generator`` as in :func:`save_checkpoint`.
+    """
+    import torch
+
+    state = load_checkpoint(path, method.device)
+    method.load_state_dict(state["method"])
+    if state["optimizer"]:
+        optimizer.load_state_dict(state["optimizer"])
+    rng.bit_generator.state = json.loads(state["numpy_rng"])
+    if generator is not None and generator.device.type == "cpu":
+        generator.set_state(state["torch_rng"].cpu())
+    elif generator is not None:
+        if "cuda_rng" in state:
+            generator.set_state(state["cuda_rng"][generator.device.index or 0].cpu())
+    else:
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if "cuda_rng" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return int(state["step"]), state.get("cpu_threads")
+
+
+def prepare_log(run_dir: Path, start_step: int, save_at: set[int]) -> None:
+    """Make a run folder consistent with the checkpoint it resumes from: drop later log lines and
+    copy a ``save_at`` checkpoint that a kill left uncopied."""
+    truncate_log(Path(run_dir) / LOG, start_step)
+    if start_step in save_at and not kept_checkpoint(run_dir, start_step).is_file():
+        keep_checkpoint(run_dir, start_step)  # killed between the checkpoint and its copy
+
+
+def with_initial_lr(optimizer: Any) -> Any:
+    """``optimizer`` with each group's base learning rate kept as ``initial_lr`` (schedules scale it)."""
+    for group in optimizer.param_groups:
+        group.setdefault("initial_lr", group["lr"])
+    return optimizer
+
+
+def nonfinite_loss_message(loss: float, step: int, last_saved: int) -> str:
+    checkpoint_note = f"the checkpoint of step {last_saved} is kept" if last_saved > 0 else "no checkpoint was written"
+    return (
+        f"loss became {loss} at step {step}; {checkpoint_note}. "
+        "Lower the learning rate (--set lr=...) and rerun with --overwrite."
+    )
 
 
 def keep_checkpoint(run_dir: Path, step: int) -> None:
@@ -265,26 +326,13 @@ def train(
     save_at = set(getattr(config, "save_at", ()))
 
     rng = seed_everything(method.seed + dist.rank)
-    optimizer = method.configure_optimizer()
-    for group in optimizer.param_groups:
-        group.setdefault("initial_lr", group["lr"])
+    optimizer = with_initial_lr(method.configure_optimizer())
     start_step = 0
     cpu_threads: int | None = None
     if resume and checkpoint_path.is_file():
-        state = load_checkpoint(checkpoint_path, method.device)
-        method.load_state_dict(state["method"])
-        if state["optimizer"]:
-            optimizer.load_state_dict(state["optimizer"])
-        rng.bit_generator.state = json.loads(state["numpy_rng"])
-        torch.set_rng_state(state["torch_rng"].cpu())
-        if "cuda_rng" in state and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        start_step = int(state["step"])
-        cpu_threads = state.get("cpu_threads")
+        start_step, cpu_threads = restore_checkpoint(checkpoint_path, method, optimizer, rng)
     if dist.is_main:
-        truncate_log(log_path, start_step)
-        if start_step in save_at and not kept_checkpoint(run_dir, start_step).is_file():
-            keep_checkpoint(run_dir, start_step)  # killed between the checkpoint and its copy
+        prepare_log(run_dir, start_step, save_at)
     status = "resumed" if start_step > 0 else "trained"
     if start_step >= steps:
         return TrainingOutcome("finished", start_step, steps, 0.0, {})
@@ -309,13 +357,7 @@ def train(
             logs = dict(zip(loss_names, row))
             if not math.isfinite(logs["loss"]):
                 unread.clear()
-                checkpoint_note = (
-                    f"the checkpoint of step {last_saved} is kept" if last_saved > 0 else "no checkpoint was written"
-                )
-                raise DisbenchError(
-                    f"loss became {logs['loss']} at step {step}; {checkpoint_note}. "
-                    "Lower the learning rate (--set lr=...) and rerun with --overwrite."
-                )
+                raise DisbenchError(nonfinite_loss_message(logs["loss"], step, last_saved))
             if dist.is_main:
                 pending_log.append(json.dumps({"step": step, **logs, "lr": lr}) + "\n")
         task.advance(len(unread), loss=logs["loss"])
