@@ -256,12 +256,21 @@ def step_module(method: Any) -> Any:
 class Stack:
     """The stacked parameters and optimiser of members that share a step count."""
 
-    def __init__(self, members: list[Member]) -> None:
+    def __init__(self, members: list[Member], compile: bool = False) -> None:
         import torch
+        from torch.func import functional_call, vmap
 
         self.members = members
         template = members[0].method
-        self.step_module = step_module(template)
+        module = step_module(template)
+
+        def member_losses(params, buffers, member_inputs, hyper, step):
+            state = {**{f"model.{k}": v for k, v in params.items()}, **{f"model.{k}": v for k, v in buffers.items()}}
+            return functional_call(module, state, (step, member_inputs, hyper))
+
+        self.batched_losses = vmap(member_losses, in_dims=(0, 0, 0, 0, None))
+        if compile:
+            self.batched_losses = torch.compile(self.batched_losses)
         self.names = [name for name, _ in template.model.named_parameters()]
         with torch.no_grad():
             self.params = {
@@ -307,16 +316,10 @@ class Stack:
     def losses(self, step: int, loss_names: list[str]) -> Any:
         """One step of every member: ``(N, len(loss_names))`` detached losses, still on the device."""
         import torch
-        from torch.func import functional_call, vmap
 
         inputs = [m.method.draw_inputs(step, m.rng, m.generator) for m in self.members]
         batched = tuple(torch.stack(parts) for parts in zip(*inputs))
-
-        def member_losses(params, buffers, member_inputs, hyper):
-            state = {**{f"model.{k}": v for k, v in params.items()}, **{f"model.{k}": v for k, v in buffers.items()}}
-            return functional_call(self.step_module, state, (step, member_inputs, hyper))
-
-        losses = vmap(member_losses)(self.params, self.buffers, batched, self.hyper)
+        losses = self.batched_losses(self.params, self.buffers, batched, self.hyper, step)
         self.optimizer.zero_grad(set_to_none=True)
         losses["loss"].sum().backward()  # members share no parameter: each gets its own gradient
         self.optimizer.step()
