@@ -1,12 +1,12 @@
 """Models per hour: N runs trained as one stacked model against the same N runs one by one.
 
-Same process, same threads. For each N both sides train N members of one sweep (seeds
-0..N-1, one beta): the stacked side takes ``--steps`` steps of :class:`disbench.stacking.Stack`
-(each member's own batch and noise, one vmapped loss, one backward, one Adam step); the
-single side takes ``--steps`` steps of one member's own loop (its ``training_step``,
-backward, Adam step), which N single runs repeat N times. A step's median over the timed
-steps (after ``--warmup`` untimed ones) gives models per hour for a study of ``--study-steps``
-steps a model (dlib: 300,000). Data sampling counts on both sides: it is part of a step.
+Same process, same threads. For each N the stacked side takes steps of
+:class:`disbench.stacking.Stack` over N members (seeds 0..N-1; each member's own batch and
+noise, one vmapped loss, one backward, one Adam step); the single side takes steps of one
+member's own loop (its ``training_step``, backward, Adam step), which N single runs repeat N
+times. The two are timed in turn, step by step (``--steps`` timed after ``--warmup``), so that
+a changing load on a shared machine slows both alike; the medians give models per hour for a
+study of ``--study-steps`` steps a model (dlib: 300,000). Data sampling counts on both sides.
 
     PYTHONPATH=$PWD python benchmarks/stacked_training.py                     # CPU, N = 1 4 16 64
     PYTHONPATH=$PWD python benchmarks/stacked_training.py --case mlp --compile  # also torch.compile'd stack
@@ -63,20 +63,8 @@ def members(case: str, n: int, device: str) -> list[Member]:
     return out
 
 
-def seconds_per_step(step, steps: int, warmup: int, device: str) -> float:
-    for i in range(warmup):
-        step(i)
-    times = []
-    for i in range(warmup, warmup + steps):
-        synchronize(device)
-        start = time.perf_counter()
-        step(i)
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def single_step_seconds(case: str, steps: int, warmup: int, device: str) -> float:
+def single_step(case: str, device: str):
+    """One member's own step (batch, loss, backward, Adam), as its single run takes it."""
     (member,) = members(case, 1, device)
     method, optimizer = member.method, member.optimizer
     method.model.train()
@@ -87,13 +75,29 @@ def single_step_seconds(case: str, steps: int, warmup: int, device: str) -> floa
         losses["loss"].backward()
         optimizer.step()
 
-    return seconds_per_step(step, steps, warmup, device)
+    return step
 
 
-def stacked_step_seconds(case: str, n: int, steps: int, warmup: int, device: str, compile: bool) -> float:
+def stacked_step(case: str, n: int, device: str, compile: bool):
     stack = Stack(members(case, n, device), compile=compile)
     names: list[str] = []
-    return seconds_per_step(lambda i: stack.losses(i, names), steps, warmup, device)
+    return lambda i: stack.losses(i, names)
+
+
+def interleaved_medians(steps: dict, repeats: int, warmup: int, device: str) -> dict[str, float]:
+    """Median seconds of each step function, timed in turn so that a changing load slows all alike."""
+    for i in range(warmup):
+        for step in steps.values():
+            step(i)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for i in range(warmup, warmup + repeats):
+        for name, step in steps.items():
+            synchronize(device)
+            start = time.perf_counter()
+            step(i)
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -111,18 +115,19 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(f"# device {args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
           f"models/hour at {args.study_steps:,} steps a model", file=sys.stderr)
-    print("case,N,variant,seconds_per_step,models_per_hour,ratio_to_single")
+    print("case,N,variant,seconds_per_step,single_seconds_per_step,models_per_hour,ratio_to_single")
     for case in args.case:
-        single = single_step_seconds(case, args.steps, args.warmup, args.device)
-        single_rate = 3600 / (single * args.study_steps)
-        print(f"{case},1,single,{single:.4f},{single_rate:.3f},1.00", flush=True)
-        variants = [("stacked", False)] + ([("stacked+compile", True)] if args.compile else [])
         for n in args.sizes:
-            for name, compile in variants:
-                seconds = stacked_step_seconds(case, n, args.steps, args.warmup, args.device, compile)
-                rate = 3600 * n / (seconds * args.study_steps)
-                print(f"{case},{n},{name},{seconds:.4f},{rate:.3f},{rate / single_rate:.2f}", flush=True)
-
+            steps = {"single": single_step(case, args.device), "stacked": stacked_step(case, n, args.device, False)}
+            if args.compile:
+                steps["stacked+compile"] = stacked_step(case, n, args.device, True)
+            medians = interleaved_medians(steps, args.steps, args.warmup, args.device)
+            single_rate = 3600 / (medians["single"] * args.study_steps)
+            for name in steps:
+                if name != "single":
+                    rate = 3600 * n / (medians[name] * args.study_steps)
+                    print(f"{case},{n},{name},{medians[name]:.4f},{medians['single']:.4f},{rate:.3f},"
+                          f"{rate / single_rate:.2f}", flush=True)
 
 if __name__ == "__main__":
     main()

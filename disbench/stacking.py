@@ -457,12 +457,7 @@ def _train_group(members: list[Member], progress: Progress, results: dict[int, S
                 if stack is None:
                     break
                 if on_cpu and cpu_threads is None:
-                    if threads_before > 1:
-                        flops = training.step_flops(lambda: stacked_step(step))
-                        cpu_threads = training.cpu_threads_for(flops, threads_before)
-                    else:
-                        stacked_step(step)
-                        cpu_threads = 1
+                    cpu_threads = training.first_step_threads(lambda: stacked_step(step), threads_before)
                     torch.set_num_threads(cpu_threads)
                 else:
                     stacked_step(step)

@@ -295,6 +295,15 @@ def cpu_threads_for(flops: int, available: int) -> int:
     return 1 if flops < CPU_PARALLEL_FLOPS else max(1, available)
 
 
+def first_step_threads(run_step: Callable[[], Any], available: int) -> int:
+    """Take a fresh run's first step and return the CPU threads of the rest: the step is
+    counted (at the ``available`` default threads) when there is a choice to make."""
+    if available > 1:
+        return cpu_threads_for(step_flops(run_step), available)
+    run_step()
+    return 1
+
+
 def seed_everything(seed: int) -> np.random.Generator:
     import torch
 
@@ -404,12 +413,7 @@ def train(
                 torch.set_num_threads(cpu_threads)
             for step in range(start_step, steps):
                 if on_cpu and cpu_threads is None:
-                    # a fresh run's first step is counted (at the default threads) to choose the rest's
-                    if threads_before > 1:
-                        cpu_threads = cpu_threads_for(step_flops(lambda: train_step(step)), threads_before)
-                    else:
-                        train_step(step)
-                        cpu_threads = 1
+                    cpu_threads = first_step_threads(lambda: train_step(step), threads_before)
                     torch.set_num_threads(cpu_threads)
                 else:
                     train_step(step)

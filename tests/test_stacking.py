@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ from disbench.runs import load_run, resolve_run_spec, train
 from disbench.stacking import Stack, parse_seeds, sweep_specs, train_many
 from disbench.store import read_run_config, read_status
 from disbench.training import CHECKPOINT, LOG, TrainingInterrupted, load_checkpoint
+from tests.test_training import interrupt_at
 
 TINY = {"checkpoint_every": "10", "batch_size": "8", "lr": "1e-3", "hidden": "16"}
 
@@ -78,19 +77,7 @@ def test_a_stacked_member_loads_and_encodes_as_its_single_run(tmp_path):
 
 
 def signal_at(monkeypatch, step_to_fail, error=None):
-    original = Stack.losses
-    fired = {"done": False}
-
-    def flaky(self, step, loss_names):
-        if step == step_to_fail and not fired["done"]:
-            fired["done"] = True
-            if error is None:
-                os.kill(os.getpid(), signal.SIGINT)
-            else:
-                raise error
-        return original(self, step, loss_names)
-
-    monkeypatch.setattr(Stack, "losses", flaky)
+    interrupt_at(monkeypatch, step_to_fail, error, owner=Stack, name="losses")
 
 
 @pytest.mark.parametrize("how", ["signal", "crash"])
