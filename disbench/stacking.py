@@ -365,8 +365,14 @@ def train_stack(runs: list[Any], progress: Progress) -> list[StackedResult]:
     by_start: dict[int, list[Member]] = {}
     for member in members:
         by_start.setdefault(member.start_step, []).append(member)
-    for group in by_start.values():
-        _train_group(group, progress, results)
+    try:
+        for group in by_start.values():
+            _train_group(group, progress, results)
+    except BaseException:
+        for member in members:  # groups that never started are not "running" any more
+            if id(member.run) not in results and member.start_step != group[0].start_step:
+                member.run.interrupted()
+        raise
     return [results[id(run)] for run in runs]
 
 
@@ -417,7 +423,8 @@ def _train_group(members: list[Member], progress: Progress, results: dict[int, S
             else:
                 member.pending_log.extend(lines)
                 survivors.append(i)
-        task.advance(len(unread), loss=float(np.mean([values[-1][i][0] for i in survivors])) if survivors else math.nan)
+        loss_index = loss_names.index("loss")
+        task.advance(len(unread), loss=float(np.mean([values[-1][i][loss_index] for i in survivors])) if survivors else math.nan)
         unread.clear()
         if len(survivors) < len(alive):
             stack.write_back()
