@@ -145,6 +145,11 @@ def test_cli_trains_a_sweep_stacked_and_exits_1_when_a_member_fails(cli, monkeyp
     run_dirs = result.stdout.split()
     assert len(run_dirs) == 4 and len(set(run_dirs)) == 4
     assert {read_run_config(Path(d))["method_config"]["beta"] for d in run_dirs} == {1.0, 2.0}
+    scored = cli("eval", "--metric", "mig", "--n-eval", "1000", "--n-test", "500")
+    assert scored.exit_code == 0, scored.output
+    assert all(Path(d).name in scored.stdout for d in run_dirs)
+    report = cli("report", "--format", "csv")
+    assert report.exit_code == 0 and "beta-vae" in report.stdout
     poison_seed(monkeypatch, 3, from_step=0)
     failing = cli(*base, "--seeds", "3-4")
     assert failing.exit_code == 1
