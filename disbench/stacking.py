@@ -46,7 +46,7 @@ def parse_seeds(text: str) -> list[int]:
     """``"0-3,7"`` -> ``[0, 1, 2, 3, 7]`` (ranges inclusive, order kept, repeats dropped)."""
     from disbench.runs import check_seed
 
-    seeds: list[int] = []
+    seeds: dict[int, None] = {}  # ordered, without repeats
     for part in str(text).split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if not match:
@@ -55,8 +55,8 @@ def parse_seeds(text: str) -> list[int]:
         last = check_seed(match.group(2), "--seeds") if match.group(2) else first
         if last < first:
             raise UsageError(f"--seeds range {part.strip()!r} runs backwards; write it as {last}-{first}.")
-        seeds += [s for s in range(first, last + 1) if s not in seeds]
-    return seeds
+        seeds.update(dict.fromkeys(range(first, last + 1)))
+    return list(seeds)
 
 
 def _numeric_field(key: str, method: str, dataset: str) -> bool:
@@ -443,7 +443,7 @@ def _train_group(members: list[Member], progress: Progress, results: dict[int, S
                     handle.writelines(member.pending_log)
                 member.pending_log.clear()
             training.save_checkpoint(member.run.run_dir / training.CHECKPOINT, member.method, member.optimizer,
-                                     step_done, member.rng, cpu_threads, member.generator)
+                                     step_done, member.rng, loop.cpu_threads, member.generator)
             if step_done in save_at and step_done < steps:
                 training.keep_checkpoint(member.run.run_dir, step_done)
             member.last_saved = step_done
@@ -454,35 +454,13 @@ def _train_group(members: list[Member], progress: Progress, results: dict[int, S
             group["lr"] = group["initial_lr"] * lr_scale
         unread.append((step, stack.optimizer.param_groups[0]["lr"], stack.losses(step, loss_names)))
 
-    threads_before = torch.get_num_threads()
-    on_cpu = str(template.device) == "cpu"
+    loop = training.StepLoop(steps, config.checkpoint_every, save_at, cpu_threads, on_cpu=str(template.device) == "cpu")
     try:
-        with training._StopFlag() as stop:
-            if on_cpu and cpu_threads is not None:
-                torch.set_num_threads(cpu_threads)
-            for step in range(start_step, steps):
-                if stack is None:
-                    break
-                if on_cpu and cpu_threads is None:
-                    cpu_threads = training.first_step_threads(lambda: stacked_step(step), threads_before)
-                    torch.set_num_threads(cpu_threads)
-                else:
-                    stacked_step(step)
-                done = step + 1
-                if stop.signal_name is not None:
-                    checkpoint(done)
-                    task.close()
-                    for member in alive:
-                        member.run.interrupted()
-                    raise training.TrainingInterrupted(
-                        f"{stop.signal_name} received: checkpoint of {len(alive)} stacked runs saved at step "
-                        f"{done}/{steps}; run the same command again to resume."
-                    )
-                if done % config.checkpoint_every == 0 or done == steps or done in save_at:
-                    checkpoint(done)
-                elif len(unread) >= training.SYNC_EVERY:
-                    read_losses()
+        loop.run(start_step, stacked_step, checkpoint, read_losses, lambda: len(unread), task,
+                 saved=lambda: f"checkpoint of {len(alive)} stacked runs saved", going=lambda: stack is not None)
     except training.TrainingInterrupted:
+        for member in alive:
+            member.run.interrupted()
         raise
     except BaseException as exc:
         for member in alive:
@@ -491,8 +469,6 @@ def _train_group(members: list[Member], progress: Progress, results: dict[int, S
             else:
                 member.run.failed(exc)
         raise
-    finally:
-        torch.set_num_threads(threads_before)
     task.close()
     for member in alive:
         outcome = member.run.finished(status)

@@ -380,7 +380,7 @@ def train(
                 with log_path.open("a") as handle:
                     handle.writelines(pending_log)
                 pending_log.clear()
-            save_checkpoint(checkpoint_path, method, optimizer, step_done, rng, cpu_threads)
+            save_checkpoint(checkpoint_path, method, optimizer, step_done, rng, loop.cpu_threads)
             if step_done in save_at and step_done < steps:  # the last step's checkpoint is the final one
                 keep_checkpoint(run_dir, step_done)
         last_saved = step_done
@@ -405,34 +405,71 @@ def train(
         vector = torch.stack([torch.as_tensor(detached[k], device=device).reshape(()).float() for k in loss_names])
         unread.append((step, optimizer.param_groups[0]["lr"], vector))
 
-    threads_before = torch.get_num_threads()
-    on_cpu = str(method.device) == "cpu"
-    try:
-        with _StopFlag() as stop:
-            if on_cpu and cpu_threads is not None:
-                torch.set_num_threads(cpu_threads)
-            for step in range(start_step, steps):
-                if on_cpu and cpu_threads is None:
-                    cpu_threads = first_step_threads(lambda: train_step(step), threads_before)
-                    torch.set_num_threads(cpu_threads)
-                else:
-                    train_step(step)
-                done = step + 1
-                if stop.signal_name is not None:
-                    checkpoint(done)
-                    task.close()
-                    raise TrainingInterrupted(
-                        f"{stop.signal_name} received: checkpoint saved at step {done}/{steps}; "
-                        "run the same command again to resume."
-                    )
-                if done % config.checkpoint_every == 0 or done == steps or done in save_at:
-                    checkpoint(done)
-                elif len(unread) >= SYNC_EVERY:
-                    read_losses()
-    finally:
-        torch.set_num_threads(threads_before)
+    loop = StepLoop(steps, config.checkpoint_every, save_at, cpu_threads, on_cpu=str(method.device) == "cpu")
+    loop.run(start_step, train_step, checkpoint, read_losses, lambda: len(unread), task)
     task.close()
     return TrainingOutcome(status, start_step, steps, time.perf_counter() - started, logs)
+
+
+class StepLoop:
+    """The step loop of a run (or of a stack of runs, :mod:`disbench.stacking`).
+
+    Takes the steps from ``start_step`` to ``steps``; on CPU the first step of a fresh run
+    chooses the threads of the rest (:func:`first_step_threads`; ``cpu_threads`` is that
+    choice, kept for the checkpoints); checkpoints every ``checkpoint_every`` steps, at
+    ``save_at`` steps and at the end; reads the losses every SYNC_EVERY steps in between;
+    and on SIGINT/SIGTERM checkpoints and raises TrainingInterrupted.
+    """
+
+    def __init__(self, steps: int, checkpoint_every: int, save_at: set[int], cpu_threads: int | None, on_cpu: bool) -> None:
+        self.steps, self.checkpoint_every, self.save_at = steps, checkpoint_every, save_at
+        self.cpu_threads, self.on_cpu = cpu_threads, on_cpu
+
+    def run(
+        self,
+        start_step: int,
+        take_step: Callable[[int], None],
+        checkpoint: Callable[[int], None],
+        read_losses: Callable[[], None],
+        unread: Callable[[], int],
+        task: Any,
+        saved: Callable[[], str] = lambda: "checkpoint saved",
+        going: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Args:
+            unread: how many steps' losses are unread.
+            saved: what the interruption message says was saved.
+            going: False stops the loop early (every member of a stack failed).
+        """
+        import torch
+
+        threads_before = torch.get_num_threads()
+        try:
+            with _StopFlag() as stop:
+                if self.on_cpu and self.cpu_threads is not None:
+                    torch.set_num_threads(self.cpu_threads)
+                for step in range(start_step, self.steps):
+                    if not going():
+                        break
+                    if self.on_cpu and self.cpu_threads is None:
+                        self.cpu_threads = first_step_threads(lambda: take_step(step), threads_before)
+                        torch.set_num_threads(self.cpu_threads)
+                    else:
+                        take_step(step)
+                    done = step + 1
+                    if stop.signal_name is not None:
+                        checkpoint(done)
+                        task.close()
+                        raise TrainingInterrupted(
+                            f"{stop.signal_name} received: {saved()} at step {done}/{self.steps}; "
+                            "run the same command again to resume."
+                        )
+                    if done % self.checkpoint_every == 0 or done == self.steps or done in self.save_at:
+                        checkpoint(done)
+                    elif unread() >= SYNC_EVERY:
+                        read_losses()
+        finally:
+            torch.set_num_threads(threads_before)
 
 
 def cosine_lr_scale(step: int, total_steps: int, warmup_steps: int = 0) -> float:
