@@ -247,6 +247,67 @@ def _train_unlocked(
     spec: RunSpec, run_dir: Path, device: str, overwrite: bool, progress: Progress, label: str | None
 ) -> TrainResult:
     from disbench import training
+
+    run = open_run(spec, run_dir, device, overwrite, label)
+    if isinstance(run, TrainResult):
+        return run
+    method = run.method
+    try:
+        if method.trainable:
+            outcome = training.train(method, spec.steps, run_dir, progress)
+            result_status = "resumed" if outcome.status == "resumed" else "trained"
+        else:
+            method.fit_arrays(np.random.default_rng(spec.seed))
+            training.save_checkpoint(run_dir / training.CHECKPOINT, method, None, 0, np.random.default_rng(spec.seed))
+            result_status = "trained"
+    except (training.TrainingInterrupted, KeyboardInterrupt):  # KeyboardInterrupt: stopped before the loop's handler
+        run.interrupted()
+        raise
+    except Exception as exc:  # never leave a run marked "running" by a process that has stopped
+        run.failed(exc)
+        raise
+    return run.finished(result_status)
+
+
+@dataclass
+class OpenRun:
+    """A run folder being trained: method built, config.yaml written, status.json "running".
+
+    Whoever trains it ends it with exactly one of :meth:`finished`, :meth:`interrupted` or
+    :meth:`failed`, which write the final status (rank 0 alone under torchrun).
+    """
+
+    spec: RunSpec
+    run_dir: Path
+    method: Any
+    holder: dict[str, Any]
+    spent_before: float
+    started: float
+    main_process: bool
+
+    def _seconds(self) -> float:
+        return self.spent_before + time.perf_counter() - self.started
+
+    def _record(self, **fields: Any) -> None:
+        if self.main_process:
+            write_status(self.run_dir, **fields, train_seconds=self._seconds(), **self.holder)
+
+    def interrupted(self) -> None:
+        self._record(state="interrupted")
+
+    def failed(self, exc: BaseException) -> None:
+        self._record(state="failed", error=str(exc) if isinstance(exc, DisbenchError) else f"{type(exc).__name__}: {exc}")
+
+    def finished(self, result_status: str) -> TrainResult:
+        seconds = self._seconds()
+        self._record(state="finished", step=self.spec.steps)
+        return TrainResult(self.run_dir, result_status, seconds)
+
+
+def open_run(spec: RunSpec, run_dir: Path, device: str, overwrite: bool, label: str | None) -> OpenRun | TrainResult:
+    """Start training ``run_dir`` (its lock held by the caller): wipe it under ``overwrite``, build
+    the method, record config.yaml and a "running" status; a finished run is a "skipped" TrainResult."""
+    from disbench import training
     from disbench.jobs import current_holder
     from disbench.provenance import device_description, versions
     from disbench.run_lock import LOCK_FILE
@@ -266,42 +327,23 @@ def _train_unlocked(
     dataset = build_dataset(spec.dataset, spec.dataset_config)
     method = build_method(spec, dataset, device)
     run_dir.mkdir(parents=True, exist_ok=True)
-    record_config, record_status = (write_run_config, write_status) if main_process else (_skip_write, _skip_write)
     label = label if label is not None else previous_label  # a resumed run keeps its name unless given another
-    record_config(
-        run_dir, spec, {
-            **({"label": label} if label else {}),
-            "device": device_description(device),
-            "data_source": dataset.data_source,
-            **({"num_parameters": count} if (count := parameter_count(method)) is not None else {}),
-            "versions": versions(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        },
-    )
+    if main_process:
+        write_run_config(
+            run_dir, spec, {
+                **({"label": label} if label else {}),
+                "device": device_description(device),
+                "data_source": dataset.data_source,
+                **({"num_parameters": count} if (count := parameter_count(method)) is not None else {}),
+                "versions": versions(),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            },
+        )
     holder = current_holder()  # lets `bench --status` tell a live run from a killed one
     spent_before = float(status.get("train_seconds", 0.0))
-    record_status(run_dir, state="running", train_seconds=spent_before, **holder)
-    started = time.perf_counter()
-    try:
-        if method.trainable:
-            outcome = training.train(method, spec.steps, run_dir, progress)
-            result_status = "resumed" if outcome.status == "resumed" else "trained"
-        else:
-            method.fit_arrays(np.random.default_rng(spec.seed))
-            training.save_checkpoint(run_dir / training.CHECKPOINT, method, None, 0, np.random.default_rng(spec.seed))
-            result_status = "trained"
-    except (training.TrainingInterrupted, KeyboardInterrupt):  # KeyboardInterrupt: stopped before the loop's handler
-        record_status(run_dir, state="interrupted", train_seconds=spent_before + time.perf_counter() - started, **holder)
-        raise
-    except Exception as exc:  # never leave a run marked "running" by a process that has stopped
-        message = str(exc) if isinstance(exc, DisbenchError) else f"{type(exc).__name__}: {exc}"
-        record_status(
-            run_dir, state="failed", error=message, train_seconds=spent_before + time.perf_counter() - started, **holder
-        )
-        raise
-    seconds = spent_before + time.perf_counter() - started
-    record_status(run_dir, state="finished", step=spec.steps, train_seconds=seconds, **holder)
-    return TrainResult(run_dir, result_status, seconds)
+    if main_process:
+        write_status(run_dir, state="running", train_seconds=spent_before, **holder)
+    return OpenRun(spec, run_dir, method, holder, spent_before, time.perf_counter(), main_process)
 
 
 def parameter_count(method: Any) -> int | None:
@@ -333,10 +375,6 @@ def relabel(run_dir: str | Path, label: str) -> None:
     label = check_label(label)
     config = read_run_config(Path(run_dir))
     write_yaml(Path(run_dir) / CONFIG, {**config, "label": label})
-
-
-def _skip_write(*args: Any, **kwargs: Any) -> None:
-    pass
 
 
 def load_run(run_dir: str | Path, device: str = "cpu", step: int | None = None):

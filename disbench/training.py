@@ -104,8 +104,15 @@ class TrainingOutcome:
 
 
 def save_checkpoint(
-    path: Path, method: Any, optimizer: Any, step: int, rng: np.random.Generator, cpu_threads: int | None = None
+    path: Path, method: Any, optimizer: Any, step: int, rng: np.random.Generator, cpu_threads: int | None = None,
+    generator: Any = None,
 ) -> None:
+    """Write a checkpoint atomically.
+
+    Args:
+        generator: the torch generator of the run's noise (a stacked run's member); None: torch's
+            global generators, which a single run draws from. Either way the file looks the same.
+    """
     import torch
 
     state = {
@@ -121,8 +128,62 @@ def save_checkpoint(
         state["cpu_threads"] = cpu_threads
     if torch.cuda.is_available():
         state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    if generator is not None and generator.device.type == "cpu":
+        state["torch_rng"] = generator.get_state()
+    elif generator is not None:
+        state["cuda_rng"][generator.device.index or 0] = generator.get_state()
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+def restore_checkpoint(
+    path: Path, method: Any, optimizer: Any, rng: np.random.Generator, generator: Any = None
+) -> tuple[int, int | None]:
+    """Load a checkpoint written by :func:`save_checkpoint` into the run's objects.
+
+    Returns ``(step, cpu_threads)``: the step to continue from and the CPU threads the run
+    started with (None if not recorded). ``generator`` as in :func:`save_checkpoint`.
+    """
+    import torch
+
+    state = load_checkpoint(path, method.device)
+    method.load_state_dict(state["method"])
+    if state["optimizer"]:
+        optimizer.load_state_dict(state["optimizer"])
+    rng.bit_generator.state = json.loads(state["numpy_rng"])
+    if generator is not None and generator.device.type == "cpu":
+        generator.set_state(state["torch_rng"].cpu())
+    elif generator is not None:
+        if "cuda_rng" in state:
+            generator.set_state(state["cuda_rng"][generator.device.index or 0].cpu())
+    else:
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if "cuda_rng" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return int(state["step"]), state.get("cpu_threads")
+
+
+def prepare_log(run_dir: Path, start_step: int, save_at: set[int]) -> None:
+    """Make a run folder consistent with the checkpoint it resumes from: drop later log lines and
+    copy a ``save_at`` checkpoint that a kill left uncopied."""
+    truncate_log(Path(run_dir) / LOG, start_step)
+    if start_step in save_at and not kept_checkpoint(run_dir, start_step).is_file():
+        keep_checkpoint(run_dir, start_step)  # killed between the checkpoint and its copy
+
+
+def with_initial_lr(optimizer: Any) -> Any:
+    """``optimizer`` with each group's base learning rate kept as ``initial_lr`` (schedules scale it)."""
+    for group in optimizer.param_groups:
+        group.setdefault("initial_lr", group["lr"])
+    return optimizer
+
+
+def nonfinite_loss_message(loss: float, step: int, last_saved: int) -> str:
+    checkpoint_note = f"the checkpoint of step {last_saved} is kept" if last_saved > 0 else "no checkpoint was written"
+    return (
+        f"loss became {loss} at step {step}; {checkpoint_note}. "
+        "Lower the learning rate (--set lr=...) and rerun with --overwrite."
+    )
 
 
 def keep_checkpoint(run_dir: Path, step: int) -> None:
@@ -234,6 +295,15 @@ def cpu_threads_for(flops: int, available: int) -> int:
     return 1 if flops < CPU_PARALLEL_FLOPS else max(1, available)
 
 
+def first_step_threads(run_step: Callable[[], Any], available: int) -> int:
+    """Take a fresh run's first step and return the CPU threads of the rest: the step is
+    counted (at the ``available`` default threads) when there is a choice to make."""
+    if available > 1:
+        return cpu_threads_for(step_flops(run_step), available)
+    run_step()
+    return 1
+
+
 def seed_everything(seed: int) -> np.random.Generator:
     import torch
 
@@ -265,26 +335,13 @@ def train(
     save_at = set(getattr(config, "save_at", ()))
 
     rng = seed_everything(method.seed + dist.rank)
-    optimizer = method.configure_optimizer()
-    for group in optimizer.param_groups:
-        group.setdefault("initial_lr", group["lr"])
+    optimizer = with_initial_lr(method.configure_optimizer())
     start_step = 0
     cpu_threads: int | None = None
     if resume and checkpoint_path.is_file():
-        state = load_checkpoint(checkpoint_path, method.device)
-        method.load_state_dict(state["method"])
-        if state["optimizer"]:
-            optimizer.load_state_dict(state["optimizer"])
-        rng.bit_generator.state = json.loads(state["numpy_rng"])
-        torch.set_rng_state(state["torch_rng"].cpu())
-        if "cuda_rng" in state and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        start_step = int(state["step"])
-        cpu_threads = state.get("cpu_threads")
+        start_step, cpu_threads = restore_checkpoint(checkpoint_path, method, optimizer, rng)
     if dist.is_main:
-        truncate_log(log_path, start_step)
-        if start_step in save_at and not kept_checkpoint(run_dir, start_step).is_file():
-            keep_checkpoint(run_dir, start_step)  # killed between the checkpoint and its copy
+        prepare_log(run_dir, start_step, save_at)
     status = "resumed" if start_step > 0 else "trained"
     if start_step >= steps:
         return TrainingOutcome("finished", start_step, steps, 0.0, {})
@@ -309,13 +366,7 @@ def train(
             logs = dict(zip(loss_names, row))
             if not math.isfinite(logs["loss"]):
                 unread.clear()
-                checkpoint_note = (
-                    f"the checkpoint of step {last_saved} is kept" if last_saved > 0 else "no checkpoint was written"
-                )
-                raise DisbenchError(
-                    f"loss became {logs['loss']} at step {step}; {checkpoint_note}. "
-                    "Lower the learning rate (--set lr=...) and rerun with --overwrite."
-                )
+                raise DisbenchError(nonfinite_loss_message(logs["loss"], step, last_saved))
             if dist.is_main:
                 pending_log.append(json.dumps({"step": step, **logs, "lr": lr}) + "\n")
         task.advance(len(unread), loss=logs["loss"])
@@ -329,7 +380,7 @@ def train(
                 with log_path.open("a") as handle:
                     handle.writelines(pending_log)
                 pending_log.clear()
-            save_checkpoint(checkpoint_path, method, optimizer, step_done, rng, cpu_threads)
+            save_checkpoint(checkpoint_path, method, optimizer, step_done, rng, loop.cpu_threads)
             if step_done in save_at and step_done < steps:  # the last step's checkpoint is the final one
                 keep_checkpoint(run_dir, step_done)
         last_saved = step_done
@@ -354,39 +405,71 @@ def train(
         vector = torch.stack([torch.as_tensor(detached[k], device=device).reshape(()).float() for k in loss_names])
         unread.append((step, optimizer.param_groups[0]["lr"], vector))
 
-    threads_before = torch.get_num_threads()
-    on_cpu = str(method.device) == "cpu"
-    try:
-        with _StopFlag() as stop:
-            if on_cpu and cpu_threads is not None:
-                torch.set_num_threads(cpu_threads)
-            for step in range(start_step, steps):
-                if on_cpu and cpu_threads is None:
-                    # a fresh run's first step is counted (at the default threads) to choose the rest's
-                    if threads_before > 1:
-                        cpu_threads = cpu_threads_for(step_flops(lambda: train_step(step)), threads_before)
-                    else:
-                        train_step(step)
-                        cpu_threads = 1
-                    torch.set_num_threads(cpu_threads)
-                else:
-                    train_step(step)
-                done = step + 1
-                if stop.signal_name is not None:
-                    checkpoint(done)
-                    task.close()
-                    raise TrainingInterrupted(
-                        f"{stop.signal_name} received: checkpoint saved at step {done}/{steps}; "
-                        "run the same command again to resume."
-                    )
-                if done % config.checkpoint_every == 0 or done == steps or done in save_at:
-                    checkpoint(done)
-                elif len(unread) >= SYNC_EVERY:
-                    read_losses()
-    finally:
-        torch.set_num_threads(threads_before)
+    loop = StepLoop(steps, config.checkpoint_every, save_at, cpu_threads, on_cpu=str(method.device) == "cpu")
+    loop.run(start_step, train_step, checkpoint, read_losses, lambda: len(unread), task)
     task.close()
     return TrainingOutcome(status, start_step, steps, time.perf_counter() - started, logs)
+
+
+class StepLoop:
+    """The step loop of a run (or of a stack of runs, :mod:`disbench.stacking`).
+
+    Takes the steps from ``start_step`` to ``steps``; on CPU the first step of a fresh run
+    chooses the threads of the rest (:func:`first_step_threads`; ``cpu_threads`` is that
+    choice, kept for the checkpoints); checkpoints every ``checkpoint_every`` steps, at
+    ``save_at`` steps and at the end; reads the losses every SYNC_EVERY steps in between;
+    and on SIGINT/SIGTERM checkpoints and raises TrainingInterrupted.
+    """
+
+    def __init__(self, steps: int, checkpoint_every: int, save_at: set[int], cpu_threads: int | None, on_cpu: bool) -> None:
+        self.steps, self.checkpoint_every, self.save_at = steps, checkpoint_every, save_at
+        self.cpu_threads, self.on_cpu = cpu_threads, on_cpu
+
+    def run(
+        self,
+        start_step: int,
+        take_step: Callable[[int], None],
+        checkpoint: Callable[[int], None],
+        read_losses: Callable[[], None],
+        unread: Callable[[], int],
+        task: Any,
+        saved: Callable[[], str] = lambda: "checkpoint saved",
+        going: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Args:
+            unread: how many steps' losses are unread.
+            saved: what the interruption message says was saved.
+            going: False stops the loop early (every member of a stack failed).
+        """
+        import torch
+
+        threads_before = torch.get_num_threads()
+        try:
+            with _StopFlag() as stop:
+                if self.on_cpu and self.cpu_threads is not None:
+                    torch.set_num_threads(self.cpu_threads)
+                for step in range(start_step, self.steps):
+                    if not going():
+                        break
+                    if self.on_cpu and self.cpu_threads is None:
+                        self.cpu_threads = first_step_threads(lambda: take_step(step), threads_before)
+                        torch.set_num_threads(self.cpu_threads)
+                    else:
+                        take_step(step)
+                    done = step + 1
+                    if stop.signal_name is not None:
+                        checkpoint(done)
+                        task.close()
+                        raise TrainingInterrupted(
+                            f"{stop.signal_name} received: {saved()} at step {done}/{self.steps}; "
+                            "run the same command again to resume."
+                        )
+                    if done % self.checkpoint_every == 0 or done == self.steps or done in self.save_at:
+                        checkpoint(done)
+                    elif unread() >= SYNC_EVERY:
+                        read_losses()
+        finally:
+            torch.set_num_threads(threads_before)
 
 
 def cosine_lr_scale(step: int, total_steps: int, warmup_steps: int = 0) -> float:

@@ -31,23 +31,24 @@ def trained_state(run_dir):
     return method.encode(x).spaces["latent"], {k: v.clone() for k, v in method.model.state_dict().items()}
 
 
-def interrupt_at(monkeypatch, step_to_fail: int, error: BaseException | None):
-    """Make the VAE's training step raise (or signal) once, at ``step_to_fail``."""
+def interrupt_at(monkeypatch, step_to_fail: int, error: BaseException | None, owner=None, name="training_step"):
+    """Make ``owner.name(self, step, ...)`` (the VAE's training step) raise (or signal) once, at ``step_to_fail``."""
     from disbench.methods.vae import VAEMethod
 
-    original = VAEMethod.training_step
+    owner = owner or VAEMethod
+    original = getattr(owner, name)
     fired = {"done": False}
 
-    def flaky(self, step, rng):
+    def flaky(self, step, *args):
         if step == step_to_fail and not fired["done"]:
             fired["done"] = True
             if error is None:
                 os.kill(os.getpid(), signal.SIGINT)
             else:
                 raise error
-        return original(self, step, rng)
+        return original(self, step, *args)
 
-    monkeypatch.setattr(VAEMethod, "training_step", flaky)
+    monkeypatch.setattr(owner, name, flaky)
 
 
 def test_identical_rerun_is_skipped(tmp_path):

@@ -41,19 +41,29 @@ def train(
         bool, typer.Option("--wait", help="If another process trains this run, wait for it instead of failing.",
                            rich_help_panel=opt.RUN_PANEL)
     ] = False,
+    seeds: Annotated[
+        Optional[str],
+        typer.Option("--seeds", metavar="SEEDS",
+                     help="Train one run per seed (e.g. 0-49 or 0,3,7) as one stacked model; with --set KEY=1,2,4 "
+                     "one run per value too. Each run gets its own folder, as if trained alone.",
+                     rich_help_panel=opt.RUN_PANEL),
+    ] = None,
 ) -> None:
     """Train a method on a dataset; an identical finished run is skipped, an interrupted one resumed.
 
-    Prints the run folder on stdout. One process at a time trains a run folder.
+    Prints the run folder on stdout (one line per run). One process at a time trains a run folder.
+    Several runs (--seeds, or comma-separated numbers in --set) of a method that can stack train
+    as one stacked model.
     """
     from disbench.config import parse_set_options
-    from disbench.runs import check_label, resolve_run_spec, train as train_run
+    from disbench.runs import check_label, train as train_run
+    from disbench.stacking import parse_seeds, sweep_specs
 
     values = opt.merge_config_file(
         ctx, config,
         dict(method=method, dataset=dataset, seed=seed, steps=steps, set=set_values, device=device,
              runs_dir=runs_dir, overwrite=overwrite, quiet=quiet, config=config, name=name, wait=wait,
-             save_at=save_at),
+             save_at=save_at, seeds=seeds),
     )
     if not values["method"]:
         raise UsageError("which method? Pass --method NAME (or `method: NAME` in --config); `disbench list methods` lists them.")
@@ -61,7 +71,14 @@ def train(
     overrides = parse_set_options(values["set"])
     if values.get("save_at") is not None:
         overrides["save_at"] = str(values["save_at"])
-    spec = resolve_run_spec(values["method"], values["dataset"], values["seed"], values["steps"], overrides)
+    if values.get("seeds") is not None and ctx.get_parameter_source("seed").name not in ("DEFAULT", "DEFAULT_MAP"):
+        raise UsageError("give either --seed or --seeds, not both.")
+    seed_list = parse_seeds(str(values["seeds"])) if values.get("seeds") is not None else [values["seed"]]
+    specs = sweep_specs(values["method"], values["dataset"], seed_list, values["steps"], overrides)
+    if len(specs) > 1:
+        _train_several(specs, values, label)
+        return
+    spec = specs[0]
     with RichProgress(quiet=values["quiet"]) as progress:
         result = train_run(spec, values["runs_dir"], values["device"], bool(values["overwrite"]), progress,
                            label=label, wait=bool(values["wait"]))
@@ -69,3 +86,23 @@ def train(
         verb = {"trained": "trained", "resumed": "resumed and finished", "skipped": "already finished, skipped"}[result.status]
         info(f"{spec.run_id}: {verb} ({result.train_seconds:.1f} s of training)")
     stdout.print(str(result.run_dir), highlight=False)
+
+
+def _train_several(specs: list, values: dict, label: str | None) -> None:
+    """Train a sweep (stacked where the method can stack); exit 1 if any run failed."""
+    from disbench.errors import DisbenchError
+    from disbench.stacking import train_many
+
+    with RichProgress(quiet=values["quiet"]) as progress:
+        results = train_many(specs, values["runs_dir"], values["device"], bool(values["overwrite"]), progress,
+                             label=label, wait=bool(values["wait"]), info=info)
+    verbs = {"trained": "trained", "resumed": "resumed and finished", "skipped": "already finished, skipped",
+             "failed": "failed"}
+    for spec, result in zip(specs, results):
+        if not values["quiet"] or result.status == "failed":
+            detail = f": {result.error}" if result.error else f" ({result.train_seconds:.1f} s of training)"
+            info(f"{spec.run_id}: {verbs[result.status]}{detail}")
+        stdout.print(str(result.run_dir), highlight=False)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise DisbenchError(f"{len(failed)} of {len(results)} runs failed (named above); the others are finished.")

@@ -118,6 +118,11 @@ class TorchMethod(Method):
     #: True when the method synchronises gradients across torchrun processes itself (DDP);
     #: otherwise the shared loop averages them after each backward pass
     synchronises_gradients: ClassVar[bool] = False
+    #: config fields (numbers inside the loss) in which the members of a stacked run
+    #: (:mod:`disbench.stacking`) may differ besides the seed; None: the step cannot be stacked
+    stackable: ClassVar[tuple[str, ...] | None] = None
+    #: why the step cannot be stacked, for the line shown when such runs train one by one
+    unstackable_reason: ClassVar[str] = "its training step is not written as draw_inputs + step_losses"
 
     def __init__(self, config: Any, dataset: "Dataset", seed: int, device: str = "cpu") -> None:
         super().__init__(config, dataset, seed, device)
@@ -132,9 +137,35 @@ class TorchMethod(Method):
     def training_step(self, step: int, rng: np.random.Generator) -> dict[str, "torch.Tensor"]:
         """Sample a batch from ``self.dataset`` with ``rng`` and return losses; ``"loss"`` is minimised.
 
-        Other entries are logged (detached) to log.jsonl.
+        Other entries are logged (detached) to log.jsonl. A method that can be stacked writes
+        its step as :meth:`draw_inputs` then :meth:`step_losses` and keeps this default.
         """
+        return self.step_losses(step, self.draw_inputs(step, rng), self.hyperparameters())
+
+    def draw_inputs(
+        self, step: int, rng: np.random.Generator, generator: "torch.Generator | None" = None
+    ) -> tuple["torch.Tensor", ...]:
+        """This step's batch (from ``rng``) and noise (from ``generator``; None: torch's global one)."""
         raise NotImplementedError
+
+    def step_losses(
+        self, step: int, inputs: tuple["torch.Tensor", ...], hyper: dict[str, "torch.Tensor"]
+    ) -> dict[str, "torch.Tensor"]:
+        """Losses of one step from :meth:`draw_inputs`' tensors, touching no state but ``self.model``'s
+        parameters and reading the :attr:`stackable` hyperparameters from ``hyper`` only: a stacked
+        run calls it under ``torch.func.vmap`` with every member's parameters and values."""
+        raise NotImplementedError
+
+    def hyperparameters(self, given: dict[str, "torch.Tensor"] | None = None) -> dict[str, "torch.Tensor"]:
+        """``given``, or the :attr:`stackable` config values as float32 tensors on the device."""
+        import torch
+
+        if given is not None:
+            return given
+        return {
+            name: torch.tensor(float(getattr(self.config, name)), dtype=torch.float32, device=self.device)
+            for name in self.stackable or ()
+        }
 
     def encode_batch(self, observations: "torch.Tensor") -> dict[str, "torch.Tensor"]:
         """Codes for one batch on the device: space name -> ``(B, d)``."""

@@ -202,6 +202,12 @@ class VAEModel(nn.Module):
         mean, logvar = self.encoder(x).chunk(2, dim=1)
         return mean, logvar
 
+    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Posterior, reparameterised sample ``mean + noise * std`` and the decoder's output."""
+        mean, logvar = self.posterior(x)
+        z = mean + noise * torch.exp(0.5 * logvar)
+        return mean, logvar, z, self.decoder(z)
+
 
 class FactorVAEModel(VAEModel):
     """The VAE plus FactorVAE's discriminator."""

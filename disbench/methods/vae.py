@@ -125,18 +125,25 @@ class VAEMethod(TorchMethod):
         return per_example.flatten(1).sum(dim=1).mean()
 
     def regulariser(
-        self, step: int, mean: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor, kl: torch.Tensor
+        self, step: int, mean: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor, kl: torch.Tensor,
+        hyper: dict[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
+        """The family member's term; ``hyper`` holds :attr:`stackable` values (None: the config's)."""
         raise NotImplementedError
 
-    def training_step(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+    def draw_inputs(self, step: int, rng: np.random.Generator, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
         observations, _ = self.dataset.sample(self.config.batch_size, rng)
         x = self.to_tensor(observations)
-        mean, logvar = self.model.posterior(x)
-        z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
-        reconstruction = self.reconstruction_loss(x, self.model.decoder(z))
+        # drawn as randn_like(mean) would draw it: the same numbers from the same generator state
+        noise = torch.randn((len(x), self.config.latent_dim), device=self.device, generator=generator)
+        return x, noise
+
+    def step_losses(self, step: int, inputs: tuple[torch.Tensor, ...], hyper: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        x, noise = inputs
+        mean, logvar, z, decoded = self.model(x, noise)
+        reconstruction = self.reconstruction_loss(x, decoded)
         kl = gaussian_kl(mean, logvar).sum(dim=1).mean()
-        regulariser = self.regulariser(step, mean, logvar, z, kl)
+        regulariser = self.regulariser(step, mean, logvar, z, kl, hyper)
         return {"loss": reconstruction + regulariser, "reconstruction": reconstruction, "kl": kl}
 
     def encode_batch(self, observations: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -170,8 +177,10 @@ class BetaVAE(VAEMethod):
     summary = "VAE with a beta-weighted KL term"
     reference = "Higgins et al. 2017, beta-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework"
 
-    def regulariser(self, step, mean, logvar, z, kl):
-        return self.config.beta * kl
+    stackable = ("beta",)
+
+    def regulariser(self, step, mean, logvar, z, kl, hyper=None):
+        return self.hyperparameters(hyper)["beta"] * kl
 
 
 @dataclass
@@ -195,9 +204,12 @@ class AnnealedVAE(VAEMethod):
     summary = "VAE with a linearly growing KL capacity"
     reference = "Burgess et al. 2018, Understanding disentangling in beta-VAE"
 
-    def regulariser(self, step, mean, logvar, z, kl):
-        capacity = min(self.config.c_max, self.config.c_max * step / max(1, self.config.iteration_threshold))
-        return self.config.gamma * (kl - capacity).abs()
+    stackable = ("gamma", "c_max")
+
+    def regulariser(self, step, mean, logvar, z, kl, hyper=None):
+        hyper = self.hyperparameters(hyper)
+        capacity = torch.minimum(hyper["c_max"], hyper["c_max"] * step / max(1, self.config.iteration_threshold))
+        return hyper["gamma"] * (kl - capacity).abs()
 
 
 @METHODS.register("beta-tcvae")
@@ -208,8 +220,10 @@ class BetaTCVAE(VAEMethod):
     summary = "VAE penalising the total correlation of the aggregate posterior"
     reference = "Chen et al. 2018, Isolating Sources of Disentanglement in VAEs"
 
-    def regulariser(self, step, mean, logvar, z, kl):
-        return kl + (self.config.beta - 1.0) * total_correlation(z, mean, logvar)
+    stackable = ("beta",)
+
+    def regulariser(self, step, mean, logvar, z, kl, hyper=None):
+        return kl + (self.hyperparameters(hyper)["beta"] - 1.0) * total_correlation(z, mean, logvar)
 
 
 @dataclass
@@ -239,13 +253,15 @@ class DIPVAEIIConfig(DIPVAEIConfig):
 class DIPVAE(VAEMethod):
     reference = "Kumar et al. 2018, Variational Inference of Disentangled Latent Concepts from Unlabeled Observations"
     include_posterior_variance = False
+    stackable = ("lambda_od", "lambda_d_factor")
 
-    def regulariser(self, step, mean, logvar, z, kl):
+    def regulariser(self, step, mean, logvar, z, kl, hyper=None):
+        hyper = self.hyperparameters(hyper)
         codes_covariance = covariance(mean)
         if self.include_posterior_variance:
             codes_covariance = codes_covariance + torch.diag(logvar.exp().mean(dim=0))
-        lambda_d = self.config.lambda_d_factor * self.config.lambda_od
-        return kl + dip_regulariser(codes_covariance, self.config.lambda_od, lambda_d)
+        lambda_d = hyper["lambda_d_factor"] * hyper["lambda_od"]
+        return kl + dip_regulariser(codes_covariance, hyper["lambda_od"], lambda_d)
 
 
 @METHODS.register("dip-vae-i")
@@ -325,7 +341,10 @@ class FactorVAE(VAEMethod):
             ]
         )
 
-    def regulariser(self, step, mean, logvar, z, kl):
+    stackable = None
+    unstackable_reason = "its discriminator is a second player whose step reads codes kept from the VAE's step"
+
+    def regulariser(self, step, mean, logvar, z, kl, hyper=None):
         frozen = {name: p.detach() for name, p in self.model.discriminator.named_parameters()}
         logits = torch.func.functional_call(self.model.discriminator, frozen, (z,))
         self._codes = z.detach()
