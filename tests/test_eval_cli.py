@@ -105,7 +105,8 @@ def test_nothing_but_messages_on_a_pipe(cli):
 
 def test_progress_with_eta_on_a_terminal(tmp_path):
     """On a TTY, evaluation shows its current metric and the time remaining (Rich draws on stderr)."""
-    pty = pytest.importorskip("pty")
+    import pty
+
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "COLUMNS": "160"}
     subprocess.run([sys.executable, "-m", "disbench", "train", "-m", "pca", "--set", "num_fit=300", "-q"],
                    check=True, env=env, cwd=tmp_path, capture_output=True)
