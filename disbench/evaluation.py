@@ -183,7 +183,22 @@ def evaluate_runs(run_dirs: Iterable[str | Path], request: EvalRequest) -> list[
             ) from None
     if per_group:
         scored = [(run_dir, outcome) for run_dir, outcome in zip(run_dirs, outcomes) if outcome.error is None]
-        evaluate_run_groups(scored, request, per_group)
+        for group in configuration_groups([run_dir for run_dir, _ in scored]):
+            members = [(run_dir, outcome) for run_dir, outcome in scored if run_dir in group]
+            try:
+                evaluate_run_groups(members, request, per_group)
+            except DisbenchError as exc:
+                what = f"{', '.join(per_group)} of the runs {', '.join(run_dir.name for run_dir in group)}"
+                if request.keep_going:
+                    for _, outcome in members:
+                        outcome.error, outcome.exit_code = f"{what} failed: {exc}", exc.exit_code
+                    continue
+                written = sum(o.added for o in outcomes)
+                raise RunFailed(
+                    f"{what} failed: {exc} Before it, {written} rows from {len(outcomes)} runs were written to "
+                    f"{str(request.leaderboard)!r}; --keep-going scores the others.",
+                    exc.exit_code,
+                ) from None
     return outcomes
 
 
