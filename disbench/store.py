@@ -23,6 +23,8 @@ import hashlib
 import io
 import json
 import math
+import os
+import stat
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -31,7 +33,7 @@ from typing import Any, Iterable, Iterator
 import yaml
 
 from disbench.atomic import atomic_path, write_json, write_yaml
-from disbench.errors import DisbenchError
+from disbench.errors import DisbenchError, UsageError
 
 CONFIG = "config.yaml"
 STATUS = "status.json"
@@ -418,6 +420,37 @@ class WriteSummary:
     present: int = 0
 
 
+def check_leaderboard_writable(path: str | Path) -> None:
+    """Refuse, in one line and before any work, a leaderboard that cannot be written.
+
+    A folder, a file without write permission (a read-only leaderboard is never replaced),
+    and a place where its lock file cannot be made (``/proc``, a read-only or missing
+    mount) are usage errors; without this check the lock would be polled forever.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"leaderboard {str(path)!r} is a folder; give a file name (e.g. {str(path / 'leaderboard.csv')!r}).")
+    if path.is_file() and not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise UsageError(
+            f"leaderboard {str(path)!r} is read-only (mode {stat.S_IMODE(path.stat().st_mode):o}) and is not replaced; "
+            "make it writable (chmod u+w) or pass another --leaderboard."
+        )
+    lock = _lock_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(lock, os.O_RDWR | os.O_CREAT, 0o666))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(
+            f"leaderboard {str(path)!r} cannot be written: its lock file {lock!r} cannot be made ({reason}); "
+            "pass --leaderboard in a folder you can write to."
+        ) from None
+
+
+def _lock_path(path: Path) -> str:
+    return str(path) + ".lock"
+
+
 def write_rows(path: str | Path, rows: Iterable[dict[str, Any]], mode: str = "replace") -> WriteSummary:
     """Write rows to the leaderboard under a file lock, rewriting it atomically.
 
@@ -430,6 +463,7 @@ def write_rows(path: str | Path, rows: Iterable[dict[str, Any]], mode: str = "re
 
     Raises:
         DisbenchError: the existing file does not parse (it is left untouched).
+        UsageError: the leaderboard cannot be written (:func:`check_leaderboard_writable`).
     """
     from filelock import FileLock
 
@@ -440,8 +474,8 @@ def write_rows(path: str | Path, rows: Iterable[dict[str, Any]], mode: str = "re
     if not new:
         return summary
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
+    check_leaderboard_writable(path)
+    with FileLock(_lock_path(path)):
         existing: list[list[str]] = []
         if path.is_file() and path.stat().st_size > 0:
             existing = _aligned(*_read_records(path))
