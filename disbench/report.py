@@ -376,6 +376,7 @@ def selected_rows(selection: Selection):
             frame = frame[frame[column].isin(wanted)]
     if selection.metrics:
         metrics = list(selection.metrics)
+        check_metrics_present(frame, metrics, names)
         frame = frame[frame["metric"].isin(metrics) | frame["metric"].str.split(".").str[0].isin(metrics)]
     frame = frame[_matches(frame["factor"], _as_patterns(selection.factors) or [AGGREGATE])]
     if not selection.all_steps:
@@ -385,6 +386,19 @@ def selected_rows(selection: Selection):
         raise DisbenchError(f"no leaderboard rows in {names} match the filters; drop some filters.")
     frame = assign_entries(frame)
     return frame.assign(column=column_labels(frame, bool(selection.spaces)))
+
+
+def check_metrics_present(frame, metrics: list[str], names: str) -> None:
+    """UsageError for a ``--metric`` that no row has (neither a metric nor a metric's prefix),
+    naming the closest metrics the leaderboards hold."""
+    import difflib
+
+    present = sorted(set(frame["metric"]) | set(frame["metric"].str.split(".").str[0]))
+    for metric in metrics:
+        if metric not in present:
+            close = difflib.get_close_matches(metric, present, n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise UsageError(f"no metric {metric!r} in {names}.{hint} Its metrics: {', '.join(present)}.")
 
 
 # --- the table ---------------------------------------------------------------------------------

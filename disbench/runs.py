@@ -19,7 +19,9 @@ from disbench.errors import DisbenchError, UsageError
 from disbench.presets import method_defaults
 from disbench.progress import NullProgress, Progress
 from disbench.store import (
+    CORRUPT_STATUS,
     RunSpec,
+    corrupt_status_message,
     read_run_config,
     read_status,
     run_dir_for,
@@ -259,12 +261,15 @@ def _train_unlocked(
     status = read_status(run_dir)
     previous_label = _recorded_label(run_dir) if status.get("state") != "new" else None
     if status.get("state") == "finished":
+        training.check_checkpoint_intact(run_dir / training.CHECKPOINT)  # "skipped" promises a usable run
         if label is not None and label != previous_label and main_process:
             relabel(run_dir, label)
         return TrainResult(run_dir, "skipped", float(status.get("train_seconds", 0.0)))
 
     dataset = build_dataset(spec.dataset, spec.dataset_config)
     method = build_method(spec, dataset, device)
+    if method.trainable:
+        training.check_batch_memory(method)
     run_dir.mkdir(parents=True, exist_ok=True)
     record_config, record_status = (write_run_config, write_status) if main_process else (_skip_write, _skip_write)
     label = label if label is not None else previous_label  # a resumed run keeps its name unless given another
@@ -352,7 +357,10 @@ def load_run(run_dir: str | Path, device: str = "cpu", step: int | None = None):
 
     run_dir = Path(run_dir)
     spec = RunSpec.from_dict(read_run_config(run_dir))
-    if read_status(run_dir).get("state") != "finished":
+    state = read_status(run_dir).get("state")
+    if state == CORRUPT_STATUS:
+        raise DisbenchError(corrupt_status_message(run_dir))
+    if state != "finished":
         raise DisbenchError(f"run {run_dir.name!r} has not finished training; run `disbench train` for it first.")
     if step is None:
         path = run_dir / training.CHECKPOINT

@@ -165,15 +165,30 @@ def load_checkpoint(path: Path, device: str = "cpu") -> dict[str, Any]:
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # torch raises several types for truncated or foreign files
-        raise DisbenchError(
-            f"checkpoint {str(path)!r} is corrupt or unreadable ({type(exc).__name__}); "
-            "rerun with --overwrite to train afresh."
-        ) from None
+        raise DisbenchError(f"checkpoint {str(path)!r} is corrupt or unreadable ({type(exc).__name__}); {RETRAIN}") from None
     if not isinstance(state, dict) or "method" not in state or "step" not in state:
-        raise DisbenchError(
-            f"checkpoint {str(path)!r} is not a disbench checkpoint; rerun with --overwrite to train afresh."
-        )
+        raise DisbenchError(f"checkpoint {str(path)!r} is not a disbench checkpoint; {RETRAIN}")
     return state
+
+
+#: what to do about a damaged checkpoint, whichever command met it (eval's --overwrite rescores, it does not retrain)
+RETRAIN = "train the run afresh: its `disbench train` command with --overwrite."
+
+
+def check_checkpoint_intact(path: Path) -> None:
+    """Raise DisbenchError when a checkpoint is missing or damaged, without loading it: every
+    member of torch's zip archive is read and checked against its CRC."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except FileNotFoundError:
+        raise DisbenchError(f"checkpoint {str(path)!r} is missing; {RETRAIN}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+        raise DisbenchError(f"checkpoint {str(path)!r} is corrupt or unreadable ({type(exc).__name__}); {RETRAIN}") from None
+    if damaged is not None:
+        raise DisbenchError(f"checkpoint {str(path)!r} is corrupt (its part {damaged!r} fails its checksum); {RETRAIN}")
 
 
 def read_log(path: Path) -> Iterator[dict[str, Any]]:
@@ -276,6 +291,24 @@ def choose_cpu_threads(
     flops = step_flops(lambda: train_step(step))
     restore_training_state(before, method, optimizer, rng)
     return cpu_threads_for(flops, available)
+
+
+#: copies of a batch's data alive in a step: sampled factors and observations, their tensors, views
+BATCH_DATA_COPIES = 8
+
+
+def check_batch_memory(method: Any) -> None:
+    """Refuse, before the run folder is made, a batch whose data alone would not fit in memory."""
+    from disbench.provenance import require_memory
+
+    batch = int(getattr(method.config, "batch_size", 0) or 0)
+    dataset = method.dataset
+    per_example = (math.prod(dataset.observation_shape) + len(dataset.factors)) * 8
+    require_memory(
+        batch * per_example * BATCH_DATA_COPIES,
+        f"batch_size {batch:,} of {method.name} on {dataset.name}",
+        "lower --set batch_size",
+    )
 
 
 def seed_everything(seed: int) -> np.random.Generator:

@@ -51,6 +51,7 @@ def bench(
         return
     opt.check_format(fmt)  # after --list and --status: the report's formats import every metric
     check_leaderboard_writable(leaderboard)  # before the first entry trains
+    loaded.check_metrics()
     if executor == "local":
         entries = loaded.select(index)
         with RichProgress(quiet=quiet) as progress:
