@@ -477,11 +477,11 @@ EVAL_ARRAY_COPIES = 3
 def check_points_memory(run_name: str, settings: EvalSettings, dataset: Any, encode: Any) -> None:
     """Refuse an evaluation budget whose factors and codes would not fit in memory, before any
     point is drawn (the width of the codes is read from one encoded point)."""
-    from disbench.encoding import encode_factors
     from disbench.provenance import require_memory
 
     probe_rng = np.random.default_rng(0)
-    probe = encode_factors(encode, dataset, dataset.sample_factors(1, probe_rng), probe_rng, 1).evaluation_spaces()
+    factors = dataset.sample_factors(1, probe_rng)
+    probe = encode(dataset.observations_from_factors(factors, probe_rng), factors).evaluation_spaces()
     width = sum(codes.shape[1] for codes in probe.values())
     points = settings.n_eval + int(settings.n_test)
     needed = points * 8 * (len(dataset.factors) + width) * EVAL_ARRAY_COPIES

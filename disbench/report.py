@@ -389,13 +389,17 @@ def selected_rows(selection: Selection):
 
 
 def check_metrics_present(frame, metrics: list[str], names: str) -> None:
-    """UsageError for a ``--metric`` that no row has (neither a metric nor a metric's prefix),
-    naming the closest metrics the leaderboards hold."""
+    """UsageError for a ``--metric`` that is no metric at all (neither in the leaderboards, as a
+    metric or a metric's prefix, nor in the registry), naming the closest metrics the
+    leaderboards hold; a real metric they lack is left to the filters' own message."""
     import difflib
 
+    from disbench.metrics.selection import metric_registry
+
     present = sorted(set(frame["metric"]) | set(frame["metric"].str.split(".").str[0]))
+    registered = set(metric_registry())
     for metric in metrics:
-        if metric not in present:
+        if metric not in present and metric.partition(".")[0] not in registered:
             close = difflib.get_close_matches(metric, present, n=3, cutoff=0.5)
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise UsageError(f"no metric {metric!r} in {names}.{hint} Its metrics: {', '.join(present)}.")
