@@ -9,6 +9,7 @@ also be written after the path, ``codes.npz:z`` (:func:`split_key`).
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,12 @@ def _read_h5(path: Path, key: str | None, what: str) -> np.ndarray:
 
     with h5py.File(path, "r") as handle:
         datasets: dict[str, object] = {}
-        handle.visititems(lambda name, item: datasets.setdefault(name, item) if isinstance(item, h5py.Dataset) else None)
+
+        def collect(name: str, item: object) -> None:  # visititems stops at the first callback that returns a value
+            if isinstance(item, h5py.Dataset):
+                datasets[name] = item
+
+        handle.visititems(collect)
         return np.asarray(_choose(datasets, key, path, what)[()])
 
 
@@ -129,6 +135,6 @@ def load_array(path: str | Path, key: str | None = None, what: str = "codes") ->
                 f"{what} file {str(path)!r} holds pickled objects, which disbench never loads; save a numeric array."
             ) from None
         raise UsageError(f"{what} file {str(path)!r} is corrupt or not a {suffix} file ({exc}).") from None
-    except (OSError, EOFError, KeyError) as exc:
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:  # BadZipFile: a truncated .npz
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UsageError(f"{what} file {str(path)!r} is corrupt or unreadable ({first}).") from None

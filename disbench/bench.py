@@ -193,6 +193,18 @@ class Suite:
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_specs": {}}  # pickled into array jobs: the cache stays behind
 
+    def check_metrics(self) -> None:
+        """UsageError for a metric name or option of any method's block that evaluation would refuse,
+        so that a typo fails before the first entry trains (it imports every metric: not at load)."""
+        from disbench.evaluation import EvalRequest
+
+        for block in self.blocks:
+            settings = build_config(EvalSettings, block.eval_settings, f"suite {self.name!r}, eval section")
+            try:
+                EvalRequest(list(block.metrics), dict(block.metric_options), settings=settings).resolve(codes_only=False)
+            except UsageError as exc:
+                raise UsageError(f"suite {self.source or self.name!r}, method {block.method!r}: {exc}") from None
+
     def entry(self, index: int) -> SuiteEntry:
         """Entry ``index`` without expanding the others."""
         if not 0 <= index < len(self):

@@ -35,6 +35,7 @@ from disbench.config import config_to_dict
 from disbench.progress import NullProgress, Progress
 from disbench.scoring import EvalPoints, options_json, score_points, stored_rows
 from disbench.store import (
+    check_leaderboard_writable,
     find_entry,
     hyperparameters_json,
     provenance_row,
@@ -167,6 +168,7 @@ def evaluate_runs(run_dirs: Iterable[str | Path], request: EvalRequest) -> list[
     options, skipped = request.resolve(codes_only=False)
     per_run, per_group = split_group_metrics(options)
     read_leaderboard(request.leaderboard)  # a leaderboard that cannot be written to fails before any work
+    check_leaderboard_writable(request.leaderboard)
     outcomes: list[EvalOutcome] = []
     for position, run_dir in enumerate(run_dirs, start=1):
         try:
@@ -186,7 +188,22 @@ def evaluate_runs(run_dirs: Iterable[str | Path], request: EvalRequest) -> list[
             ) from None
     if per_group:
         scored = [(run_dir, outcome) for run_dir, outcome in zip(run_dirs, outcomes) if outcome.error is None]
-        evaluate_run_groups(scored, request, per_group)
+        for group in configuration_groups([run_dir for run_dir, _ in scored]):
+            members = [(run_dir, outcome) for run_dir, outcome in scored if run_dir in group]
+            try:
+                evaluate_run_groups(members, request, per_group)
+            except DisbenchError as exc:
+                what = f"{', '.join(per_group)} of the runs {', '.join(run_dir.name for run_dir in group)}"
+                if request.keep_going:
+                    for _, outcome in members:
+                        outcome.error, outcome.exit_code = f"{what} failed: {exc}", exc.exit_code
+                    continue
+                written = sum(o.added for o in outcomes)
+                raise RunFailed(
+                    f"{what} failed: {exc} Before it, {written} rows from {len(outcomes)} runs were written to "
+                    f"{str(request.leaderboard)!r}; --keep-going scores the others.",
+                    exc.exit_code,
+                ) from None
     return outcomes
 
 
@@ -433,11 +450,12 @@ def _encode_run(run_dir: Path, settings: EvalSettings, device: str, step: int | 
     from disbench.runs import load_run
 
     _, dataset, method = load_run(run_dir, resolve_device(device), step)
+    encode = method_encoder(method)
+    check_points_memory(run_dir.name, settings, dataset, encode)
     point_rng = np.random.default_rng(settings.eval_seed)
     render_rng = np.random.default_rng([settings.eval_seed, 1])
     train_factors = dataset.sample_factors(settings.n_eval, point_rng)
     test_factors = dataset.sample_factors(settings.n_test, point_rng)
-    encode = method_encoder(method)
     train = encode_factors(encode, dataset, train_factors, render_rng, settings.batch_size)
     test = encode_factors(encode, dataset, test_factors, render_rng, settings.batch_size)
     points = EvalPoints(
@@ -451,6 +469,27 @@ def _encode_run(run_dir: Path, settings: EvalSettings, device: str, step: int | 
         chunk_rows=settings.batch_size,
     )
     return points, dataset.data_source, method
+
+
+#: copies of the evaluation arrays alive at once: the encoded chunks and their concatenation,
+#: the joint space beside the spaces, a metric's working copy
+EVAL_ARRAY_COPIES = 3
+
+
+def check_points_memory(run_name: str, settings: EvalSettings, dataset: Any, encode: Any) -> None:
+    """Refuse an evaluation budget whose factors and codes would not fit in memory, before any
+    point is drawn (the width of the codes is read from one encoded point)."""
+    from disbench.provenance import require_memory
+
+    probe_rng = np.random.default_rng(0)
+    factors = dataset.sample_factors(1, probe_rng)
+    probe = encode(dataset.observations_from_factors(factors, probe_rng), factors).evaluation_spaces()
+    width = sum(codes.shape[1] for codes in probe.values())
+    points = settings.n_eval + int(settings.n_test)
+    needed = points * 8 * (len(dataset.factors) + width) * EVAL_ARRAY_COPIES
+    require_memory(
+        needed, f"--n-eval {settings.n_eval:,} (+ {int(settings.n_test):,} held out) for run {run_name!r}", "lower --n-eval"
+    )
 
 
 #: observations a VAE's traversal figures are computed from (latent scales and KLs)
@@ -596,6 +635,7 @@ def evaluate_codes(codes_input: CodesInput, request: EvalRequest) -> EvalOutcome
         )
         test_spaces, test_factors = {"latent": checked.test_codes}, checked.test_factors
     read_leaderboard(request.leaderboard)  # refuse a leaderboard we could not write, before any work
+    check_leaderboard_writable(request.leaderboard)
     import platform
 
     provenance = provenance_row(

@@ -126,3 +126,37 @@ def environment_report() -> dict[str, Any]:
     origin = f"from ${locations.CACHE_ENV}" if os.environ.get(locations.CACHE_ENV) else "the default"
     report["cache folder"] = f"{cache.absolute()} ({'exists' if cache.is_dir() else 'does not exist yet'}; {origin})"
     return report
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still take: the machine's available memory, capped by
+    the container's (cgroup v2) limit; None where neither can be read."""
+    found: list[int] = []
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError):
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (OSError, ValueError, AttributeError):
+            pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as limit, open("/sys/fs/cgroup/memory.current") as used:
+            text = limit.read().strip()
+            if text != "max":
+                found.append(int(text) - int(used.read().strip()))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def require_memory(needed: int, what: str, fix: str) -> None:
+    """Refuse (UsageError, one line) work whose arrays alone would not fit in the available memory,
+    before it starts: the kernel's out-of-memory killer would end it without a word."""
+    from disbench.errors import UsageError
+
+    available = available_memory()
+    if available is not None and needed > available:
+        raise UsageError(f"{what} needs about {needed / 2**30:,.1f} GiB of memory; {available / 2**30:,.1f} GiB are available: {fix}.")

@@ -408,6 +408,7 @@ def selected_rows(selection: Selection):
             frame = frame[frame[column].isin(wanted)]
     if selection.metrics:
         metrics = list(selection.metrics)
+        check_metrics_present(frame, metrics, names)
         frame = frame[frame["metric"].isin(metrics) | frame["metric"].str.split(".").str[0].isin(metrics)]
     frame = frame[_matches(frame["factor"], _as_patterns(selection.factors) or [AGGREGATE])]
     if not selection.all_steps:
@@ -417,6 +418,23 @@ def selected_rows(selection: Selection):
         raise DisbenchError(f"no leaderboard rows in {names} match the filters; drop some filters.")
     frame = assign_entries(frame)
     return frame.assign(column=column_labels(frame, bool(selection.spaces)))
+
+
+def check_metrics_present(frame, metrics: list[str], names: str) -> None:
+    """UsageError for a ``--metric`` that is no metric at all (neither in the leaderboards, as a
+    metric or a metric's prefix, nor in the registry), naming the closest metrics the
+    leaderboards hold; a real metric they lack is left to the filters' own message."""
+    import difflib
+
+    from disbench.metrics.selection import metric_registry
+
+    present = sorted(set(frame["metric"]) | set(frame["metric"].str.split(".").str[0]))
+    registered = set(metric_registry())
+    for metric in metrics:
+        if metric not in present and metric.partition(".")[0] not in registered:
+            close = difflib.get_close_matches(metric, present, n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise UsageError(f"no metric {metric!r} in {names}.{hint} Its metrics: {', '.join(present)}.")
 
 
 # --- the table ---------------------------------------------------------------------------------

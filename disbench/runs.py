@@ -19,7 +19,9 @@ from disbench.errors import DisbenchError, UsageError
 from disbench.presets import method_defaults
 from disbench.progress import NullProgress, Progress
 from disbench.store import (
+    CORRUPT_STATUS,
     RunSpec,
+    corrupt_status_message,
     read_run_config,
     read_status,
     run_dir_for,
@@ -256,6 +258,7 @@ def _train_unlocked(
         if method.trainable:
             outcome = training.train(method, spec.steps, run_dir, progress)
             result_status = "resumed" if outcome.status == "resumed" else "trained"
+            run.record_threads(outcome.cpu_threads)
         else:
             method.fit_arrays(np.random.default_rng(spec.seed))
             training.save_checkpoint(run_dir / training.CHECKPOINT, method, None, 0, np.random.default_rng(spec.seed))
@@ -284,6 +287,8 @@ class OpenRun:
     spent_before: float
     started: float
     main_process: bool
+    #: what config.yaml records beside the spec
+    provenance: dict[str, Any]
 
     def _seconds(self) -> float:
         return self.spent_before + time.perf_counter() - self.started
@@ -291,6 +296,11 @@ class OpenRun:
     def _record(self, **fields: Any) -> None:
         if self.main_process:
             write_status(self.run_dir, **fields, train_seconds=self._seconds(), **self.holder)
+
+    def record_threads(self, cpu_threads: int | None) -> None:
+        """Add the CPU threads the run's steps took to config.yaml: its float sums depend on them."""
+        if cpu_threads is not None and self.main_process:
+            write_run_config(self.run_dir, self.spec, {**self.provenance, "cpu_threads": cpu_threads})
 
     def interrupted(self) -> None:
         self._record(state="interrupted")
@@ -320,30 +330,32 @@ def open_run(spec: RunSpec, run_dir: Path, device: str, overwrite: bool, label: 
     status = read_status(run_dir)
     previous_label = _recorded_label(run_dir) if status.get("state") != "new" else None
     if status.get("state") == "finished":
+        training.check_checkpoint_intact(run_dir / training.CHECKPOINT)  # "skipped" promises a usable run
         if label is not None and label != previous_label and main_process:
             relabel(run_dir, label)
         return TrainResult(run_dir, "skipped", float(status.get("train_seconds", 0.0)))
 
     dataset = build_dataset(spec.dataset, spec.dataset_config)
     method = build_method(spec, dataset, device)
+    if method.trainable:
+        training.check_batch_memory(method)
     run_dir.mkdir(parents=True, exist_ok=True)
     label = label if label is not None else previous_label  # a resumed run keeps its name unless given another
+    provenance = {
+        **({"label": label} if label else {}),
+        "device": device_description(device),
+        "data_source": dataset.data_source,
+        **({"num_parameters": count} if (count := parameter_count(method)) is not None else {}),
+        "versions": versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     if main_process:
-        write_run_config(
-            run_dir, spec, {
-                **({"label": label} if label else {}),
-                "device": device_description(device),
-                "data_source": dataset.data_source,
-                **({"num_parameters": count} if (count := parameter_count(method)) is not None else {}),
-                "versions": versions(),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            },
-        )
+        write_run_config(run_dir, spec, provenance)
     holder = current_holder()  # lets `bench --status` tell a live run from a killed one
     spent_before = float(status.get("train_seconds", 0.0))
     if main_process:
         write_status(run_dir, state="running", train_seconds=spent_before, **holder)
-    return OpenRun(spec, run_dir, method, holder, spent_before, time.perf_counter(), main_process)
+    return OpenRun(spec, run_dir, method, holder, spent_before, time.perf_counter(), main_process, provenance)
 
 
 def parameter_count(method: Any) -> int | None:
@@ -389,7 +401,10 @@ def load_run(run_dir: str | Path, device: str = "cpu", step: int | None = None):
 
     run_dir = Path(run_dir)
     spec = RunSpec.from_dict(read_run_config(run_dir))
-    if read_status(run_dir).get("state") != "finished":
+    state = read_status(run_dir).get("state")
+    if state == CORRUPT_STATUS:
+        raise DisbenchError(corrupt_status_message(run_dir))
+    if state != "finished":
         raise DisbenchError(f"run {run_dir.name!r} has not finished training; run `disbench train` for it first.")
     if step is None:
         path = run_dir / training.CHECKPOINT

@@ -23,6 +23,8 @@ import hashlib
 import io
 import json
 import math
+import os
+import stat
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -31,7 +33,7 @@ from typing import Any, Iterable, Iterator
 import yaml
 
 from disbench.atomic import atomic_path, write_json, write_yaml
-from disbench.errors import DisbenchError
+from disbench.errors import DisbenchError, UsageError
 
 CONFIG = "config.yaml"
 STATUS = "status.json"
@@ -121,7 +123,24 @@ def write_run_config(run_dir: Path, spec: RunSpec, provenance: dict[str, Any]) -
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / CONFIG
+    """A run folder's config.yaml.
+
+    Raises:
+        UsageError: ``run_dir`` is not a run folder: missing, a file, or a folder of runs.
+        DisbenchError: its config.yaml is unreadable.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / CONFIG
+    if not run_dir.is_dir():
+        what = "is a file" if run_dir.exists() else "does not exist"
+        raise UsageError(f"{str(run_dir)!r} {what}; give a run folder (one under runs/, holding {CONFIG}).")
+    if not path.is_file():
+        if any((child / CONFIG).is_file() for child in run_dir.iterdir() if child.is_dir()):
+            raise UsageError(
+                f"{str(run_dir)!r} is a folder of runs, not a run folder; pass --runs-dir {str(run_dir)!r} "
+                "for all of them, or one of the run folders inside."
+            )
+        raise UsageError(f"{str(run_dir)!r} is not a run folder (no {CONFIG}); give a folder under runs/.")
     try:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
@@ -133,14 +152,27 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
     return data
 
 
+#: the state :func:`read_status` gives a status.json it cannot read
+CORRUPT_STATUS = "corrupt"
+
+
 def read_status(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / STATUS
     if not path.is_file():
         return {"state": "new"}
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return {"state": "corrupt"}
+        status = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {"state": CORRUPT_STATUS}
+    return status if isinstance(status, dict) else {"state": CORRUPT_STATUS}
+
+
+def corrupt_status_message(run_dir: Path) -> str:
+    return (
+        f"{str(Path(run_dir) / STATUS)!r} is corrupt, so whether run {Path(run_dir).name!r} finished is unknown; "
+        "rerun its `disbench train` command (it resumes from the checkpoint and rewrites the status), "
+        "or add --overwrite to train it afresh."
+    )
 
 
 def write_status(run_dir: Path, **status: Any) -> None:
@@ -225,7 +257,12 @@ def finished_runs(runs_dir: str | Path) -> Iterator[Path]:
     if not root.is_dir():
         return
     for run_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        if (run_dir / CONFIG).is_file() and read_status(run_dir).get("state") == "finished":
+        if not (run_dir / CONFIG).is_file():
+            continue
+        state = read_status(run_dir).get("state")
+        if state == CORRUPT_STATUS:
+            raise DisbenchError(corrupt_status_message(run_dir))
+        if state == "finished":
             yield run_dir
 
 
@@ -399,16 +436,23 @@ def _aligned(header: list[str], records: list[list[str]]) -> list[list[str]]:
     return [[record[index[c]] if c in index else "" for c in LEADERBOARD_COLUMNS] for record in records]
 
 
+def _refuse_a_folder(path: Path) -> None:
+    if path.is_dir():
+        raise UsageError(f"leaderboard {str(path)!r} is a folder; give the CSV file (e.g. {str(path / 'leaderboard.csv')!r}).")
+
+
 def read_leaderboard(path: str | Path):
     """The leaderboard as a DataFrame (empty if the file is missing).
 
     Raises:
         DisbenchError: the file lacks our columns, or a line does not parse (wrong number of
             fields, a value that is not a number, ...), naming the file and the line.
+        UsageError: the path is a folder.
     """
     import pandas as pd
 
     path = Path(path)
+    _refuse_a_folder(path)
     if not path.is_file() or path.stat().st_size == 0:
         return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
     header, records = _read_records(path)
@@ -460,6 +504,36 @@ class WriteSummary:
     present: int = 0
 
 
+def check_leaderboard_writable(path: str | Path) -> None:
+    """Refuse, in one line and before any work, a leaderboard that cannot be written.
+
+    A folder, a file without write permission (a read-only leaderboard is never replaced),
+    and a place where its lock file cannot be made (``/proc``, a read-only or missing
+    mount) are usage errors; without this check the lock would be polled forever.
+    """
+    path = Path(path)
+    _refuse_a_folder(path)
+    if path.is_file() and not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise UsageError(
+            f"leaderboard {str(path)!r} is read-only (mode {stat.S_IMODE(path.stat().st_mode):o}) and is not replaced; "
+            "make it writable (chmod u+w) or pass another --leaderboard."
+        )
+    lock = _lock_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(lock, os.O_RDWR | os.O_CREAT, 0o666))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(
+            f"leaderboard {str(path)!r} cannot be written: its lock file {lock!r} cannot be made ({reason}); "
+            "pass --leaderboard in a folder you can write to."
+        ) from None
+
+
+def _lock_path(path: Path) -> str:
+    return str(path) + ".lock"
+
+
 def write_rows(path: str | Path, rows: Iterable[dict[str, Any]], mode: str = "replace") -> WriteSummary:
     """Write rows to the leaderboard under a file lock, rewriting it atomically.
 
@@ -472,6 +546,7 @@ def write_rows(path: str | Path, rows: Iterable[dict[str, Any]], mode: str = "re
 
     Raises:
         DisbenchError: the existing file does not parse (it is left untouched).
+        UsageError: the leaderboard cannot be written (:func:`check_leaderboard_writable`).
     """
     from filelock import FileLock
 
@@ -482,8 +557,8 @@ def write_rows(path: str | Path, rows: Iterable[dict[str, Any]], mode: str = "re
     if not new:
         return summary
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
+    check_leaderboard_writable(path)
+    with FileLock(_lock_path(path)):
         existing: list[list[str]] = []
         if path.is_file() and path.stat().st_size > 0:
             existing = _aligned(*_read_records(path))

@@ -101,17 +101,19 @@ class TrainingOutcome:
     steps: int
     seconds: float
     final_logs: dict[str, float]
+    #: torch's intra-op threads of every CPU step (None on a GPU): what the float sums depend on
+    cpu_threads: int | None = None
 
 
-def save_checkpoint(
-    path: Path, method: Any, optimizer: Any, step: int, rng: np.random.Generator, cpu_threads: int | None = None,
+def training_state(
+    method: Any, optimizer: Any, step: int, rng: np.random.Generator, cpu_threads: int | None = None,
     generator: Any = None,
-) -> None:
-    """Write a checkpoint atomically.
+) -> dict[str, Any]:
+    """Everything a checkpoint holds: what the next step needs to continue bit for bit.
 
     Args:
         generator: the torch generator of the run's noise (a stacked run's member); None: torch's
-            global generators, which a single run draws from. Either way the file looks the same.
+            global generators, which a single run draws from. Either way the state looks the same.
     """
     import torch
 
@@ -132,6 +134,38 @@ def save_checkpoint(
         state["torch_rng"] = generator.get_state()
     elif generator is not None:
         state["cuda_rng"][generator.device.index or 0] = generator.get_state()
+    return state
+
+
+def restore_training_state(
+    state: dict[str, Any], method: Any, optimizer: Any, rng: np.random.Generator, generator: Any = None
+) -> None:
+    """Put ``method``, ``optimizer`` and the RNGs back where :func:`training_state` found them."""
+    import torch
+
+    method.load_state_dict(state["method"])
+    if state["optimizer"]:
+        optimizer.load_state_dict(state["optimizer"])
+    rng.bit_generator.state = json.loads(state["numpy_rng"])
+    if generator is not None and generator.device.type == "cpu":
+        generator.set_state(state["torch_rng"].cpu())
+    elif generator is not None:
+        if "cuda_rng" in state:
+            generator.set_state(state["cuda_rng"][generator.device.index or 0].cpu())
+    else:
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if "cuda_rng" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+
+def save_checkpoint(
+    path: Path, method: Any, optimizer: Any, step: int, rng: np.random.Generator, cpu_threads: int | None = None,
+    generator: Any = None,
+) -> None:
+    """Write :func:`training_state` atomically."""
+    import torch
+
+    state = training_state(method, optimizer, step, rng, cpu_threads, generator)
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
@@ -147,19 +181,7 @@ def restore_checkpoint(
     import torch
 
     state = load_checkpoint(path, method.device)
-    method.load_state_dict(state["method"])
-    if state["optimizer"]:
-        optimizer.load_state_dict(state["optimizer"])
-    rng.bit_generator.state = json.loads(state["numpy_rng"])
-    if generator is not None and generator.device.type == "cpu":
-        generator.set_state(state["torch_rng"].cpu())
-    elif generator is not None:
-        if "cuda_rng" in state:
-            generator.set_state(state["cuda_rng"][generator.device.index or 0].cpu())
-    else:
-        torch.set_rng_state(state["torch_rng"].cpu())
-        if "cuda_rng" in state and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+    restore_training_state(state, method, optimizer, rng, generator)
     return int(state["step"]), state.get("cpu_threads")
 
 
@@ -201,15 +223,30 @@ def load_checkpoint(path: Path, device: str = "cpu") -> dict[str, Any]:
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # torch raises several types for truncated or foreign files
-        raise DisbenchError(
-            f"checkpoint {str(path)!r} is corrupt or unreadable ({type(exc).__name__}); "
-            "rerun with --overwrite to train afresh."
-        ) from None
+        raise DisbenchError(f"checkpoint {str(path)!r} is corrupt or unreadable ({type(exc).__name__}); {RETRAIN}") from None
     if not isinstance(state, dict) or "method" not in state or "step" not in state:
-        raise DisbenchError(
-            f"checkpoint {str(path)!r} is not a disbench checkpoint; rerun with --overwrite to train afresh."
-        )
+        raise DisbenchError(f"checkpoint {str(path)!r} is not a disbench checkpoint; {RETRAIN}")
     return state
+
+
+#: what to do about a damaged checkpoint, whichever command met it (eval's --overwrite rescores, it does not retrain)
+RETRAIN = "train the run afresh: its `disbench train` command with --overwrite."
+
+
+def check_checkpoint_intact(path: Path) -> None:
+    """Raise DisbenchError when a checkpoint is missing or damaged, without loading it: every
+    member of torch's zip archive is read and checked against its CRC."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except FileNotFoundError:
+        raise DisbenchError(f"checkpoint {str(path)!r} is missing; {RETRAIN}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+        raise DisbenchError(f"checkpoint {str(path)!r} is corrupt or unreadable ({type(exc).__name__}); {RETRAIN}") from None
+    if damaged is not None:
+        raise DisbenchError(f"checkpoint {str(path)!r} is corrupt (its part {damaged!r} fails its checksum); {RETRAIN}")
 
 
 def read_log(path: Path) -> Iterator[dict[str, Any]]:
@@ -304,6 +341,43 @@ def first_step_threads(run_step: Callable[[], Any], available: int) -> int:
     return 1
 
 
+def choose_cpu_threads(
+    method: Any, optimizer: Any, step: int, rng: np.random.Generator, train_step: Callable[[int], None], available: int
+) -> int:
+    """The threads of a fresh CPU run, from the FLOPs of its first step (:func:`cpu_threads_for`).
+
+    The step is counted on the run's own state and then undone (model, optimiser, both RNGs), so
+    that every step of the run, the first included, runs on the chosen threads: a run's numbers
+    depend on that choice alone, never on the thread count the process started with.
+    """
+    import copy
+
+    if available <= 1:
+        return 1
+    before = copy.deepcopy(training_state(method, optimizer, step, rng))
+    flops = step_flops(lambda: train_step(step))
+    restore_training_state(before, method, optimizer, rng)
+    return cpu_threads_for(flops, available)
+
+
+#: copies of a batch's data alive in a step: sampled factors and observations, their tensors, views
+BATCH_DATA_COPIES = 8
+
+
+def check_batch_memory(method: Any) -> None:
+    """Refuse, before the run folder is made, a batch whose data alone would not fit in memory."""
+    from disbench.provenance import require_memory
+
+    batch = int(getattr(method.config, "batch_size", 0) or 0)
+    dataset = method.dataset
+    per_example = (math.prod(dataset.observation_shape) + len(dataset.factors)) * 8
+    require_memory(
+        batch * per_example * BATCH_DATA_COPIES,
+        f"batch_size {batch:,} of {method.name} on {dataset.name}",
+        "lower --set batch_size",
+    )
+
+
 def seed_everything(seed: int) -> np.random.Generator:
     import torch
 
@@ -344,7 +418,7 @@ def train(
         prepare_log(run_dir, start_step, save_at)
     status = "resumed" if start_step > 0 else "trained"
     if start_step >= steps:
-        return TrainingOutcome("finished", start_step, steps, 0.0, {})
+        return TrainingOutcome("finished", start_step, steps, 0.0, {}, cpu_threads)
 
     method.model.train()
     started = time.perf_counter()
@@ -405,25 +479,38 @@ def train(
         vector = torch.stack([torch.as_tensor(detached[k], device=device).reshape(()).float() for k in loss_names])
         unread.append((step, optimizer.param_groups[0]["lr"], vector))
 
-    loop = StepLoop(steps, config.checkpoint_every, save_at, cpu_threads, on_cpu=str(method.device) == "cpu")
+    def choose_threads(available: int) -> int:
+        threads = choose_cpu_threads(method, optimizer, start_step, rng, train_step, available)
+        unread.clear()  # the counted step's losses: that step is taken again by the loop
+        return threads
+
+    loop = StepLoop(
+        steps, config.checkpoint_every, save_at, cpu_threads, on_cpu=str(method.device) == "cpu",
+        choose_threads=choose_threads,
+    )
     loop.run(start_step, train_step, checkpoint, read_losses, lambda: len(unread), task)
     task.close()
-    return TrainingOutcome(status, start_step, steps, time.perf_counter() - started, logs)
+    return TrainingOutcome(status, start_step, steps, time.perf_counter() - started, logs, loop.cpu_threads)
 
 
 class StepLoop:
     """The step loop of a run (or of a stack of runs, :mod:`disbench.stacking`).
 
-    Takes the steps from ``start_step`` to ``steps``; on CPU the first step of a fresh run
-    chooses the threads of the rest (:func:`first_step_threads`; ``cpu_threads`` is that
-    choice, kept for the checkpoints); checkpoints every ``checkpoint_every`` steps, at
+    Takes the steps from ``start_step`` to ``steps``; on CPU a fresh run's threads are chosen
+    before its first step by ``choose_threads(available)`` (a single run counts its first step
+    and undoes it, :func:`choose_cpu_threads`, so every step runs on the chosen threads), or
+    else by the first step itself (:func:`first_step_threads`); ``cpu_threads`` is that
+    choice, kept for the checkpoints. Checkpoints every ``checkpoint_every`` steps, at
     ``save_at`` steps and at the end; reads the losses every SYNC_EVERY steps in between;
     and on SIGINT/SIGTERM checkpoints and raises TrainingInterrupted.
     """
 
-    def __init__(self, steps: int, checkpoint_every: int, save_at: set[int], cpu_threads: int | None, on_cpu: bool) -> None:
+    def __init__(
+        self, steps: int, checkpoint_every: int, save_at: set[int], cpu_threads: int | None, on_cpu: bool,
+        choose_threads: Callable[[int], int] | None = None,
+    ) -> None:
         self.steps, self.checkpoint_every, self.save_at = steps, checkpoint_every, save_at
-        self.cpu_threads, self.on_cpu = cpu_threads, on_cpu
+        self.cpu_threads, self.on_cpu, self.choose_threads = cpu_threads, on_cpu, choose_threads
 
     def run(
         self,
@@ -446,6 +533,8 @@ class StepLoop:
         threads_before = torch.get_num_threads()
         try:
             with _StopFlag() as stop:
+                if self.on_cpu and self.cpu_threads is None and self.choose_threads is not None:
+                    self.cpu_threads = self.choose_threads(threads_before)
                 if self.on_cpu and self.cpu_threads is not None:
                     torch.set_num_threads(self.cpu_threads)
                 for step in range(start_step, self.steps):

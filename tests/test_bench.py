@@ -261,7 +261,6 @@ def _wait_gone(pids: list[int], seconds: float = 60) -> bool:
     return not any(os.path.exists(f"/proc/{pid}") for pid in pids)
 
 
-@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc")
 def test_sigterm_to_a_parallel_suite_stops_its_workers_and_keeps_the_runs_resumable(tmp_path):
     # `kill PID` reaches the suite's process alone; its worker processes must not go on
     # training (seen before: they finished their entries after the suite was gone)
@@ -282,7 +281,6 @@ def test_sigterm_to_a_parallel_suite_stops_its_workers_and_keeps_the_runs_resuma
     assert states == ["interrupted", "interrupted"]  # `bench` again resumes them
 
 
-@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_workers_stop_when_the_suite_process_is_killed(tmp_path):
     # SIGKILL cannot be handled by the suite; its workers are told by the kernel instead
     import signal

@@ -11,12 +11,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from disbench.bench import SubmititExecutor, load_suite, pending_indices, suite_status
 from disbench.store import read_status, run_dir_for
-
-pytest.importorskip("submitit")
 
 # a 4-entry suite: two instant fits, a short VAE, and a VAE long enough to be killed mid-run
 SUITE = """\

@@ -105,7 +105,8 @@ def test_nothing_but_messages_on_a_pipe(cli):
 
 def test_progress_with_eta_on_a_terminal(tmp_path):
     """On a TTY, evaluation shows its current metric and the time remaining (Rich draws on stderr)."""
-    pty = pytest.importorskip("pty")
+    import pty
+
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "COLUMNS": "160"}
     subprocess.run([sys.executable, "-m", "disbench", "train", "-m", "pca", "--set", "num_fit=300", "-q"],
                    check=True, env=env, cwd=tmp_path, capture_output=True)
@@ -217,3 +218,63 @@ def test_a_leaderboard_that_does_not_parse_exits_1_with_its_line_and_is_kept(cli
     result = cli("eval", "-M", "sap", "--n-eval", "400")
     assert result.exit_code == 1 and "line 4: 1 fields where the header has" in result.stderr
     assert path.read_text() == before
+
+
+# --- leaderboards and budgets that cannot work: one line, before any work --------------------
+
+
+def test_a_leaderboard_whose_lock_cannot_be_made_fails_at_once(tmp_path):
+    """/proc takes no new files: the lock must not be polled forever."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run([sys.executable, "-m", "disbench", "train", "-m", "pca", "--set", "num_fit=300", "-q"],
+                   check=True, env=env, cwd=tmp_path, capture_output=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "disbench", "eval", "-M", "mig", "--n-eval", "300", "--leaderboard", "/proc/lb.csv"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'/proc/lb.csv' cannot be written" in lines[0] and "--leaderboard" in lines[0]
+
+
+def test_a_read_only_leaderboard_is_refused_and_kept(cli):
+    train_pca(cli)
+    assert cli("eval", "-M", "mig", "--n-eval", "400").exit_code == 0
+    board = Path("results/leaderboard.csv")
+    board.chmod(0o444)
+    before = board.read_bytes()
+    result = cli("eval", "-M", "sap", "--n-eval", "400")
+    assert result.exit_code == 2
+    assert "is read-only (mode 444) and is not replaced" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert board.read_bytes() == before and (board.stat().st_mode & 0o777) == 0o444
+
+
+def test_a_rewritten_leaderboard_keeps_its_mode(cli):
+    train_pca(cli)
+    assert cli("eval", "-M", "mig", "--n-eval", "400").exit_code == 0
+    board = Path("results/leaderboard.csv")
+    board.chmod(0o640)
+    assert cli("eval", "-M", "sap", "--n-eval", "400").exit_code == 0
+    assert (board.stat().st_mode & 0o777) == 0o640
+
+
+def test_an_evaluation_budget_beyond_the_memory_is_refused_before_it_starts(cli, monkeypatch):
+    from disbench import provenance
+
+    train_pca(cli)
+    monkeypatch.setattr(provenance, "available_memory", lambda: 10 * 2**20)  # 10 MiB left
+    result = cli("eval", "-M", "mig", "--n-eval", "100000")
+    assert result.exit_code == 2
+    line = result.stderr.strip()
+    assert "--n-eval 100,000 (+ 5,000 held out)" in line and "GiB of memory" in line and "lower --n-eval" in line
+    assert "\n" not in line and not Path("results/leaderboard.csv").exists()
+    assert cli("eval", "-M", "mig", "--n-eval", "400").exit_code == 0  # a budget that fits is scored
+
+
+def test_bench_refuses_a_leaderboard_it_cannot_write_before_training(cli, tmp_path):
+    (tmp_path / "tiny.yaml").write_text("name: tiny\ndatasets: [synthetic]\nmetrics: [mig]\nmethods:\n  pca: {seeds: [0], set: {num_fit: 300}}\n")
+    Path("lb.csv").write_text("")
+    Path("lb.csv").chmod(0o444)
+    result = cli("bench", "--suite", str(tmp_path / "tiny.yaml"), "--leaderboard", "lb.csv")
+    assert result.exit_code == 2 and "read-only" in result.stderr
+    assert not Path("runs").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -225,3 +226,50 @@ def test_entries_of_one_size_are_not_named_by_it(tmp_path):
     evaluate_run(run_dir, request(tmp_path / "lb.csv"))
     result = CliRunner().invoke(app, ["report", "--leaderboard", str(tmp_path / "lb.csv"), "--format", "csv"])
     assert result.exit_code == 0 and "parameters" not in result.stdout
+
+
+# --- UDR on a runs folder of mixed methods ---------------------------------------------------
+
+
+def _two_seeds(cli, method, *options):
+    for seed in (0, 1):
+        result = cli("train", "-m", method, "--seed", str(seed), *options, "--quiet")
+        assert result.exit_code == 0, result.output
+
+
+def test_udr_over_a_runs_folder_skips_the_oracle_and_scores_the_rest(cli):
+    _two_seeds(cli, "oracle")
+    _two_seeds(cli, "pca", "--set", "num_fit=300")
+    result = cli("eval", "--metric", "udr", "--set", "udr.num_points=300", "--n-eval", "300")
+    assert result.exit_code == 0, result.output
+    assert "udr skipped" in result.stderr and "oracle encodes the true factors" in result.stderr
+    assert "2 rows written" in result.stderr
+    assert list(read_leaderboard(Path("results/leaderboard.csv")).method) == ["pca", "pca"]
+
+
+def test_a_failing_udr_group_is_named_keeps_going_and_reports_what_was_written(cli, monkeypatch):
+    from disbench.errors import DisbenchError
+    from disbench.metrics import udr
+
+    original = udr.member_codes_and_kl
+
+    def ica_fails(member, observations):
+        if member.method.name == "ica":
+            raise DisbenchError("ica cannot be encoded here.")
+        return original(member, observations)
+
+    monkeypatch.setattr(udr, "member_codes_and_kl", ica_fails)
+    _two_seeds(cli, "pca", "--set", "num_fit=300")
+    _two_seeds(cli, "ica", "--set", "num_fit=300")
+    arguments = ("eval", "--metric", "mig", "--metric", "udr", "--set", "udr.num_points=300", "--n-eval", "300")
+    stopped = cli(*arguments)
+    assert stopped.exit_code == 1
+    line = stopped.stderr.strip().splitlines()[-1]
+    assert "udr of the runs ica_synthetic_s0_" in line and "ica_synthetic_s1_" in line
+    assert "ica cannot be encoded here." in line and "rows from 4 runs were written" in line
+    kept_going = cli(*arguments, "--keep-going", "--overwrite")
+    assert kept_going.exit_code == 1
+    assert kept_going.stderr.count("error: ica_synthetic_s") == 2
+    assert "rows written to results/leaderboard.csv (2 of 4 scored" in kept_going.stderr
+    frame = read_leaderboard(Path("results/leaderboard.csv"))
+    assert sorted(frame[frame.metric == "udr"].method) == ["pca", "pca"]

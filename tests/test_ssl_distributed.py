@@ -31,7 +31,6 @@ def _worker(rank: int, init_file: str, results) -> None:
         dist.destroy_process_group()
 
 
-@pytest.mark.skipif(not dist.is_available(), reason="torch.distributed is not available")
 def test_gathered_entropy_and_gradients_match_one_process(tmp_path):
     manager = mp.Manager()
     results = manager.dict()

@@ -13,7 +13,6 @@ import socket
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -48,7 +47,6 @@ def _worker(rank: int, port: int, run_dir: str, results) -> None:
         dist.destroy_process_group()
 
 
-@pytest.mark.skipif(not dist.is_available(), reason="torch.distributed is not available")
 def test_ranks_see_different_data_but_take_the_same_steps(tmp_path):
     manager = mp.Manager()
     results = manager.dict()
@@ -110,7 +108,6 @@ def _sgd_worker(rank: int, port: int, run_dir: str, results) -> None:
         dist.destroy_process_group()
 
 
-@pytest.mark.skipif(not dist.is_available(), reason="torch.distributed is not available")
 def test_two_ranks_equal_one_process_on_the_union_batch(tmp_path):
     manager = mp.Manager()
     results = manager.dict()

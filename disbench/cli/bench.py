@@ -10,6 +10,7 @@ import typer
 from disbench.cli import options as opt
 from disbench.cli.output import RichProgress, handle_errors, info, stdout
 from disbench.errors import DisbenchError, UsageError
+from disbench.store import check_leaderboard_writable
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 CLUSTER_PANEL = "Cluster"
@@ -47,6 +48,8 @@ def bench(
         _print_status(suite_status(loaded, runs_dir, index))
         return
     opt.check_format(fmt)  # after --list and --status: the report's formats import every metric
+    check_leaderboard_writable(leaderboard)  # before the first entry trains
+    loaded.check_metrics()
     if executor == "local":
         entries = loaded.select(index)
         with RichProgress(quiet=quiet) as progress:

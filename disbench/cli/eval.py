@@ -102,6 +102,8 @@ def eval_command(
 def _finished_runs(runs_dir: Path):
     from disbench.store import finished_runs
 
+    if Path(runs_dir).exists() and not Path(runs_dir).is_dir():
+        raise UsageError(f"--runs-dir {str(runs_dir)!r} is a file; give the folder that holds the run folders (default: runs).")
     found = list(finished_runs(runs_dir))
     if not found:
         raise UsageError(f"no finished runs in {str(runs_dir)!r}; train one with `disbench train --method ...`.")

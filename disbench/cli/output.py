@@ -54,6 +54,14 @@ def handle_errors(command: F) -> F:
         except Exception as exc:
             if STATE["debug"]:
                 raise
+            if is_out_of_memory(exc):  # a size the user asked for, not a bug
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                stderr.print(
+                    f"[bold red]error:[/] out of memory ({escape(first)}); lower the sizes asked for "
+                    "(--set batch_size=..., --n-eval, a metric's points) or free memory.",
+                    highlight=False,
+                )
+                raise typer.Exit(1) from None
             stderr.print(
                 f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}. "
                 "This is a bug in disbench: rerun with --debug and report the traceback.",
@@ -62,6 +70,16 @@ def handle_errors(command: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an allocation that failed: NumPy's MemoryError, torch's CPU allocator
+    or a GPU out of memory (recognised by name and message: torch is not imported here)."""
+    return (
+        isinstance(exc, MemoryError)
+        or type(exc).__name__ == "OutOfMemoryError"
+        or (isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc))
+    )
 
 
 #: what the user can do about each kind of file-system refusal (errno name -> (problem, fix, exit code));
@@ -102,6 +120,9 @@ class OneLineUsageErrors(TyperGroup):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        args = list(sys.argv[1:] if args is None else args)
+        if "--debug" in args[1:]:  # `disbench train ... --debug` means what `disbench --debug train ...` means
+            args = ["--debug", *(arg for arg in args if arg != "--debug")]
         try:
             result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                   standalone_mode=False, **extra)

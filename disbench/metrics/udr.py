@@ -154,6 +154,10 @@ def member_codes_and_kl(member: RunMember, observations: np.ndarray) -> tuple[np
 )
 def compute_udr(members: list[RunMember], options: UDROptions, rng: np.random.Generator) -> list[MetricResult]:
     """UDR of each run of one configuration, from ``num_points`` observations every run encodes."""
+    if getattr(members[0].method, "reads_factors", False):
+        raise MetricNotApplicable(
+            f"{members[0].method.name} encodes the true factors, not observations; UDR scores learned codes"
+        )
     if len(members) < 2:
         raise MetricNotApplicable("UDR compares the seeds of a configuration; train at least two seeds of it")
     dataset = members[0].dataset

@@ -52,6 +52,28 @@ def test_file_errors_are_usage_errors(tmp_path):
             load_array(path, key)
 
 
+def test_an_h5_file_with_several_datasets_needs_a_key_and_each_is_reachable(tmp_path):
+    import h5py
+
+    with h5py.File(tmp_path / "codes.h5", "w") as handle:
+        handle["f"] = ARRAY * 2  # the factors, first in the file
+        handle["z"] = ARRAY
+        handle["nested/z"] = ARRAY * 3
+    with pytest.raises(UsageError, match=r"holds 3 arrays \(f, nested/z, z\); say which"):
+        load_array(tmp_path / "codes.h5")
+    assert np.array_equal(load_array(f"{tmp_path / 'codes.h5'}:z"), ARRAY)
+    assert np.array_equal(load_array(tmp_path / "codes.h5", key="f"), ARRAY * 2)
+    assert np.array_equal(load_array(f"{tmp_path / 'codes.h5'}:nested/z"), ARRAY * 3)
+
+
+def test_a_truncated_npz_is_a_usage_error(tmp_path):
+    np.savez(tmp_path / "codes.npz", codes=np.zeros((500, 10)))
+    whole = (tmp_path / "codes.npz").read_bytes()
+    (tmp_path / "codes.npz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(UsageError, match="corrupt or unreadable"):
+        load_array(tmp_path / "codes.npz")
+
+
 def test_pickled_pt_file_is_refused(tmp_path):
     import pickle
 
