@@ -300,7 +300,8 @@ def _train_unlocked(
         )
         raise
     seconds = spent_before + time.perf_counter() - started
-    record_status(run_dir, state="finished", step=spec.steps, train_seconds=seconds, **holder)
+    collapse = {"collapse": outcome.collapse} if method.trainable and outcome.collapse is not None else {}
+    record_status(run_dir, state="finished", step=spec.steps, train_seconds=seconds, **holder, **collapse)
     return TrainResult(run_dir, result_status, seconds)
 
 

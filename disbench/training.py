@@ -37,6 +37,7 @@ import numpy as np
 
 from disbench.atomic import atomic_path, write_text
 from disbench.errors import DisbenchError
+from disbench.methods.collapse import CollapseWatch, collapse_stretches
 from disbench.progress import NullProgress, Progress
 from disbench.store import kept_checkpoint
 
@@ -101,6 +102,8 @@ class TrainingOutcome:
     steps: int
     seconds: float
     final_logs: dict[str, float]
+    #: stretches where the run sat at its collapsed loss (see :mod:`disbench.methods.collapse`); None: not watched
+    collapse: list[dict[str, int]] | None = None
 
 
 def save_checkpoint(
@@ -291,6 +294,8 @@ def train(
 
     method.model.train()
     started = time.perf_counter()
+    probe = method.collapse_probe()
+    watch = CollapseWatch(probe, steps) if probe is not None else None
     task = progress.task(f"train {method.name}", total=steps, completed=start_step)
     logs: dict[str, float] = {}
     last_saved = start_step
@@ -318,7 +323,10 @@ def train(
                 )
             if dist.is_main:
                 pending_log.append(json.dumps({"step": step, **logs, "lr": lr}) + "\n")
-        task.advance(len(unread), loss=logs["loss"])
+            if watch is not None and (message := watch.update(step, logs)) is not None:
+                progress.message(f"{method.name}: {message}")
+        collapsed = {"collapsed": watch.status} if watch is not None and watch.status else {}
+        task.advance(len(unread), loss=logs["loss"], **collapsed)
         unread.clear()
 
     def checkpoint(step_done: int) -> None:
@@ -386,12 +394,16 @@ def train(
     finally:
         torch.set_num_threads(threads_before)
     task.close()
-    return TrainingOutcome(status, start_step, steps, time.perf_counter() - started, logs)
+    collapse = None
+    if probe is not None and dist.is_main:
+        logged = [entry for entry in read_log(log_path) if probe.key in entry]
+        collapse = collapse_stretches([e["step"] for e in logged], [e[probe.key] for e in logged], probe, steps)
+    return TrainingOutcome(status, start_step, steps, time.perf_counter() - started, logs, collapse)
 
 
-def cosine_lr_scale(step: int, total_steps: int, warmup_steps: int = 0) -> float:
-    """Linear warm-up then cosine decay to zero, as a multiplier of the base learning rate."""
+def cosine_lr_scale(step: int, total_steps: int, warmup_steps: int = 0, end_ratio: float = 0.0) -> float:
+    """Linear warm-up then cosine decay from 1 to ``end_ratio``, as a multiplier of the base learning rate."""
     if warmup_steps > 0 and step < warmup_steps:
         return (step + 1) / warmup_steps
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return end_ratio + (1.0 - end_ratio) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
