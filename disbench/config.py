@@ -9,6 +9,7 @@ refuses unknown keys with a message that names the valid ones.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -25,6 +26,12 @@ _FALSE = {"false", "no", "off", "0"}
 
 def field_names(config_cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(config_cls)]
+
+
+@functools.lru_cache(maxsize=None)
+def _type_hints(config_cls: type) -> dict[str, Any]:
+    """The resolved field types of a config class (resolving them costs more than building the config)."""
+    return typing.get_type_hints(config_cls)
 
 
 def build_config(config_cls: type, values: Mapping[str, Any], owner: str) -> Any:
@@ -44,7 +51,7 @@ def build_config(config_cls: type, values: Mapping[str, Any], owner: str) -> Any
         raise UsageError(
             f"unknown key {unknown[0]!r} for {owner}; valid keys: {', '.join(known) or '(none)'}."
         )
-    hints = typing.get_type_hints(config_cls)
+    hints = _type_hints(config_cls)
     converted = {k: convert_value(v, hints[k], f"{owner} key {k!r}") for k, v in values.items()}
     try:
         config = config_cls(**converted)

@@ -108,15 +108,35 @@ def _mapping(path: Path, where: str, value: Any) -> dict[str, Any]:
     return value
 
 
+#: validated presets by (file, modification time, size): a suite resolves one preset hundreds of times
+_VALIDATED: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
 def validate_preset(method: str) -> dict[str, Any]:
     """The preset of ``method``, checked against the method's Config and the dataset registry.
 
     Every section's hyperparameters are built into the method's Config (so a wrong type
-    or value is refused), and every budget is a valid number of steps.
+    or value is refused), and every budget is a valid number of steps. A file is read and
+    checked once per process while it is unchanged; callers must not modify the result.
 
     Raises:
         UsageError: naming the file, the key and the valid keys.
     """
+    path = preset_path("methods", method)
+    try:
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _VALIDATED:
+        return _VALIDATED[key]
+    preset = _validate_preset(method)
+    if key is not None:
+        _VALIDATED[key] = preset
+    return preset
+
+
+def _validate_preset(method: str) -> dict[str, Any]:
     from disbench.datasets import DATASETS
     from disbench.methods import METHODS
     from disbench.runs import check_steps

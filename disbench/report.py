@@ -452,7 +452,11 @@ def build_report(
         DisbenchError: the leaderboard is missing or empty, or nothing matches the filters.
     """
     selection = Selection(leaderboard, methods, datasets, metrics, _as_patterns(space) or None, _as_patterns(factor), run_ids)
-    frame = selected_rows(selection)
+    return table_of_rows(selected_rows(selection))
+
+
+def table_of_rows(frame) -> ReportTable:
+    """The table of :func:`build_report` from report rows already selected (:func:`selected_rows`)."""
     stats = pooled(frame, ["entry", "dataset", "column"])
     direction = frame.groupby(["dataset", "column"])["higher_is_better"].first().map(_is_true)
     entry_method = dict(zip(frame["entry"], frame["method"]))

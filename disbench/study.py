@@ -23,7 +23,15 @@ from disbench.report import REFERENCE_METHODS, Selection, selected_rows
 
 
 def _study_rows(selection: Selection):
-    frame = selected_rows(selection)
+    return study_rows(selected_rows(selection))
+
+
+def study_rows(frame):
+    """Report rows (:func:`disbench.report.selected_rows`) without the reference methods, and their one dataset.
+
+    Raises:
+        UsageError: several datasets, or only reference runs.
+    """
     frame = frame[~frame["method"].isin(REFERENCE_METHODS)]
     datasets = sorted(frame["dataset"].unique())
     if len(datasets) > 1:
@@ -51,7 +59,11 @@ def metric_correlations(selection: Selection) -> Correlations:
     Raises:
         UsageError: several datasets, fewer than two metrics, or fewer than 3 runs.
     """
-    frame, dataset = _study_rows(selection)
+    return correlations_of_rows(*_study_rows(selection))
+
+
+def correlations_of_rows(frame, dataset: str) -> Correlations:
+    """:func:`metric_correlations` of rows already selected (:func:`study_rows`)."""
     per_run = frame.pivot_table(index="run_id", columns="column", values="value", aggfunc="last")
     metrics = sorted(per_run.columns)
     if len(metrics) < 2:
@@ -95,7 +107,11 @@ def variance_shares(selection: Selection) -> list[VarianceShare]:
     Raises:
         UsageError: several datasets in the selection.
     """
-    frame, _ = _study_rows(selection)
+    return variance_shares_of_rows(_study_rows(selection)[0])
+
+
+def variance_shares_of_rows(frame) -> list[VarianceShare]:
+    """:func:`variance_shares` of rows already selected (:func:`study_rows`)."""
     shares = []
     for metric, rows in frame.groupby("column", sort=True):
         values = rows["value"].astype(float)

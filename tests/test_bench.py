@@ -94,7 +94,7 @@ def test_malformed_entries_are_usage_errors(tmp_path, entry, message):
 
 
 def test_study_lists_without_building_anything(monkeypatch):
-    """5,400 entries, one configuration resolved per grid point and no dataset or model built."""
+    """12,600 entries (dlib's seven datasets), one configuration resolved per grid point, nothing built."""
     import disbench.runs as runs
 
     def refuse(*args, **kwargs):
@@ -107,14 +107,49 @@ def test_study_lists_without_building_anything(monkeypatch):
     monkeypatch.setattr(runs, "resolve_run_spec", lambda *a, **k: resolved.append(a) or original(*a, **k))
     suite = load_suite("dlib-unsupervised-study")
     run_ids = [suite.spec(entry).run_id for entry in suite.entries()]
-    assert len(run_ids) == len(set(run_ids)) == 6 * 6 * 50 * 3 == 5400
-    assert len(resolved) == 6 * 6 * 3  # per (method, value, dataset): seeds only change the seed
+    assert len(run_ids) == len(set(run_ids)) == 6 * 6 * 50 * 7 == 12_600
+    assert len(resolved) == 6 * 6 * 7  # per (method, value, dataset): seeds only change the seed
     first = suite.entry(0)
     assert (first.method, first.dataset, first.seed, first.label) == ("beta-vae", "dsprites", 0, "beta=1")
     assert suite.spec(first).steps == 300_000 and suite.spec(first).method_config["beta"] == 1.0
     dip_ii = [e for e in suite.entries() if e.method == "dip-vae-ii"]
     assert sorted({e.overrides["lambda_od"] for e in dip_ii}) == [1, 2, 5, 10, 20, 50]
     assert set(first.metrics) >= {"beta-vae", "factor-vae", "mig", "dci", "modularity", "sap"}
+    # dlib's sweep.py order: dsprites_full, color_dsprites, noisy_dsprites, scream_dsprites, smallnorb, cars3d, shapes3d
+    assert [suite.entry(i * 300).dataset for i in range(7)] == [
+        "dsprites", "color-dsprites-tint", "noisy-dsprites", "scream-dsprites", "smallnorb", "cars3d", "shapes3d"
+    ]
+
+
+def test_listing_the_study_never_imports_torch():
+    """Resolving 12,600 run configurations must not pay for torch's import (seconds)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from disbench.bench import load_suite\n"
+        "suite = load_suite('dlib-unsupervised-study')\n"
+        "ids = {suite.spec(entry).run_id for entry in suite.entries()}\n"
+        "assert len(ids) == 12600, len(ids)\n"
+        "print(sorted(name for name in sys.modules if name == 'torch' or name.startswith('torch.')))\n"
+    )
+    import os
+    from pathlib import Path
+
+    repository = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [repository, os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert result.stdout.strip() == "[]"
+
+
+def test_mpi3d_suite_is_the_studys_grid_on_the_three_mpi3d_datasets():
+    study, mpi = load_suite("dlib-unsupervised-study"), load_suite("mpi3d")
+    assert len(mpi) == 6 * 6 * 50 * 3 == 5400
+    assert [b.method for b in mpi.blocks] == [b.method for b in study.blocks]
+    assert [b.points for b in mpi.blocks] == [b.points for b in study.blocks]
+    assert all(b.datasets == ("mpi3d-toy", "mpi3d-realistic", "mpi3d-real") for b in mpi.blocks)
+    assert mpi.spec(mpi.entry(0)).steps == 300_000 and mpi.slurm.gpus_per_task == 1
 
 
 def test_entry_labels_and_metric_options_reach_the_run_and_leaderboard(tmp_path, cli):
@@ -142,7 +177,7 @@ def test_entry_labels_and_metric_options_reach_the_run_and_leaderboard(tmp_path,
 def test_cpu_study_entry_runs_with_its_metric_options_and_label(tmp_path, cli):
     listing = cli("bench", "--suite", "dlib-unsupervised-study-cpu", "--list")
     lines = listing.stdout.strip().splitlines()
-    assert len(lines) == 48 and lines[0].split("\t")[2] == "beta=1"
+    assert len(lines) == 72 and lines[0].split("\t")[2] == "beta=1"
     suite = load_suite("dlib-unsupervised-study-cpu")
     entry = suite.entry(0)
     result = cli("bench", "--suite", "dlib-unsupervised-study-cpu", "--index", "0", "--device", "cpu", "-q", "--format", "csv")

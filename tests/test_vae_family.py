@@ -8,9 +8,8 @@ import torch
 import pytest
 from torch import nn
 
-from disbench.methods.nets import ConvEncoder, DeconvDecoder, tf_same_conv, tf_same_padding
+from disbench.methods.nets import ConvEncoder, DeconvDecoder, VAEModel, tf_same_conv, tf_same_padding
 from disbench.methods.vae import (
-    VAEModel,
     covariance,
     dip_regulariser,
     discriminator_cross_entropy,

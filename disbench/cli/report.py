@@ -90,6 +90,14 @@ def report(
         Optional[str],
         typer.Option("--claims", help="Check the claims a suite states (suite name or FILE.yaml): measured mean ± std over seeds, threshold, holds.", rich_help_panel=STUDY_PANEL),
     ] = None,
+    html: Annotated[
+        Optional[Path],
+        typer.Option("--html", help="Write the whole report as one offline, interactive page instead: table, charts, study, traversals, provenance.", rich_help_panel=opt.OUTPUT_PANEL),
+    ] = None,
+    runs_dir: Annotated[
+        Optional[Path],
+        typer.Option("--runs-dir", help="With --html: folder of run folders whose traversals.png and reconstructions.png the page shows [default: runs].", rich_help_panel=opt.OUTPUT_PANEL),
+    ] = None,
 ) -> None:
     """Summarise leaderboards: mean ± std over seeds of each method configuration, best value per column in bold.
 
@@ -110,6 +118,12 @@ def report(
         raise UsageError("--x plots scores over steps; it does not combine with --correlations or --variance.")
     if variance and plot is not None:
         raise UsageError("--variance writes a table only; drop --plot.")
+    if runs_dir is not None and html is None:
+        raise UsageError("--runs-dir tells --html where the runs' figures are: add --html FILE.html.")
+    if html is not None:
+        given = [name for name, value in (("--out", out), ("--plot", plot), ("--x", x), ("--correlations", correlations), ("--variance", variance)) if value]
+        if given:
+            raise UsageError(f"--html writes the whole report (table, figures, study) to one page; drop {', '.join(given)}.")
     if plot is not None:
         from disbench.plots import figure_format
 
@@ -120,6 +134,9 @@ def report(
         _claims(claims, sources, fmt, out)
         return
     selection = Selection(sources, method, dataset, metric, space, factor or ["all"])
+    if html is not None:
+        _html(selection, html, runs_dir or opt.DEFAULT_RUNS_DIR)
+        return
     if correlations or variance:
         _study(selection, correlations, fmt, out, plot if correlations else None, leaderboard_paths(sources))
         return
@@ -138,6 +155,33 @@ def report(
 
         plot_report(table, plot)
     info(f"wrote {plot}")
+
+
+def _html(selection, path: Path, runs_dir: Path) -> None:
+    import time
+
+    from disbench.html_report import write_html_report
+
+    started = time.perf_counter()
+    write_html_report(selection, path, runs_dir, _command_line(selection, path, runs_dir))
+    info(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
+
+
+def _command_line(selection, path: Path, runs_dir: Path) -> str:
+    """The `disbench report --html` command that makes this page again (options in their long form)."""
+    import shlex
+
+    words = ["disbench", "report"]
+    for option, values in (
+        ("--leaderboard", selection.leaderboards), ("--method", selection.methods), ("--dataset", selection.datasets),
+        ("--metric", selection.metrics), ("--space", selection.spaces),
+        ("--factor", None if list(selection.factors) == ["all"] else selection.factors),
+    ):
+        for value in values or []:
+            words += [option, str(value)]
+    if runs_dir != opt.DEFAULT_RUNS_DIR:
+        words += ["--runs-dir", str(runs_dir)]
+    return shlex.join([*words, "--html", str(path)])
 
 
 def _study(selection, correlations: bool, fmt: str, out: Path | None, plot: Path | None, paths: list[Path]) -> None:

@@ -1,4 +1,4 @@
-"""dSprites (Matthey et al. 2017) and its two coloured variants.
+"""dSprites (Matthey et al. 2017), its coloured variants, and dlib's noisy and scream backgrounds.
 
 Factors (indices, the released ``latents_classes`` without its colour column):
 shape 3 (square, ellipse, heart), scale 6, orientation 40, x 32, y 32.
@@ -8,6 +8,11 @@ coloured variants).
 Pixels come from the released file when it is found (``data_dir`` option or
 ``$DISBENCH_DATA``), otherwise from the in-process renderer (:mod:`sprites`),
 read from the cache that ``disbench data prepare dsprites`` writes when present.
+
+disentanglement_lib's variants recolour each observation with draws from the generator
+passed to ``observations_from_factors`` (same seed, same pixels): ``color-dsprites-tint``
+multiplies the sprite by a random RGB tint, ``noisy-dsprites`` puts it on uniform noise,
+``scream-dsprites`` inverts it into a random crop of a user-supplied image of The Scream.
 
 Transformation groups. Content is the shape. ``grouping="split"`` (the default
 for ``dsprites`` and ``color-dsprites-tint``) gives one style group per kind of
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -246,3 +252,98 @@ class ColorDSpritesTint(DSprites):
     def colourise(self, masks: np.ndarray, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         tint = rng.uniform(0.5, 1.0, size=(len(masks), 3)).astype(np.float32)
         return masks[:, None].astype(np.float32) * tint[:, :, None, None]
+
+
+@DATASETS.register("noisy-dsprites")
+class NoisyDSprites(DSprites):
+    """dSprites in white on uniform noise, every pixel and channel drawn anew (dlib's NoisyDSprites)."""
+
+    summary = "dSprites in white on a background of uniform RGB noise drawn per image (disentanglement_lib)"
+    channels = 3
+
+    def colourise(self, masks: np.ndarray, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        # drawn height x width x channel, as dlib draws its (n, 64, 64, 3) noise
+        noise = rng.uniform(0.0, 1.0, size=(len(masks), 64, 64, 3)).transpose(0, 3, 1, 2)
+        return np.minimum(masks[:, None] + noise, 1.0).astype(np.float32)
+
+
+#: the image dlib downloads for scream-dsprites; the user saves it as SCREAM_NAME in the data folder
+SCREAM_NAME = "scream.jpg"
+SCREAM_URL = "https://upload.wikimedia.org/wikipedia/commons/f/f4/The_Scream.jpg"
+#: dlib shrinks the image to fit in this box (width, height), keeping its aspect ratio
+SCREAM_BOX = (350, 274)
+
+
+def load_background(path: Path, box: tuple[int, int] = SCREAM_BOX) -> np.ndarray:
+    """The background picture as dlib prepares it: float64 ``(H, W, 3)`` in [0, 1].
+
+    dlib calls Pillow's ``thumbnail`` of its time: the size shrinks to fit ``box``
+    (width first, then height, truncating), the JPEG decoder is asked for a draft of
+    at least that size, then a bicubic resize. Current Pillow's ``thumbnail`` adds a
+    box-reduction step, so the old steps are written out here.
+
+    Raises:
+        UsageError: the file cannot be opened as an image, or is smaller than 65 x 65 px after fitting.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if width > box[0]:
+                height, width = int(max(height * box[0] / width, 1)), int(box[0])
+            if height > box[1]:
+                width, height = int(max(width * box[1] / height, 1)), int(box[1])
+            if (width, height) != image.size:
+                image.draft(None, (width, height))
+                image = image.resize((width, height), Image.Resampling.BICUBIC)
+            pixels = np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise UsageError(f"background image {str(path)!r} cannot be read as a picture ({type(exc).__name__}); "
+                         f"save The Scream ({SCREAM_URL}) there as a JPEG.") from None
+    if min(pixels.shape[:2]) <= 64:
+        raise UsageError(f"background image {str(path)!r} is {pixels.shape[1]} x {pixels.shape[0]} px after fitting "
+                         f"into {box[0]} x {box[1]}; it must exceed 64 px each way (save The Scream, {SCREAM_URL}).")
+    return pixels
+
+
+@DATASETS.register("scream-dsprites")
+class ScreamDSprites(DSprites):
+    """dSprites inverted into a colour-shifted random crop of The Scream (dlib's ScreamDSprites).
+
+    Per observation: a 64 x 64 crop whose corner is uniform over the rows and columns
+    ``0 .. size - 65`` (dlib's ``randint(0, size - 64)`` never reaches the last offset),
+    averaged with a colour uniform in [0, 1]^3, and inverted (1 - value) on the sprite.
+    """
+
+    summary = "dSprites inverted into a random crop of The Scream, colour-shifted (disentanglement_lib; you supply scream.jpg)"
+    channels = 3
+
+    def __init__(self, config: DSpritesConfig | None = None) -> None:
+        super().__init__(config)
+        self.background_path = locations.require_file(
+            SCREAM_NAME, self.config.data_dir, "scream-dsprites' background picture",
+            f"save The Scream ({SCREAM_URL}, the picture dlib uses) there as {SCREAM_NAME}",
+        )
+        self.background = load_background(self.background_path)
+
+    def colourise(self, masks: np.ndarray, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        n = len(masks)
+        height, width = self.background.shape[:2]
+        rows = rng.integers(0, height - 64, size=n)
+        columns = rng.integers(0, width - 64, size=n)
+        shift = rng.uniform(0.0, 1.0, size=(n, 3))
+        windows = sliding_window_view(self.background, (64, 64), axis=(0, 1))  # (rows, columns, 3, 64, 64), no copy
+        crops = (windows[rows, columns] + shift[:, :, None, None]) / 2.0
+        return np.where(masks[:, None] == 1, 1.0 - crops, crops).astype(np.float32)
+
+    @classmethod
+    def locate_files(cls, config: DSpritesConfig) -> dict[str, Any]:
+        return {**super().locate_files(config), SCREAM_NAME: locations.file_status(SCREAM_NAME, config.data_dir)}
+
+    def describe(self) -> dict[str, Any]:
+        description = super().describe()
+        description["files"]["in use"] = f"{self.sprites.origin}; background picture {self.background_path}"
+        return description

@@ -39,13 +39,26 @@ def cache_dir(option: str | None = None) -> Path:
     return Path(value).expanduser() if value else Path.home() / ".cache" / "disbench"
 
 
-def find_file(name: str, option: str | None) -> Path | None:
-    """``data_dir/name`` when it exists, else ``None``."""
-    folder = data_dir(option)
-    if folder is None:
+def find_file(name: str, option: str | None, folder: bool = False) -> Path | None:
+    """``data_dir/name`` when it exists (as a file, or as a folder with ``folder=True``), else ``None``."""
+    parent = data_dir(option)
+    if parent is None:
         return None
-    path = folder / name
-    return path if path.is_file() else None
+    path = parent / name
+    return path if (path.is_dir() if folder else path.is_file()) else None
+
+
+def require_file(name: str, option: str | None, what: str, obtain: str, folder: bool = False) -> Path:
+    """``data_dir/name``, or a one-line UsageError: ``{what} not found at {where}; {obtain}.``
+
+    Args:
+        what: what is missing, e.g. ``"Shapes3D file"``.
+        obtain: how to get it and where to put it, e.g. ``"download it from URL and put it there"``.
+    """
+    path = find_file(name, option, folder)
+    if path is None:
+        raise UsageError(f"{what} not found at {looked_for(name, option)[0]}; {obtain}.")
+    return path
 
 
 def looked_for(name: str, option: str | None) -> list[str]:
@@ -58,11 +71,11 @@ def looked_for(name: str, option: str | None) -> list[str]:
     return [f"${DATA_ENV}/{name} (set {DATA_ENV} or the data_dir option)"]
 
 
-def file_status(name: str, option: str | None) -> dict[str, object]:
+def file_status(name: str, option: str | None, folder: bool = False) -> dict[str, object]:
     """Where ``name`` is looked for and whether it is there, never raising (for ``data info``)."""
     status: dict[str, object] = {"looked for": looked_for(name, option)[0]}
     try:
-        status["found"] = find_file(name, option) is not None
+        status["found"] = find_file(name, option, folder) is not None
     except UsageError as exc:
         status["found"] = False
         status["problem"] = str(exc)

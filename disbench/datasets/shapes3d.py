@@ -23,7 +23,7 @@ from disbench.datasets import locations
 from disbench.datasets.base import CONTENT, DatasetConfig, Factor
 from disbench.datasets.grid import FactorGridDataset
 from disbench.datasets.registry import DATASETS
-from disbench.errors import DisbenchError, UsageError
+from disbench.errors import DisbenchError
 
 FILE_NAME = "3dshapes.h5"
 URL = "https://storage.googleapis.com/3d-shapes/3dshapes.h5"
@@ -59,12 +59,9 @@ class Shapes3D(FactorGridDataset):
 
     def __init__(self, config: Shapes3DConfig | None = None) -> None:
         super().__init__(config)
-        path = locations.find_file(FILE_NAME, self.config.data_dir)
-        if path is None:
-            where = locations.looked_for(FILE_NAME, self.config.data_dir)[0]
-            raise UsageError(f"Shapes3D file not found at {where}; download it from {URL} and put it there.")
-        self.path = path
-        sizes = self._check_file(path)
+        self.path = locations.require_file(FILE_NAME, self.config.data_dir, "Shapes3D file",
+                                           f"download it from {URL} and put it there")
+        sizes = self._check_file(self.path)
         self.factors = [Factor(name, group, size) for (name, group), size in zip(FACTORS, sizes)]
         self.style_groups = ["colour", "geometry"]
         self.observation_shape = (3, 64, 64)

@@ -25,18 +25,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
-from torch import nn
 
 from disbench.datasets.base import CONTENT
 from disbench.errors import UsageError
-from disbench.methods import ssl_losses as L
-from disbench.methods.distributed import mean_over_processes
+from disbench.lazy import lazy_module
 from disbench.methods.registry import METHODS
 from disbench.methods.ssl import SSLConfig, SSLMethod, check_temperature
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from disbench.methods import distributed
+    from disbench.methods import ssl_losses as L
+else:  # imported on first use: registering the method and resolving its config needs no torch
+    torch = lazy_module("torch")
+    nn = lazy_module("torch.nn")
+    distributed = lazy_module("disbench.methods.distributed")
+    L = lazy_module("disbench.methods.ssl_losses")
 
 
 @dataclass
@@ -228,7 +237,7 @@ class MultiSpace(SSLMethod):
         cfg = self.config
         if not cfg.adaptive_lambdas or self._violations is None or step < cfg.lambda_warmup_steps:
             return
-        violations = mean_over_processes(self._violations)
+        violations = distributed.mean_over_processes(self._violations)
         step_size = L.lambda_step_size(
             cfg.base_lr_lambda,
             self.global_batch,

@@ -220,3 +220,41 @@ def projector(in_dim: int, hidden: Sequence[int], out_dim: int) -> nn.Sequential
         width = size
     layers.append(nn.Linear(width, out_dim, bias=False))
     return nn.Sequential(*layers)
+
+
+class VAEModel(nn.Module):
+    """The VAE family's network: encoder to means and log-variances, decoder to observation logits."""
+
+    def __init__(self, observation_shape: tuple[int, ...], latent_dim: int, hidden: tuple[int, ...]) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = build_encoder(observation_shape, latent_dim, hidden, heads=2)  # means, log-variances
+        self.decoder = build_decoder(observation_shape, latent_dim, hidden)
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, logvar = self.encoder(x).chunk(2, dim=1)
+        return mean, logvar
+
+
+class FactorVAEModel(VAEModel):
+    """The VAE plus FactorVAE's discriminator."""
+
+    def __init__(self, observation_shape, latent_dim, hidden, discriminator_hidden: int) -> None:
+        super().__init__(observation_shape, latent_dim, hidden)
+        # dlib's fc_discriminator: 6 leaky-ReLU (slope 0.2, TF's default) layers, 2 logits, TF's initialisation
+        self.discriminator = tf_initialise(nn.Sequential(
+            *[m for i in range(6) for m in (nn.Linear(latent_dim if i == 0 else discriminator_hidden, discriminator_hidden), nn.LeakyReLU(0.2))],
+            nn.Linear(discriminator_hidden, 2),
+        ))
+
+
+class SSLModel(nn.Module):
+    """``projector(backbone(x))``; buffers added by methods (multipliers) live here so they are checkpointed."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.projector = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.projector(self.backbone(x))

@@ -13,14 +13,21 @@ returns the backbone features instead (what linear-probe papers evaluate).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
-import torch.nn.functional as F
-
-from disbench.methods import ssl_losses as L
+from disbench.lazy import lazy_module
 from disbench.methods.registry import METHODS
 from disbench.methods.ssl import TwoViewConfig, TwoViewMethod, check_temperature
+
+if TYPE_CHECKING:
+    import torch
+    import torch.nn.functional as F
+
+    from disbench.methods import ssl_losses as L
+else:  # imported on first use: registering the method and resolving its config needs no torch
+    torch = lazy_module("torch")
+    F = lazy_module("torch.nn.functional")
+    L = lazy_module("disbench.methods.ssl_losses")
 
 
 @dataclass

@@ -25,23 +25,32 @@ Launch lines (see docs/ssl.md)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
-from torch import nn
 
 from disbench.errors import UsageError
+from disbench.lazy import lazy_module
 from disbench.methods.base import TorchMethod, TrainableConfig
 from disbench.methods.collapse import CollapseProbe
-from disbench.methods.distributed import gather_examples
-from disbench.methods.lars import LARS
-from disbench.methods.ssl_losses import END_LR_RATIO
-from disbench.methods.nets import ConvEncoder, SmallConvEncoder, is_image, mlp, projector, resnet_backbone
 from disbench.training import cosine_lr_scale, distributed_info
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from disbench.methods import distributed, lars, nets
+else:  # imported on first use: registering the methods and resolving their configs needs no torch
+    torch = lazy_module("torch")
+    nn = lazy_module("torch.nn")
+    distributed = lazy_module("disbench.methods.distributed")
+    lars = lazy_module("disbench.methods.lars")
+    nets = lazy_module("disbench.methods.nets")
 
 #: images at most this many pixels wide get the small-image ResNet-18 (ImageNet-size ones ResNet-50)
 SMALL_IMAGE_SIDE = 96
+#: the reference's cosine schedules end at this fraction of their peak (``--end-lr-ratio`` of main.py)
+END_LR_RATIO = 1e-3
 
 
 @dataclass
@@ -100,23 +109,11 @@ def check_temperature(temperature: float) -> None:
         )
 
 
-class SSLModel(nn.Module):
-    """``projector(backbone(x))``; buffers added by methods (multipliers) live here so they are checkpointed."""
-
-    def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
-        super().__init__()
-        self.backbone = backbone
-        self.projector = head
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.projector(self.backbone(x))
-
-
 def build_backbone(config: SSLConfig, observation_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
     """The backbone for this data shape and its output width."""
     choice = config.encoder
     if choice == "auto":
-        if not is_image(observation_shape):
+        if not nets.is_image(observation_shape):
             choice = "mlp"
         else:
             choice = "resnet18" if max(observation_shape[1:]) <= SMALL_IMAGE_SIDE else "resnet50"
@@ -125,17 +122,17 @@ def build_backbone(config: SSLConfig, observation_shape: tuple[int, ...]) -> tup
             raise UsageError(
                 f"encoder 'mlp' needs vector observations, got shape {observation_shape}; use encoder=resnet18 or conv."
             )
-        return mlp([observation_shape[0], *config.encoder_hidden, config.representation_dim]), config.representation_dim
-    if not is_image(observation_shape):
+        return nets.mlp([observation_shape[0], *config.encoder_hidden, config.representation_dim]), config.representation_dim
+    if not nets.is_image(observation_shape):
         raise UsageError(f"encoder {choice!r} needs images (C, H, W), got shape {observation_shape}; use encoder=mlp.")
     channels, height, _ = observation_shape
     if choice == "conv":
-        return ConvEncoder(channels, height, config.representation_dim), config.representation_dim
+        return nets.ConvEncoder(channels, height, config.representation_dim), config.representation_dim
     if choice in ("small-conv", "small-conv-bn"):
-        encoder = SmallConvEncoder(channels, height, config.representation_dim, batch_norm=choice == "small-conv-bn")
+        encoder = nets.SmallConvEncoder(channels, height, config.representation_dim, batch_norm=choice == "small-conv-bn")
         return encoder, config.representation_dim
     depth = 18 if choice == "resnet18" else 50
-    return resnet_backbone(depth, channels, small_images=max(observation_shape[1:]) <= SMALL_IMAGE_SIDE)
+    return nets.resnet_backbone(depth, channels, small_images=max(observation_shape[1:]) <= SMALL_IMAGE_SIDE)
 
 
 class SSLMethod(TorchMethod):
@@ -155,7 +152,7 @@ class SSLMethod(TorchMethod):
         with torch.random.fork_rng(devices=[]):  # initial weights depend on the run seed alone
             torch.manual_seed(self.seed)
             backbone, width = build_backbone(self.config, tuple(self.dataset.observation_shape))
-            model = SSLModel(backbone, projector(width, self.config.projector_hidden, self.config.embedding_dim))
+            model = nets.SSLModel(backbone, nets.projector(width, self.config.projector_hidden, self.config.embedding_dim))
         self.distributed = distributed_info()
         if self.distributed.enabled:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -214,7 +211,7 @@ class SSLMethod(TorchMethod):
 
     def gather(self, embeddings: torch.Tensor) -> tuple[torch.Tensor, int]:
         """All processes' embeddings ``(V, N, D)`` and this process's offset (see :mod:`.distributed`)."""
-        return gather_examples(embeddings)
+        return distributed.gather_examples(embeddings)
 
     @property
     def global_batch(self) -> int:
@@ -224,7 +221,7 @@ class SSLMethod(TorchMethod):
         params = self.model.parameters()
         cfg = self.config
         if cfg.optimizer == "lars":
-            return LARS(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+            return lars.LARS(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         if cfg.optimizer == "adamw":
             return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -265,17 +265,13 @@ def vicreg_loss(
 
 
 # --- dual ascent on the invariance multipliers -----------------------------------------------
-#: the reference's cosine schedules end at this fraction of their start (``--end-lr-ratio``)
-END_LR_RATIO = 1e-3
-
-
 def lambda_step_size(
     base_lr_lambda: float,
     global_batch: int,
     step: int,
     total_steps: int,
-    warmup_steps: int = 0,
-    end_ratio: float = END_LR_RATIO,
+    warmup_steps: int,
+    end_ratio: float,
 ) -> float:
     """The multipliers' step size eta at ``step``: 0 during their warm-up, then a cosine decay.
 

@@ -31,17 +31,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from disbench.errors import DisbenchError
+from disbench.lazy import lazy_module
 from disbench.methods.base import TorchMethod, TrainableConfig
-from disbench.methods.nets import build_decoder, build_encoder, is_image, tf_initialise
 from disbench.methods.registry import METHODS
+
+if TYPE_CHECKING:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from disbench.methods import nets
+else:  # imported on first use: registering the methods and resolving their configs needs no torch
+    torch = lazy_module("torch")
+    F = lazy_module("torch.nn.functional")
+    nn = lazy_module("torch.nn")
+    nets = lazy_module("disbench.methods.nets")
 
 
 @dataclass
@@ -61,18 +70,6 @@ class VAEConfig(TrainableConfig):
         super().__post_init__()
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be at least 1, got {self.latent_dim}")
-
-
-class VAEModel(nn.Module):
-    def __init__(self, observation_shape: tuple[int, ...], latent_dim: int, hidden: tuple[int, ...]) -> None:
-        super().__init__()
-        self.latent_dim = latent_dim
-        self.encoder = build_encoder(observation_shape, latent_dim, hidden, heads=2)  # means, log-variances
-        self.decoder = build_decoder(observation_shape, latent_dim, hidden)
-
-    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mean, logvar = self.encoder(x).chunk(2, dim=1)
-        return mean, logvar
 
 
 def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -113,12 +110,12 @@ class VAEMethod(TorchMethod):
     Config = VAEConfig
 
     def build(self) -> nn.Module:
-        return VAEModel(tuple(self.dataset.observation_shape), self.config.latent_dim, tuple(self.config.hidden))
+        return nets.VAEModel(tuple(self.dataset.observation_shape), self.config.latent_dim, tuple(self.config.hidden))
 
     @property
     def bernoulli(self) -> bool:
         choice = self.config.reconstruction
-        return is_image(self.dataset.observation_shape) if choice == "auto" else choice == "bernoulli"
+        return nets.is_image(self.dataset.observation_shape) if choice == "auto" else choice == "bernoulli"
 
     def reconstruction_loss(self, x: torch.Tensor, decoded: torch.Tensor) -> torch.Tensor:
         if self.bernoulli:
@@ -298,16 +295,6 @@ def discriminator_cross_entropy(real_logits: torch.Tensor, shuffled_logits: torc
     return -0.5 * (real[:, 0].log().mean() + shuffled[:, 1].log().mean())
 
 
-class FactorVAEModel(VAEModel):
-    def __init__(self, observation_shape, latent_dim, hidden, discriminator_hidden: int) -> None:
-        super().__init__(observation_shape, latent_dim, hidden)
-        # dlib's fc_discriminator: 6 leaky-ReLU (slope 0.2, TF's default) layers, 2 logits, TF's initialisation
-        self.discriminator = tf_initialise(nn.Sequential(
-            *[m for i in range(6) for m in (nn.Linear(latent_dim if i == 0 else discriminator_hidden, discriminator_hidden), nn.LeakyReLU(0.2))],
-            nn.Linear(discriminator_hidden, 2),
-        ))
-
-
 @METHODS.register("factor-vae")
 class FactorVAE(VAEMethod):
     """FactorVAE (Kim & Mnih 2018): ELBO plus gamma times a discriminator's estimate of total correlation.
@@ -325,7 +312,7 @@ class FactorVAE(VAEMethod):
 
     def build(self) -> nn.Module:
         cfg = self.config
-        return FactorVAEModel(tuple(self.dataset.observation_shape), cfg.latent_dim, tuple(cfg.hidden), cfg.discriminator_hidden)
+        return nets.FactorVAEModel(tuple(self.dataset.observation_shape), cfg.latent_dim, tuple(cfg.hidden), cfg.discriminator_hidden)
 
     def configure_optimizer(self) -> torch.optim.Optimizer:
         discriminator = list(self.model.discriminator.parameters())

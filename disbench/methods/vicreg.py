@@ -7,12 +7,19 @@ outputs; ``encode_layer=backbone`` returns the backbone features instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-
-from disbench.methods import ssl_losses as L
+from disbench.lazy import lazy_module
 from disbench.methods.registry import METHODS
 from disbench.methods.ssl import TwoViewConfig, TwoViewMethod
+
+if TYPE_CHECKING:
+    import torch
+
+    from disbench.methods import ssl_losses as L
+else:  # imported on first use: registering the method and resolving its config needs no torch
+    torch = lazy_module("torch")
+    L = lazy_module("disbench.methods.ssl_losses")
 
 
 @dataclass
