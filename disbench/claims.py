@@ -52,7 +52,7 @@ class ScoreSelection:
                 raise UsageError(f"claim selects rows by {column!r}, which is not a leaderboard column.")
             picked = picked[picked[column].astype(str) == str(wanted)]
         picked = picked[(picked["space"] == self.space) & (picked["metric"] == self.metric)]
-        picked = picked[[fnmatch.fnmatchcase(str(f), self.factor) for f in picked["factor"]]]
+        picked = picked[picked["factor"].map(lambda name: fnmatch.fnmatchcase(str(name), self.factor)).astype(bool)]
         picked = latest_checkpoints(picked)
         return picked.assign(value=picked["value"].astype(float)).groupby("run_id")["value"].mean()
 

@@ -107,16 +107,13 @@ class SmallConvEncoder(nn.Module):
     reference; the SSL reference (Eastwood et al. 2023) is a ResNet-18, a GPU budget.
     """
 
-    def __init__(
-        self, channels: int, image_size: int | tuple[int, int], out_dim: int, batch_norm: bool = False
-    ) -> None:
+    def __init__(self, channels: int, image_size: int | tuple[int, int], out_dim: int) -> None:
         super().__init__()
         height, width = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
         layers: list[nn.Module] = []
         in_channels = channels
         for filters in (32, 32, 64, 64):
-            norm = [nn.BatchNorm2d(filters)] if batch_norm else []
-            layers += [nn.Conv2d(in_channels, filters, 4, 2, 1, bias=not batch_norm), *norm, nn.ReLU()]
+            layers += [nn.Conv2d(in_channels, filters, 4, 2, 1), nn.ReLU()]
             in_channels = filters
             height, width = height // 2, width // 2
         self.features = nn.Sequential(*layers, nn.Flatten(), nn.Linear(in_channels * height * width, 256), nn.ReLU())

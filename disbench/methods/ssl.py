@@ -76,7 +76,7 @@ class SSLConfig(TrainableConfig):
         mixed_precision: bfloat16 autocast on CUDA (ignored on CPU).
     """
 
-    encoder: Literal["auto", "mlp", "small-conv", "small-conv-bn", "conv", "resnet18", "resnet50"] = "auto"
+    encoder: Literal["auto", "mlp", "small-conv", "conv", "resnet18", "resnet50"] = "auto"
     encoder_hidden: tuple[int, ...] = (256, 256)
     representation_dim: int = 64
     projector_hidden: tuple[int, ...] = (256,)
@@ -128,9 +128,8 @@ def build_backbone(config: SSLConfig, observation_shape: tuple[int, ...]) -> tup
     channels, height, _ = observation_shape
     if choice == "conv":
         return nets.ConvEncoder(channels, height, config.representation_dim), config.representation_dim
-    if choice in ("small-conv", "small-conv-bn"):
-        encoder = nets.SmallConvEncoder(channels, height, config.representation_dim, batch_norm=choice == "small-conv-bn")
-        return encoder, config.representation_dim
+    if choice == "small-conv":
+        return nets.SmallConvEncoder(channels, height, config.representation_dim), config.representation_dim
     depth = 18 if choice == "resnet18" else 50
     return nets.resnet_backbone(depth, channels, small_images=max(observation_shape[1:]) <= SMALL_IMAGE_SIDE)
 
