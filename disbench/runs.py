@@ -268,16 +268,15 @@ def _train_unlocked(
     run_dir.mkdir(parents=True, exist_ok=True)
     record_config, record_status = (write_run_config, write_status) if main_process else (_skip_write, _skip_write)
     label = label if label is not None else previous_label  # a resumed run keeps its name unless given another
-    record_config(
-        run_dir, spec, {
-            **({"label": label} if label else {}),
-            "device": device_description(device),
-            "data_source": dataset.data_source,
-            **({"num_parameters": count} if (count := parameter_count(method)) is not None else {}),
-            "versions": versions(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        },
-    )
+    provenance = {
+        **({"label": label} if label else {}),
+        "device": device_description(device),
+        "data_source": dataset.data_source,
+        **({"num_parameters": count} if (count := parameter_count(method)) is not None else {}),
+        "versions": versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    record_config(run_dir, spec, provenance)
     holder = current_holder()  # lets `bench --status` tell a live run from a killed one
     spent_before = float(status.get("train_seconds", 0.0))
     record_status(run_dir, state="running", train_seconds=spent_before, **holder)
@@ -286,6 +285,8 @@ def _train_unlocked(
         if method.trainable:
             outcome = training.train(method, spec.steps, run_dir, progress)
             result_status = "resumed" if outcome.status == "resumed" else "trained"
+            if outcome.cpu_threads is not None:  # what the run's float sums depend on, beside the device
+                record_config(run_dir, spec, {**provenance, "cpu_threads": outcome.cpu_threads})
         else:
             method.fit_arrays(np.random.default_rng(spec.seed))
             training.save_checkpoint(run_dir / training.CHECKPOINT, method, None, 0, np.random.default_rng(spec.seed))

@@ -102,13 +102,16 @@ class TrainingOutcome:
     steps: int
     seconds: float
     final_logs: dict[str, float]
+    #: torch's intra-op threads of every CPU step (None on a GPU): what the float sums depend on
+    cpu_threads: int | None = None
     #: stretches where the run sat at its collapsed loss (see :mod:`disbench.methods.collapse`); None: not watched
     collapse: list[dict[str, int]] | None = None
 
 
-def save_checkpoint(
-    path: Path, method: Any, optimizer: Any, step: int, rng: np.random.Generator, cpu_threads: int | None = None
-) -> None:
+def training_state(
+    method: Any, optimizer: Any, step: int, rng: np.random.Generator, cpu_threads: int | None = None
+) -> dict[str, Any]:
+    """Everything a checkpoint holds: what the next step needs to continue bit for bit."""
     import torch
 
     state = {
@@ -124,6 +127,28 @@ def save_checkpoint(
         state["cpu_threads"] = cpu_threads
     if torch.cuda.is_available():
         state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_training_state(state: dict[str, Any], method: Any, optimizer: Any, rng: np.random.Generator) -> None:
+    """Put ``method``, ``optimizer`` and both RNGs back where :func:`training_state` found them."""
+    import torch
+
+    method.load_state_dict(state["method"])
+    if state["optimizer"]:
+        optimizer.load_state_dict(state["optimizer"])
+    rng.bit_generator.state = json.loads(state["numpy_rng"])
+    torch.set_rng_state(state["torch_rng"].cpu())
+    if "cuda_rng" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+
+def save_checkpoint(
+    path: Path, method: Any, optimizer: Any, step: int, rng: np.random.Generator, cpu_threads: int | None = None
+) -> None:
+    import torch
+
+    state = training_state(method, optimizer, step, rng, cpu_threads)
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
@@ -237,6 +262,25 @@ def cpu_threads_for(flops: int, available: int) -> int:
     return 1 if flops < CPU_PARALLEL_FLOPS else max(1, available)
 
 
+def choose_cpu_threads(
+    method: Any, optimizer: Any, step: int, rng: np.random.Generator, train_step: Callable[[int], None], available: int
+) -> int:
+    """The threads of a fresh CPU run, from the FLOPs of its first step (:func:`cpu_threads_for`).
+
+    The step is counted on the run's own state and then undone (model, optimiser, both RNGs), so
+    that every step of the run, the first included, runs on the chosen threads: a run's numbers
+    depend on that choice alone, never on the thread count the process started with.
+    """
+    import copy
+
+    if available <= 1:
+        return 1
+    before = copy.deepcopy(training_state(method, optimizer, step, rng))
+    flops = step_flops(lambda: train_step(step))
+    restore_training_state(before, method, optimizer, rng)
+    return cpu_threads_for(flops, available)
+
+
 def seed_everything(seed: int) -> np.random.Generator:
     import torch
 
@@ -275,13 +319,7 @@ def train(
     cpu_threads: int | None = None
     if resume and checkpoint_path.is_file():
         state = load_checkpoint(checkpoint_path, method.device)
-        method.load_state_dict(state["method"])
-        if state["optimizer"]:
-            optimizer.load_state_dict(state["optimizer"])
-        rng.bit_generator.state = json.loads(state["numpy_rng"])
-        torch.set_rng_state(state["torch_rng"].cpu())
-        if "cuda_rng" in state and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        restore_training_state(state, method, optimizer, rng)
         start_step = int(state["step"])
         cpu_threads = state.get("cpu_threads")
     if dist.is_main:
@@ -290,7 +328,7 @@ def train(
             keep_checkpoint(run_dir, start_step)  # killed between the checkpoint and its copy
     status = "resumed" if start_step > 0 else "trained"
     if start_step >= steps:
-        return TrainingOutcome("finished", start_step, steps, 0.0, {})
+        return TrainingOutcome("finished", start_step, steps, 0.0, {}, cpu_threads)
 
     method.model.train()
     started = time.perf_counter()
@@ -366,19 +404,13 @@ def train(
     on_cpu = str(method.device) == "cpu"
     try:
         with _StopFlag() as stop:
-            if on_cpu and cpu_threads is not None:
+            if on_cpu and cpu_threads is None:
+                cpu_threads = choose_cpu_threads(method, optimizer, start_step, rng, train_step, threads_before)
+                unread.clear()  # the counted step's losses: that step is taken again below
+            if on_cpu:
                 torch.set_num_threads(cpu_threads)
             for step in range(start_step, steps):
-                if on_cpu and cpu_threads is None:
-                    # a fresh run's first step is counted (at the default threads) to choose the rest's
-                    if threads_before > 1:
-                        cpu_threads = cpu_threads_for(step_flops(lambda: train_step(step)), threads_before)
-                    else:
-                        train_step(step)
-                        cpu_threads = 1
-                    torch.set_num_threads(cpu_threads)
-                else:
-                    train_step(step)
+                train_step(step)
                 done = step + 1
                 if stop.signal_name is not None:
                     checkpoint(done)
@@ -398,7 +430,7 @@ def train(
     if probe is not None and dist.is_main:
         logged = [entry for entry in read_log(log_path) if probe.key in entry]
         collapse = collapse_stretches([e["step"] for e in logged], [e[probe.key] for e in logged], probe, steps)
-    return TrainingOutcome(status, start_step, steps, time.perf_counter() - started, logs, collapse)
+    return TrainingOutcome(status, start_step, steps, time.perf_counter() - started, logs, cpu_threads, collapse)
 
 
 def cosine_lr_scale(step: int, total_steps: int, warmup_steps: int = 0, end_ratio: float = 0.0) -> float:

@@ -12,7 +12,7 @@ import torch
 
 from disbench.errors import DisbenchError
 from disbench.runs import load_run, resolve_run_spec, train
-from disbench.store import read_status
+from disbench.store import read_run_config, read_status
 from disbench.training import CHECKPOINT, LOG, TrainingInterrupted, load_checkpoint
 
 STEPS = 40
@@ -163,7 +163,27 @@ def test_cpu_threads_follow_the_step_cost(tmp_path, monkeypatch):
         torch.set_num_threads(previous)
     assert load_checkpoint(mlp.run_dir / CHECKPOINT)["cpu_threads"] == 1
     assert load_checkpoint(conv.run_dir / CHECKPOINT)["cpu_threads"] == 2
+    assert read_run_config(conv.run_dir)["cpu_threads"] == 2  # recorded with the run's provenance
     assert torch.get_num_threads() == previous
+
+
+def test_a_run_does_not_depend_on_the_threads_the_process_started_with(tmp_path):
+    """OMP_NUM_THREADS (torch's thread count at start) must not change a run: its first step, counted
+    to choose the threads, runs on the chosen threads like every other step; the choice is recorded."""
+    run_spec = resolve_run_spec("beta-vae", "synthetic", seed=0, steps=4)  # the preset's MLP: one thread
+    previous = torch.get_num_threads()
+    trained = {}
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            trained[threads] = train(run_spec, tmp_path / f"threads{threads}", device="cpu").run_dir
+    finally:
+        torch.set_num_threads(previous)
+    _, one = trained_state(trained[1])
+    _, two = trained_state(trained[2])
+    for name in one:
+        assert torch.equal(one[name], two[name]), name
+    assert [read_run_config(trained[t])["cpu_threads"] for t in (1, 2)] == [1, 1]
 
 
 def test_resumption_keeps_the_thread_choice_bit_for_bit(tmp_path, monkeypatch):
