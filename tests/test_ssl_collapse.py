@@ -93,12 +93,17 @@ def test_a_collapsed_run_is_recorded_in_its_status_and_said_on_the_progress(tmp_
 def test_small_conv_encoder_starts_alive_where_dlibs_net_is_mostly_dead():
     torch.manual_seed(0)
     images = torch.as_tensor(BlobImages(side=64).sample(32, np.random.default_rng(0))[0])
+
+    def dead_after_first_relu(net):
+        hidden = images
+        for layer in net.features:
+            hidden = layer(hidden)
+            if isinstance(layer, torch.nn.ReLU):
+                return (hidden == 0).float().mean().item()
+
     small, dlib = SmallConvEncoder(3, 64, 10), ConvEncoder(3, 64, 10)
-    dead = {name: (net.features[: 2 if name == "small" else 3](images) == 0).float().mean().item()
-            for name, net in (("small", small), ("dlib", dlib))}
-    assert dead["small"] < dead["dlib"]
+    assert dead_after_first_relu(dlib) > 0.9 and dead_after_first_relu(small) < 0.75
     assert small(images).shape == (32, 10)
-    assert sum(p.numel() for p in small.parameters()) > 0
 
 
 def test_ssl_resnets_start_each_residual_block_as_the_identity():
