@@ -46,14 +46,19 @@ def test_collapsed_vicreg_variance_is_one_minus_the_epsilon_root():
     assert probe.key == "variance" and probe.value == pytest.approx(1 - math.sqrt(1e-4), rel=1e-5)
 
 
-def test_stretches_need_the_minimum_length_and_run_to_the_last_step():
-    probe = CollapseProbe("loss", 4.0)
+def test_stretches_are_judged_on_a_running_mean_and_need_the_minimum_length():
+    probe = CollapseProbe("loss", 4.0)  # collapsed: a 50-step mean within 0.08 of 4.0
     total = 1000  # stretches of at least 100 steps
     assert min_stretch(total) == 100 and min_stretch(100) == 50
-    values = [4.0] * 300 + [3.0] * 50 + [4.01] * 99 + [2.0] * 151 + [3.99] * 400
-    found = collapse_stretches(range(total), values, probe, total)
-    assert found == [{"from": 0, "to": 300, "steps": 300}, {"from": 600, "to": 1000, "steps": 400}]
+    values = [4.0] * 300 + [2.5] * 300 + [4.0] * 400
+    # leaving: two 2.5s pull the mean to 3.94, the third to 3.91; entering: 48 of the last 50 at 4.0
+    assert collapse_stretches(range(total), values, probe, total) == [
+        {"from": 0, "to": 302, "steps": 302}, {"from": 647, "to": 1000, "steps": 353}
+    ]
+    jitter = [4.0 + (0.12 if step % 2 else -0.12) for step in range(total)]  # 3% off at every step
+    assert collapse_stretches(range(total), jitter, probe, total) == [{"from": 0, "to": 1000, "steps": 1000}]
     assert collapse_stretches(range(total), [3.0] * total, probe, total) == []
+    assert collapse_stretches(range(total), [4.0] * 99 + [1.0] * 901, probe, total) == []  # too short
 
 
 def test_watch_announces_a_stretch_once_and_its_end():
@@ -61,8 +66,9 @@ def test_watch_announces_a_stretch_once_and_its_end():
     messages = [watch.update(step, {"loss": 4.0}) for step in range(60)]
     said = [m for m in messages if m]
     assert len(said) == 1 and "collapsed since step 0" in said[0] and watch.status == "since step 0"
-    assert "left the collapsed plateau at step 60" in watch.update(60, {"loss": 1.0})
-    assert watch.status is None and watch.update(61, {"other": 4.0}) is None
+    assert watch.update(60, {"loss": 1.0}) is None  # one step does not move a 50-step mean out
+    assert "left the collapsed plateau at step 61" in watch.update(61, {"loss": 1.0})
+    assert watch.status is None and watch.update(62, {"other": 4.0}) is None
 
 
 def test_a_collapsed_run_is_recorded_in_its_status_and_said_on_the_progress(tmp_path):

@@ -9,8 +9,9 @@ about the method. Each SSL method names the logged term to watch; its collapsed
 value is computed by the method's own loss on identical embeddings, so it is
 right for any batch size, temperature or estimator.
 
-A *collapse stretch* is a run of consecutive logged steps whose watched term is
-within :data:`RELATIVE_TOLERANCE` of the collapsed value, at least
+A *collapse stretch* is a run of consecutive logged steps where the watched term,
+averaged over the last :data:`WINDOW` steps (a collapsed loss still jitters with the
+batch), is within :data:`RELATIVE_TOLERANCE` of the collapsed value, at least
 :func:`min_stretch` steps long. The training loop reports a stretch as it
 happens; the run's ``status.json`` keeps the stretches of the whole run (read
 back from ``log.jsonl``, so a resumed run counts its earlier steps too).
@@ -18,11 +19,14 @@ back from ``log.jsonl``, so a resumed run counts its earlier steps too).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Iterable
 
-#: a logged value this close to the collapsed one, relative to max(|collapsed|, 1), counts as collapsed
-RELATIVE_TOLERANCE = 0.01
+#: a running mean this close to the collapsed value, relative to max(|collapsed|, 1), counts as collapsed
+RELATIVE_TOLERANCE = 0.02
+#: steps in the running mean: NT-Xent on a plateau at batch 64 jitters by about 1% from step to step
+WINDOW = 50
 #: a stretch is reported once it lasts this share of the budget (and at least MIN_STEPS)
 BUDGET_SHARE = 0.1
 MIN_STEPS = 50
@@ -44,7 +48,7 @@ class CollapseProbe:
         return abs(logged - self.value) <= RELATIVE_TOLERANCE * max(abs(self.value), 1.0)
 
     def describe(self) -> str:
-        return f"{self.key} within {RELATIVE_TOLERANCE:.0%} of its collapsed value {self.value:.4g}"
+        return f"{self.key} (mean of {WINDOW} steps) within {RELATIVE_TOLERANCE:.0%} of its collapsed value {self.value:.4g}"
 
 
 def collapse_stretches(
@@ -66,8 +70,8 @@ def collapse_stretches(
     stretches: list[dict[str, int]] = []
     start: int | None = None
     last = -1
-    for step, value in zip(steps, values):
-        if probe.is_collapsed(value):
+    for step, collapsed in zip(steps, _smoothed(values, probe)):
+        if collapsed:
             if start is None:
                 start = step
         elif start is not None:
@@ -78,6 +82,14 @@ def collapse_stretches(
     if start is not None and last + 1 - start >= shortest:
         stretches.append({"from": start, "to": last + 1, "steps": last + 1 - start})
     return stretches
+
+
+def _smoothed(values: Iterable[float], probe: CollapseProbe) -> Iterable[bool]:
+    """Whether the running mean over the last :data:`WINDOW` values (fewer at the start) is collapsed."""
+    recent: deque[float] = deque(maxlen=WINDOW)
+    for value in values:
+        recent.append(value)
+        yield probe.is_collapsed(sum(recent) / len(recent))
 
 
 def summarise(stretches: list[dict[str, int]], total_steps: int) -> str:
@@ -93,6 +105,7 @@ class CollapseWatch:
     def __init__(self, probe: CollapseProbe, total_steps: int) -> None:
         self.probe = probe
         self.shortest = min_stretch(total_steps)
+        self.recent: deque[float] = deque(maxlen=WINDOW)
         self.since: int | None = None
         self.announced = False
 
@@ -101,7 +114,8 @@ class CollapseWatch:
         value = logs.get(self.probe.key)
         if value is None:
             return None
-        if self.probe.is_collapsed(value):
+        self.recent.append(value)
+        if self.probe.is_collapsed(sum(self.recent) / len(self.recent)):
             if self.since is None:
                 self.since = step
             if not self.announced and step + 1 - self.since >= self.shortest:
