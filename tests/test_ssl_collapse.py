@@ -59,7 +59,7 @@ def test_stretches_are_judged_on_a_running_mean_and_need_the_minimum_length():
     # the first step alone is 3% off; from the second on the mean sits at 4.0
     assert collapse_stretches(range(total), jitter, probe, total) == [{"from": 1, "to": 1000, "steps": 999}]
     assert collapse_stretches(range(total), [3.0] * total, probe, total) == []
-    assert collapse_stretches(range(total), [4.0] * 99 + [1.0] * 901, probe, total) == []  # too short
+    assert collapse_stretches(range(total), [4.0] * 97 + [1.0] * 903, probe, total) == []  # 98 steps: too short
 
 
 def test_watch_announces_a_stretch_once_and_its_end():
