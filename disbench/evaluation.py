@@ -331,7 +331,7 @@ def split_group_metrics(options: dict[str, Any]) -> tuple[dict[str, Any], dict[s
 def _evaluate_checkpoints(
     run_dir: Path, request: EvalRequest, options: dict[str, Any], skipped: list[tuple[str, str]]
 ) -> EvalOutcome:
-    from disbench.methods.collapse import summarise
+    from disbench.collapse import summarise
     from disbench.store import RunSpec, kept_steps, read_run_config, read_status
 
     started = time.perf_counter()

@@ -37,7 +37,7 @@ import numpy as np
 
 from disbench.atomic import atomic_path, write_text
 from disbench.errors import DisbenchError
-from disbench.methods.collapse import CollapseWatch, collapse_stretches
+from disbench.collapse import CollapseWatch, collapse_stretches
 from disbench.progress import NullProgress, Progress
 from disbench.store import kept_checkpoint
 
@@ -104,7 +104,7 @@ class TrainingOutcome:
     final_logs: dict[str, float]
     #: torch's intra-op threads of every CPU step (None on a GPU): what the float sums depend on
     cpu_threads: int | None = None
-    #: stretches where the run sat at its collapsed loss (see :mod:`disbench.methods.collapse`); None: not watched
+    #: stretches where the run sat at its collapsed loss (see :mod:`disbench.collapse`); None: not watched
     collapse: list[dict[str, int]] | None = None
 
 

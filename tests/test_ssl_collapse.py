@@ -11,7 +11,7 @@ import torch
 
 from disbench.config import build_config
 from disbench.methods import METHODS
-from disbench.methods.collapse import CollapseProbe, CollapseWatch, collapse_stretches, min_stretch
+from disbench.collapse import CollapseProbe, CollapseWatch, collapse_stretches, min_stretch
 from disbench.methods.nets import ConvEncoder, SmallConvEncoder
 from disbench.training import cosine_lr_scale, train
 from ssl_fakes import BlobImages

@@ -27,7 +27,7 @@ from disbench.representation import Representation
 if TYPE_CHECKING:  # torch is imported lazily so that `disbench --help` stays instant
     import torch
 
-    from disbench.methods.collapse import CollapseProbe
+    from disbench.collapse import CollapseProbe
 
     from disbench.datasets.base import Dataset
     from disbench.training import TrainingContext
