@@ -21,7 +21,9 @@ A suite is a YAML file (``suites/NAME.yaml`` or any path)::
 Each method's entries are every (dataset, grid point, seed) in that order; an entry may
 also set its own ``datasets``, ``seeds``, ``metrics`` and ``eval`` (merged over the
 suite's). ``methods`` may also be a list of entries, each with a ``method:`` key, so that
-one method can have several blocks (other datasets, steps or settings). The grid is never expanded as a whole: :meth:`Suite.entry` computes entry ``I``
+one method can have several blocks (other datasets, steps or settings).
+
+The grid is never expanded as a whole: :meth:`Suite.entry` computes entry ``I``
 from the sizes, so ``--list`` and ``--index I`` stay fast for tens of thousands of entries,
 and listing resolves one configuration per (method, dataset, grid point), not per seed.
 

@@ -14,7 +14,7 @@ A suite may state the claims its runs test (``claims:`` in the suite file)::
 
 ``rows`` picks runs by any leaderboard column (``label`` is the suite entry's label);
 ``score`` picks one space, metric and factor pattern (wildcards average the matching
-factors of a run, e.g. the five ``content_*`` dimensions). Each run gives one number (its
+factors of a run, e.g. ``content*`` for the five ``content[i]`` dimensions). Each run gives one number (its
 latest scored checkpoint); the claim is judged on the mean over the runs (seeds), and the
 table reports mean ± std and n. ``above`` compares with another selection's mean, its
 ``score`` keys defaulting to the claim's own.
