@@ -8,6 +8,7 @@ A suite is a YAML file (``suites/NAME.yaml`` or any path)::
     metrics: [mig, sap, r2]
     eval: {n_eval: 10000, n_test: 5000, set: {mig.num_bins: 20}}
     slurm: {partition: gpu, time: 240, cpus_per_task: 8, gpus_per_task: 1, mem_gb: 32}
+    claims: [...]                  # what the runs test, checked by `disbench report --claims` (disbench.claims)
     methods:
       beta-vae:
         steps: 1500
@@ -19,7 +20,10 @@ A suite is a YAML file (``suites/NAME.yaml`` or any path)::
 
 Each method's entries are every (dataset, grid point, seed) in that order; an entry may
 also set its own ``datasets``, ``seeds``, ``metrics`` and ``eval`` (merged over the
-suite's). The grid is never expanded as a whole: :meth:`Suite.entry` computes entry ``I``
+suite's). ``methods`` may also be a list of entries, each with a ``method:`` key, so that
+one method can have several blocks (other datasets, steps or settings).
+
+The grid is never expanded as a whole: :meth:`Suite.entry` computes entry ``I``
 from the sizes, so ``--list`` and ``--index I`` stay fast for tens of thousands of entries,
 and listing resolves one configuration per (method, dataset, grid point), not per seed.
 
@@ -42,12 +46,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from disbench.claims import Claim, parse_claims
 from disbench.config import build_config, load_yaml_file, parse_set_options
 from disbench.errors import UsageError
 from disbench.evaluation import EvalSettings
 from disbench.presets import preset_dir
 
-SUITE_KEYS = {"name", "description", "seeds", "datasets", "metrics", "methods", "eval", "slurm"}
+SUITE_KEYS = {"name", "description", "seeds", "datasets", "metrics", "methods", "eval", "slurm", "claims"}
 ENTRY_KEYS = {"steps", "set", "grid", "label", "datasets", "seeds", "metrics", "eval"}
 #: a run folder's record of the (metrics, options, protocol) a suite entry scored it with
 SCORED = "scored.json"
@@ -179,12 +184,14 @@ class Suite:
         description: str = "",
         slurm: SlurmSettings | None = None,
         source: str = "",
+        claims: tuple[Claim, ...] = (),
     ) -> None:
         self.name = name
         self.blocks = tuple(blocks)
         self.description = description
         self.slurm = slurm or SlurmSettings()
         self.source = source
+        self.claims = claims
         self._specs: dict[str, Any] = {}
 
     def __len__(self) -> int:
@@ -280,21 +287,13 @@ def load_suite(name_or_path: str) -> Suite:
     where = f"suite {str(path)!r}"
     data = load_yaml_file(path, what="suite")
     _check_keys(data, SUITE_KEYS, where)
-    methods = data.get("methods") or {}
-    if isinstance(methods, list):
-        methods = {m: {} for m in methods}
-    if not isinstance(methods, dict) or not methods:
-        raise UsageError(f"{where} lists no methods.")
+    methods = _method_entries(data.get("methods"), where)
     seeds = _seeds(data.get("seeds", [0]), where)
     datasets = _names(data.get("datasets", ["synthetic"]), f"{where}: datasets")
     metrics = _names(data.get("metrics", ["all"]), f"{where}: metrics")
     settings, options = _eval_section(data.get("eval"), where)
     blocks = []
-    for method, entry in methods.items():
-        entry = entry or {}
-        entry_where = f"{where}, method {method!r}"
-        if not isinstance(entry, dict):
-            raise UsageError(f"{entry_where} must be a mapping of keys ({', '.join(sorted(ENTRY_KEYS))}).")
+    for method, entry, entry_where in methods:
         _check_keys(entry, ENTRY_KEYS, entry_where)
         entry_settings, entry_options = _eval_section(entry.get("eval"), entry_where)
         points = _grid_points(entry.get("grid"), dict(entry.get("set") or {}), entry_where)
@@ -327,7 +326,43 @@ def load_suite(name_or_path: str) -> Suite:
     if not isinstance(slurm_data, dict):
         raise UsageError(f"{where}: slurm must be a mapping of settings.")
     slurm = build_config(SlurmSettings, slurm_data, f"{where}, slurm section")
-    return Suite(str(data.get("name", path.stem)), blocks, str(data.get("description", "")).strip(), slurm, str(path.resolve()))
+    claims = parse_claims(data.get("claims"), where)
+    return Suite(
+        str(data.get("name", path.stem)), blocks, str(data.get("description", "")).strip(), slurm, str(path.resolve()), claims
+    )
+
+
+def _method_entries(methods: Any, where: str) -> list[tuple[str, dict[str, Any], str]]:
+    """(method, entry, where) per block, in file order.
+
+    ``methods`` is a mapping of method name to entry, a list of names, or a list of entries
+    each naming its ``method`` (so that one method can have several blocks, e.g. one per
+    dataset with its own steps and settings).
+    """
+    if isinstance(methods, dict):
+        items = list(methods.items())
+    elif isinstance(methods, list):
+        items = []
+        for item in methods:
+            if isinstance(item, dict) and "method" in item:
+                entry = dict(item)
+                items.append((entry.pop("method"), entry))
+            elif isinstance(item, str):
+                items.append((item, {}))
+            else:
+                raise UsageError(f"{where}: each item of a methods list is a method name or a mapping with `method:`, got {item!r}.")
+    else:
+        items = []
+    if not items:
+        raise UsageError(f"{where} lists no methods.")
+    blocks = []
+    for number, (method, entry) in enumerate(items):
+        entry_where = f"{where}, method {method!r}" + (f" (item {number + 1})" if isinstance(methods, list) else "")
+        entry = entry or {}
+        if not isinstance(entry, dict):
+            raise UsageError(f"{entry_where} must be a mapping of keys ({', '.join(sorted(ENTRY_KEYS))}).")
+        blocks.append((str(method), entry, entry_where))
+    return blocks
 
 
 def _check_keys(data: dict[str, Any], valid: set[str], where: str) -> None:

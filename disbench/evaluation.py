@@ -141,6 +141,8 @@ class EvalOutcome:
     #: why this run failed (with ``keep_going``); None when it did not
     error: str | None = None
     exit_code: int = 0
+    #: what a reader of the scores should know about the run (e.g. it trained collapsed)
+    notes: list[str] = field(default_factory=list)
 
 
 class RunFailed(DisbenchError):
@@ -352,14 +354,18 @@ def split_group_metrics(options: dict[str, Any]) -> tuple[dict[str, Any], dict[s
 def _evaluate_checkpoints(
     run_dir: Path, request: EvalRequest, options: dict[str, Any], skipped: list[tuple[str, str]]
 ) -> EvalOutcome:
-    from disbench.store import RunSpec, kept_steps, read_run_config
+    from disbench.collapse import summarise
+    from disbench.store import RunSpec, kept_steps, read_run_config, read_status
 
     started = time.perf_counter()
     config = read_run_config(run_dir)
     spec = RunSpec.from_dict(config)
     outcome = EvalOutcome(run_id=config["run_id"], skipped=list(skipped))
+    collapse = read_status(run_dir).get("collapse") or []
+    if collapse:
+        outcome.notes.append(f"trained {summarise(collapse, spec.steps)}: its scores say little about the method")
     for step in [s for s in kept_steps(run_dir) if s < spec.steps] + [None]:
-        _evaluate_checkpoint(run_dir, config, spec, step, request, options, outcome)
+        _evaluate_checkpoint(run_dir, config, spec, step, request, options, outcome, collapse)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -372,8 +378,12 @@ def _evaluate_checkpoint(
     request: EvalRequest,
     options: dict[str, Any],
     outcome: EvalOutcome,
+    collapse: list[dict[str, int]] = (),
 ) -> None:
-    """Score one checkpoint of a run (``step``: a kept one; None: the final one) into ``outcome``."""
+    """Score one checkpoint of a run (``step``: a kept one; None: the final one) into ``outcome``.
+
+    ``collapse``: the run's collapse stretches (status.json), kept beside each score in results.json.
+    """
     from disbench.runs import build_dataset
 
     settings = request.settings
@@ -394,7 +404,10 @@ def _evaluate_checkpoint(
         scored = score_points(points, todo, provenance, settings.eval_seed, request.progress, description)
         outcome.skipped += scored.skipped
         for name, per_space in scored.details.items():
-            put_entry(results, name, {"protocol": protocol, "spaces": per_space})
+            entry = {"protocol": protocol, "spaces": per_space}
+            if collapse:
+                entry["training_collapse"] = list(collapse)
+            put_entry(results, name, entry)
         # results first: if the leaderboard write fails, the next eval fills it from here
         write_results(run_dir, results, step)
         if step is None:

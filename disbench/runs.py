@@ -259,17 +259,18 @@ def _train_unlocked(
             outcome = training.train(method, spec.steps, run_dir, progress)
             result_status = "resumed" if outcome.status == "resumed" else "trained"
             run.record_threads(outcome.cpu_threads)
+            collapse = outcome.collapse
         else:
             method.fit_arrays(np.random.default_rng(spec.seed))
             training.save_checkpoint(run_dir / training.CHECKPOINT, method, None, 0, np.random.default_rng(spec.seed))
-            result_status = "trained"
+            result_status, collapse = "trained", None
     except (training.TrainingInterrupted, KeyboardInterrupt):  # KeyboardInterrupt: stopped before the loop's handler
         run.interrupted()
         raise
     except Exception as exc:  # never leave a run marked "running" by a process that has stopped
         run.failed(exc)
         raise
-    return run.finished(result_status)
+    return run.finished(result_status, collapse)
 
 
 @dataclass
@@ -308,9 +309,10 @@ class OpenRun:
     def failed(self, exc: BaseException) -> None:
         self._record(state="failed", error=str(exc) if isinstance(exc, DisbenchError) else f"{type(exc).__name__}: {exc}")
 
-    def finished(self, result_status: str) -> TrainResult:
+    def finished(self, result_status: str, collapse: list[dict[str, int]] | None = None) -> TrainResult:
+        """``collapse``: the stretches the run sat at its collapsed loss (None: not watched)."""
         seconds = self._seconds()
-        self._record(state="finished", step=self.spec.steps)
+        self._record(state="finished", step=self.spec.steps, **({"collapse": collapse} if collapse is not None else {}))
         return TrainResult(self.run_dir, result_status, seconds)
 
 

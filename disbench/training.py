@@ -37,6 +37,7 @@ import numpy as np
 
 from disbench.atomic import atomic_path, write_text
 from disbench.errors import DisbenchError
+from disbench.collapse import CollapseWatch, collapse_stretches
 from disbench.progress import NullProgress, Progress
 from disbench.store import kept_checkpoint
 
@@ -103,6 +104,8 @@ class TrainingOutcome:
     final_logs: dict[str, float]
     #: torch's intra-op threads of every CPU step (None on a GPU): what the float sums depend on
     cpu_threads: int | None = None
+    #: stretches where the run sat at its collapsed loss (see :mod:`disbench.collapse`); None: not watched
+    collapse: list[dict[str, int]] | None = None
 
 
 def training_state(
@@ -422,6 +425,8 @@ def train(
 
     method.model.train()
     started = time.perf_counter()
+    probe = method.collapse_probe()
+    watch = CollapseWatch(probe, steps) if probe is not None else None
     task = progress.task(f"train {method.name}", total=steps, completed=start_step)
     logs: dict[str, float] = {}
     last_saved = start_step
@@ -443,7 +448,10 @@ def train(
                 raise DisbenchError(nonfinite_loss_message(logs["loss"], step, last_saved))
             if dist.is_main:
                 pending_log.append(json.dumps({"step": step, **logs, "lr": lr}) + "\n")
-        task.advance(len(unread), loss=logs["loss"])
+            if watch is not None and (message := watch.update(step, logs)) is not None:
+                progress.message(f"{method.name}: {message}")
+        collapsed = {"collapsed": watch.status} if watch is not None and watch.status else {}
+        task.advance(len(unread), loss=logs["loss"], **collapsed)
         unread.clear()
 
     def checkpoint(step_done: int) -> None:
@@ -490,7 +498,11 @@ def train(
     )
     loop.run(start_step, train_step, checkpoint, read_losses, lambda: len(unread), task)
     task.close()
-    return TrainingOutcome(status, start_step, steps, time.perf_counter() - started, logs, loop.cpu_threads)
+    collapse = None
+    if probe is not None and dist.is_main:
+        logged = [entry for entry in read_log(log_path) if probe.key in entry]
+        collapse = collapse_stretches([e["step"] for e in logged], [e[probe.key] for e in logged], probe, steps)
+    return TrainingOutcome(status, start_step, steps, time.perf_counter() - started, logs, loop.cpu_threads, collapse)
 
 
 class StepLoop:
@@ -561,9 +573,9 @@ class StepLoop:
             torch.set_num_threads(threads_before)
 
 
-def cosine_lr_scale(step: int, total_steps: int, warmup_steps: int = 0) -> float:
-    """Linear warm-up then cosine decay to zero, as a multiplier of the base learning rate."""
+def cosine_lr_scale(step: int, total_steps: int, warmup_steps: int = 0, end_ratio: float = 0.0) -> float:
+    """Linear warm-up then cosine decay from 1 to ``end_ratio``, as a multiplier of the base learning rate."""
     if warmup_steps > 0 and step < warmup_steps:
         return (step + 1) / warmup_steps
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return end_ratio + (1.0 - end_ratio) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))

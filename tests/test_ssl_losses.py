@@ -183,7 +183,7 @@ def test_dual_ascent_raises_violated_multipliers_and_returns_satisfied_ones_to_z
 def test_lambda_step_size_is_zero_in_its_warm_up_then_its_own_cosine_from_its_end():
     # eta_0 = 0.01 x 512 / 256 = 0.02; warm-up 100 of 1,100 steps; the reference ends at eta_0 / 1000
     def eta(step: int) -> float:
-        return L.lambda_step_size(0.01, 512, step, total_steps=1100, warmup_steps=100)
+        return L.lambda_step_size(0.01, 512, step, total_steps=1100, warmup_steps=100, end_ratio=1e-3)
 
     assert eta(0) == 0.0 and eta(99) == 0.0
     assert eta(100) == pytest.approx(0.02)  # full size right after the warm-up: no ramp
@@ -199,4 +199,4 @@ def test_lambda_step_size_is_zero_in_its_warm_up_then_its_own_cosine_from_its_en
     for step in (100, 237, 512, 999, 1099):
         assert eta(step) == pytest.approx(reference(step), rel=1e-12)
     # without a warm-up the schedule starts at step 0, independent of the learning rate's warm-up
-    assert L.lambda_step_size(0.01, 256, 0, total_steps=10) == pytest.approx(0.01)
+    assert L.lambda_step_size(0.01, 256, 0, total_steps=10, warmup_steps=0, end_ratio=1e-3) == pytest.approx(0.01)

@@ -89,13 +89,13 @@ def test_multipliers_step_on_their_own_cosine_schedule_after_their_warm_up():
         violations = method._violations.clone()
         logs: dict[str, float] = {}
         method.before_optimizer_step(step, logs, lr_scale=123.0)  # the learning-rate scale plays no part
-        eta = L.lambda_step_size(0.5, 8, step, total, warmup_steps=10)
+        eta = L.lambda_step_size(0.5, 8, step, total, warmup_steps=10, end_ratio=1e-3)
         if step < 10:
             assert eta == 0.0 and torch.equal(method.model.lambdas, before) and not logs
         else:
             assert logs["lambda_step_size"] == pytest.approx(eta)
             torch.testing.assert_close(method.model.lambdas, torch.clamp(before + eta * violations, min=0))
-    assert L.lambda_step_size(0.5, 8, 10, total, 10) > L.lambda_step_size(0.5, 8, 20, total, 10) > L.lambda_step_size(0.5, 8, 29, total, 10)
+    assert L.lambda_step_size(0.5, 8, 10, total, 10, 1e-3) > L.lambda_step_size(0.5, 8, 20, total, 10, 1e-3) > L.lambda_step_size(0.5, 8, 29, total, 10, 1e-3)
 
 
 @pytest.mark.parametrize("estimator, tolerance", [("infonce", 0.3), ("vicreg", 0.02)])
@@ -105,7 +105,7 @@ def test_each_estimator_uses_its_own_tolerance(estimator, tolerance):
     method.training_step(0, np.random.default_rng(0))
     before, violations = method.model.lambdas.clone(), method._violations.clone()
     method.before_optimizer_step(0, {}, 1.0)
-    eta = L.lambda_step_size(1.0, 8, 0, 10)
+    eta = L.lambda_step_size(1.0, 8, 0, 10, 0, 1e-3)
     torch.testing.assert_close(method.model.lambdas, torch.clamp(before + eta * (violations - tolerance), min=0))
 
 

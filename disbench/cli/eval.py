@@ -147,6 +147,9 @@ def report_outcomes(outcomes: list, values: dict) -> None:
     failed = [o for o in outcomes if o.error]
     for outcome in failed:
         info(f"error: {outcome.run_id} failed: {outcome.error}")
+    for outcome in outcomes:
+        for note in outcome.notes:
+            info(f"note: {outcome.run_id} {note}")
     if values["quiet"]:
         return
     summary = skip_summary(outcomes)

@@ -90,6 +90,10 @@ def report(
     variance: Annotated[
         bool, typer.Option("--variance", help="Share of each metric's variance explained by method, hyperparameters and seed.", rich_help_panel=STUDY_PANEL)
     ] = False,
+    claims: Annotated[
+        Optional[str],
+        typer.Option("--claims", help="Check the claims a suite states (suite name or FILE.yaml): measured mean ± std over seeds, threshold, holds.", rich_help_panel=STUDY_PANEL),
+    ] = None,
     html: Annotated[
         Optional[Path],
         typer.Option("--html", help="Write the whole report as one offline, interactive page instead: table, charts, study, traversals, provenance.", rich_help_panel=opt.OUTPUT_PANEL),
@@ -128,6 +132,11 @@ def report(
         from disbench.plots import figure_format
 
         figure_format(plot)  # refuse a bad extension before any work
+    if claims is not None:
+        if correlations or variance or plot is not None:
+            raise UsageError("--claims prints the claims table alone; drop --correlations, --variance and --plot.")
+        _claims(claims, sources, fmt, out)
+        return
     selection = Selection(sources, method, dataset, metric, space, factor or ["all"])
     if html is not None:
         _html(selection, html, runs_dir or opt.DEFAULT_RUNS_DIR)
@@ -194,3 +203,17 @@ def _study(selection, correlations: bool, fmt: str, out: Path | None, plot: Path
         info(f"wrote {heatmap}")
     else:
         emit_text(render_rows(*study.variance_rows(study.variance_shares(selection)), fmt), out)
+
+
+def _claims(suite_name: str, sources: list[str], fmt: str, out: Path | None) -> None:
+    from disbench.bench import load_suite
+    from disbench.claims import check_claims, claim_rows
+    from disbench.report import load_leaderboards, render_rows
+
+    suite = load_suite(suite_name)
+    if not suite.claims:
+        raise UsageError(f"suite {suite.name!r} states no claims (a `claims:` section); see suites/claims-cpu.yaml.")
+    results = check_claims(load_leaderboards(sources), suite.claims)
+    emit_text(render_rows(*claim_rows(results), fmt), out)
+    judged = [r for r in results if r.holds is not None]
+    info(f"{sum(r.holds for r in judged)} of {len(results)} claims hold ({len(results) - len(judged)} not run)")

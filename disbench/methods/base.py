@@ -27,6 +27,8 @@ from disbench.representation import Representation
 if TYPE_CHECKING:  # torch is imported lazily so that `disbench --help` stays instant
     import torch
 
+    from disbench.collapse import CollapseProbe
+
     from disbench.datasets.base import Dataset
     from disbench.training import TrainingContext
 
@@ -187,6 +189,10 @@ class TorchMethod(Method):
     def lr_scale(self, step: int, total_steps: int) -> float:
         """Multiplier of the base learning rate at ``step`` (constant by default)."""
         return 1.0
+
+    def collapse_probe(self) -> "CollapseProbe | None":
+        """The logged term whose collapsed value marks a collapsed run (None: no such value)."""
+        return None
 
     # --- shared ---------------------------------------------------------------------
     def to_tensor(self, array: np.ndarray) -> "torch.Tensor":

@@ -130,6 +130,7 @@ class MultiSpace(SSLMethod):
     """Content space plus one style space per augmentation group, with adaptive invariance multipliers."""
 
     Config = MultiSpaceConfig
+    collapse_key = "entropy"
     summary = "multi-space SSL: content + one style space per augmentation group (dual-ascent multipliers)"
     reference = (
         "Eastwood et al. 2023, Self-Supervised Disentanglement by Leveraging Structure in Data Augmentations"
@@ -159,6 +160,10 @@ class MultiSpace(SSLMethod):
                 f"(sizes {sizes}); raise embedding_dim or the small fractions."
             )
         return sizes
+
+    @property
+    def view_count(self) -> int:
+        return len(self.dataset.style_groups) + 2
 
     def views(self, rng: np.random.Generator) -> list[np.ndarray]:
         views = self.dataset.sample_views(self.config.batch_size, rng)
@@ -234,7 +239,12 @@ class MultiSpace(SSLMethod):
             return
         violations = distributed.mean_over_processes(self._violations)
         step_size = L.lambda_step_size(
-            cfg.base_lr_lambda, self.global_batch, step, max(self._total_steps, step + 1), cfg.lambda_warmup_steps
+            cfg.base_lr_lambda,
+            self.global_batch,
+            step,
+            max(self._total_steps, step + 1),
+            cfg.lambda_warmup_steps,
+            cfg.end_lr_ratio,
         )
         logs["lambda_step_size"] = step_size
         self.model.lambdas.copy_(L.dual_ascent(self.model.lambdas, violations, cfg.constraint_tolerance, step_size))

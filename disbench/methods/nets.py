@@ -95,6 +95,34 @@ class ConvEncoder(nn.Module):
         return torch.cat([head(hidden) for head in self.heads], dim=1)
 
 
+class SmallConvEncoder(nn.Module):
+    """A four-convolution encoder for self-supervised training at CPU budgets.
+
+    Convolutions 32, 32, 64, 64, all k4 s2 p1 with ReLU (64 -> 4 pixels), a 256-unit
+    ReLU layer and a linear output of ``out_dim``, with PyTorch's default initialisation.
+    The shapes are those of dlib's net; what differs is the start: under TF's Glorot
+    weights and zero biases (:class:`ConvEncoder`) about 97% of the first layer's units
+    are exactly 0 on [0, 1] images, and contrastive training then sits on the collapsed
+    plateau for most of a short budget (docs/ssl.md). For the VAEs dlib's net stays the
+    reference; the SSL reference (Eastwood et al. 2023) is a ResNet-18, a GPU budget.
+    """
+
+    def __init__(self, channels: int, image_size: int | tuple[int, int], out_dim: int) -> None:
+        super().__init__()
+        height, width = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        layers: list[nn.Module] = []
+        in_channels = channels
+        for filters in (32, 32, 64, 64):
+            layers += [nn.Conv2d(in_channels, filters, 4, 2, 1), nn.ReLU()]
+            in_channels = filters
+            height, width = height // 2, width // 2
+        self.features = nn.Sequential(*layers, nn.Flatten(), nn.Linear(in_channels * height * width, 256), nn.ReLU())
+        self.head = nn.Linear(256, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
 class DeconvDecoder(nn.Module):
     """dlib's ``deconv_decoder``: dense 256, dense 1024 (4x4x64 for 64x64 images), transposed
     convolutions 64, 32, 32, ``channels``, all k4 s2 with TF ``"same"`` padding (symmetric
@@ -167,7 +195,9 @@ def resnet_backbone(depth: int, channels: int, small_images: bool) -> tuple[nn.M
     builders = {18: models.resnet18, 50: models.resnet50}
     if depth not in builders:
         raise ValueError(f"ResNet depth must be 18 or 50, got {depth}")
-    net = builders[depth](weights=None)
+    # as the reference's main.py: each residual branch's last BatchNorm starts at zero,
+    # so every block starts as the identity
+    net = builders[depth](weights=None, zero_init_residual=True)
     if small_images:
         net.conv1 = nn.Conv2d(channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
         net.maxpool = nn.Identity()

@@ -6,14 +6,15 @@ class owns what they share:
 
 - the backbone chosen by the data: an MLP for vectors, torchvision's ResNet-18 with
   a 3x3 stride-1 stem and no max-pool for images up to 96 pixels, ResNet-50 above
-  (or the small dlib conv encoder, for CPU budgets);
+  (or a four-convolution encoder, for CPU budgets);
 - the projector: Linear-BatchNorm-ReLU hidden layers, then a bias-free Linear;
 - one forward pass over all views at once (``(V * B, ...)``), under bfloat16
   autocast on CUDA; the losses run in float32;
 - torchrun: SyncBatchNorm when launched with several processes, the model wrapped
   in DistributedDataParallel on the first step, embeddings all-gathered (with
   gradients) for the entropy terms; the shared loop lets rank 0 alone write;
-- Adam/AdamW or LARS, warm-up then cosine decay of the learning rate.
+- Adam/AdamW or LARS, warm-up then cosine decay of the learning rate to
+  ``end_lr_ratio`` of its peak.
 
 Launch lines (see docs/ssl.md)::
 
@@ -31,6 +32,7 @@ import numpy as np
 from disbench.errors import UsageError
 from disbench.lazy import lazy_module
 from disbench.methods.base import TorchMethod, TrainableConfig
+from disbench.collapse import CollapseProbe
 from disbench.training import cosine_lr_scale, distributed_info
 
 if TYPE_CHECKING:
@@ -47,6 +49,8 @@ else:  # imported on first use: registering the methods and resolving their conf
 
 #: images at most this many pixels wide get the small-image ResNet-18 (ImageNet-size ones ResNet-50)
 SMALL_IMAGE_SIDE = 96
+#: the reference's cosine schedules end at this fraction of their peak (``--end-lr-ratio`` of main.py)
+END_LR_RATIO = 1e-3
 
 
 @dataclass
@@ -55,8 +59,9 @@ class SSLConfig(TrainableConfig):
 
     Attributes:
         encoder: backbone: ``auto`` (MLP for vectors, ResNet-18 for images up to 96
-            pixels, ResNet-50 above), ``mlp``, ``conv`` (dlib's small conv net),
-            ``resnet18`` or ``resnet50``.
+            pixels, ResNet-50 above), ``mlp``, ``small-conv`` (four convolutions with
+            PyTorch's initialisation: the CPU budgets' encoder), ``conv`` (dlib's VAE
+            encoder, TF initialisation), ``resnet18`` or ``resnet50``.
         encoder_hidden: hidden widths of the MLP backbone.
         representation_dim: output width of the MLP and conv backbones (ResNets: 512 / 2048).
         projector_hidden: widths of the projector's Linear-BatchNorm-ReLU layers.
@@ -65,10 +70,13 @@ class SSLConfig(TrainableConfig):
         weight_decay: weight decay (the paper: 1e-6 with LARS).
         lr_schedule: ``cosine`` (after ``warmup_steps`` of linear warm-up) or ``constant``.
         warmup_steps: linear warm-up steps of the learning rate.
+        end_lr_ratio: where the cosine decay ends, as a fraction of the peak; the
+            multipliers' step size of ``multispace`` ends there too (the reference's
+            ``--end-lr-ratio``, 0.001).
         mixed_precision: bfloat16 autocast on CUDA (ignored on CPU).
     """
 
-    encoder: Literal["auto", "mlp", "conv", "resnet18", "resnet50"] = "auto"
+    encoder: Literal["auto", "mlp", "small-conv", "conv", "resnet18", "resnet50"] = "auto"
     encoder_hidden: tuple[int, ...] = (256, 256)
     representation_dim: int = 64
     projector_hidden: tuple[int, ...] = (256,)
@@ -77,6 +85,7 @@ class SSLConfig(TrainableConfig):
     weight_decay: float = 0.0
     lr_schedule: Literal["cosine", "constant"] = "cosine"
     warmup_steps: int = 0
+    end_lr_ratio: float = END_LR_RATIO
     mixed_precision: bool = True
 
     def __post_init__(self) -> None:
@@ -89,6 +98,8 @@ class SSLConfig(TrainableConfig):
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+        if not 0.0 <= self.end_lr_ratio <= 1.0:
+            raise ValueError(f"end_lr_ratio must be in [0, 1] (a fraction of the peak), got {self.end_lr_ratio}")
 
 
 def check_temperature(temperature: float) -> None:
@@ -117,6 +128,8 @@ def build_backbone(config: SSLConfig, observation_shape: tuple[int, ...]) -> tup
     channels, height, _ = observation_shape
     if choice == "conv":
         return nets.ConvEncoder(channels, height, config.representation_dim), config.representation_dim
+    if choice == "small-conv":
+        return nets.SmallConvEncoder(channels, height, config.representation_dim), config.representation_dim
     depth = 18 if choice == "resnet18" else 50
     return nets.resnet_backbone(depth, channels, small_images=max(observation_shape[1:]) <= SMALL_IMAGE_SIDE)
 
@@ -126,6 +139,8 @@ class SSLMethod(TorchMethod):
 
     Config = SSLConfig
     synchronises_gradients = True  # DistributedDataParallel, see forward_model
+    #: the logged term that sits at a known value when every embedding is the same point
+    collapse_key = "loss"
 
     def build(self) -> nn.Module:
         if not self.dataset.has_views:
@@ -148,9 +163,21 @@ class SSLMethod(TorchMethod):
         """The views of one batch, each ``(B, *observation_shape)``; view 0 is the query."""
         raise NotImplementedError
 
+    @property
+    def view_count(self) -> int:
+        """How many views :meth:`views` returns."""
+        raise NotImplementedError
+
     def loss(self, embeddings: torch.Tensor) -> dict[str, torch.Tensor]:
         """Losses from float32 embeddings ``(V, B, D)``; ``"loss"`` is minimised, the rest logged."""
         raise NotImplementedError
+
+    def collapse_probe(self) -> CollapseProbe:
+        """:attr:`collapse_key` and its value when all ``V x B`` embeddings are identical (this method's own loss)."""
+        identical = torch.ones(self.view_count, self.config.batch_size, self.config.embedding_dim, device=self.device)
+        with torch.no_grad():
+            value = self.loss(identical)[self.collapse_key]
+        return CollapseProbe(self.collapse_key, float(value))
 
     # --- shared ---------------------------------------------------------------------------
     @property
@@ -201,7 +228,7 @@ class SSLMethod(TorchMethod):
     def lr_scale(self, step: int, total_steps: int) -> float:
         if self.config.lr_schedule == "constant":
             return min(1.0, (step + 1) / self.config.warmup_steps) if self.config.warmup_steps else 1.0
-        return cosine_lr_scale(step, total_steps, self.config.warmup_steps)
+        return cosine_lr_scale(step, total_steps, self.config.warmup_steps, self.config.end_lr_ratio)
 
     def encode_batch(self, observations: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.spaces(self.embed(observations))
@@ -223,6 +250,8 @@ class TwoViewConfig(SSLConfig):
 
 class TwoViewMethod(SSLMethod):
     """SimCLR and VICReg: query and content key, one ``latent`` space."""
+
+    view_count = 2
 
     def views(self, rng: np.random.Generator) -> list[np.ndarray]:
         views = self.dataset.sample_views(self.config.batch_size, rng)

@@ -265,19 +265,21 @@ def vicreg_loss(
 
 
 # --- dual ascent on the invariance multipliers -----------------------------------------------
-#: the reference's cosine schedules end at this fraction of their start (``--end-lr-ratio``)
-END_LR_RATIO = 1e-3
-
-
 def lambda_step_size(
-    base_lr_lambda: float, global_batch: int, step: int, total_steps: int, warmup_steps: int = 0
+    base_lr_lambda: float,
+    global_batch: int,
+    step: int,
+    total_steps: int,
+    warmup_steps: int,
+    end_ratio: float,
 ) -> float:
     """The multipliers' step size eta at ``step``: 0 during their warm-up, then a cosine decay.
 
     As the reference's ``main.py`` (``adjust_learning_rate`` called with the multipliers'
     own warm-up): ``eta_0 = base_lr_lambda * batch / 256`` decays from ``eta_0`` at the
-    end of the warm-up to ``eta_0 * END_LR_RATIO`` at ``total_steps``, on a schedule of its
-    own, independent of the learning rate's warm-up.
+    end of the warm-up to ``eta_0 * end_ratio`` at ``total_steps`` (the reference passes its
+    ``--end-lr-ratio`` to both schedules), on a schedule of its own, independent of the
+    learning rate's warm-up.
 
     Args:
         base_lr_lambda: step size per 256 examples.
@@ -285,6 +287,7 @@ def lambda_step_size(
         step: the current step (0-based).
         total_steps: the training budget.
         warmup_steps: steps before the multipliers move.
+        end_ratio: where the decay ends, as a fraction of eta_0.
 
     Returns:
         eta at ``step`` (0 before ``warmup_steps``).
@@ -293,7 +296,7 @@ def lambda_step_size(
         return 0.0
     start = base_lr_lambda * global_batch / 256.0
     progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-    end = start * END_LR_RATIO
+    end = start * end_ratio
     return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 

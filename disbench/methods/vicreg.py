@@ -43,6 +43,7 @@ class VICReg(TwoViewMethod):
     """Variance-invariance-covariance regularised embeddings of two views."""
 
     Config = VICRegConfig
+    collapse_key = "variance"
     summary = "VICReg: two views, invariance + variance + covariance (one space)"
     reference = "Bardes et al. 2022, VICReg: Variance-Invariance-Covariance Regularization for Self-Supervised Learning"
 

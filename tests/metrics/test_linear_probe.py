@@ -110,3 +110,13 @@ def test_same_seed_same_score_and_options_are_checked():
     assert values(probe(MetricInput(codes, factors, INFO))) == values(probe(MetricInput(codes, factors, INFO)))
     with pytest.raises(ValueError, match="C must be positive"):
         METRICS.get("linear-probe").Options(C=0)
+
+
+def test_factors_option_classifies_only_the_named_factors():
+    factors = discrete_factors(600)
+    codes = one_hot(factors) + 0.01 * np.random.default_rng(1).normal(size=(600, 7))
+    assert values(probe(MetricInput(codes, factors, INFO), factors=("b",))) == {"b": 1.0, "all": 1.0}
+    from disbench.errors import UsageError
+
+    with pytest.raises(UsageError, match="'c', which is not a discrete factor here; the discrete factors are: a, b"):
+        probe(MetricInput(codes, factors, INFO), factors=("c",))
