@@ -13,7 +13,6 @@ import pytest
 from html_study import METRICS, png, study_records, write_study
 from leaderboards import scored, write_leaderboard
 
-pytest.importorskip("vl_convert", reason="report --html needs vl-convert-python: pip install 'disbench[html]'")
 
 
 def page_data(path) -> dict:
