@@ -12,9 +12,9 @@ latte's defaults, kept here:
 
 - mutual information by scikit-learn's k-nearest-neighbour estimators,
   ``mutual_info_classif`` for a discrete factor and ``mutual_info_regression`` for a
-  continuous one (3 neighbours, ``random_state`` 42), called with the same arrays latte
-  passes (all codes at once against one factor; for DLIG one dimension against each
-  factor), so that the tiny noise scikit-learn adds to break ties is drawn the same way;
+  continuous one (3 neighbours, ``random_state`` 42), all codes at once against one
+  factor (latte's DLIG calls one dimension at a time, which draws scikit-learn's 1e-10
+  tie-breaking noise differently; the tests measure the same DLIG to 1e-9);
 - entropies as latte estimates them: the kNN mutual information of a factor with itself,
   ``H(a_i | a_j) = H(a_i) - I(a_i; a_j)``;
 - ``r_i = i`` (factor ``i`` is carried by code dimension ``i``, latte's ``reg_dim``
@@ -127,12 +127,6 @@ class DependencyInformation:
     def conditional_entropy(self, i: int, j: int) -> float:
         """``H(a_i | a_j) = H(a_i) - I(a_i; a_j)``, as latte estimates it."""
         return float(self.entropy[i] - self.factor_mutual_info(i, j))
-
-    def dimension_mutual_info(self, dimension: int) -> np.ndarray:
-        """``(F,)`` ``I(z_dimension; a_i)`` with the one dimension as the feature (latte's DLIG call)."""
-        if self.options.estimator == "histogram":
-            return self.mutual_info[dimension]
-        return np.array([self._knn(self.codes[:, [dimension]], f)[0] for f in range(self.factors.shape[1])])
 
     def assigned_dimensions(self) -> list[int]:
         """The code dimension that carries each factor (``r_i``): latte's ``i``, or a maximum-weight matching."""

@@ -39,7 +39,7 @@ def compute_dlig(data: MetricInput, options: DependencyGapOptions, rng: np.rando
     assigned = info.assigned_dimensions()
     gaps, runners_up = [], []
     for i, dimension in enumerate(assigned):
-        gap, other = gap_to_best_other(info.dimension_mutual_info(dimension), i)
+        gap, other = gap_to_best_other(info.mutual_info[dimension], i)
         gaps.append(gap / info.conditional_entropy(i, other))
         runners_up.append(info.factor_names[other])
     scores = [Score("dlig", float(g), name) for g, name in zip(gaps, info.factor_names)]
