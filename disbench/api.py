@@ -68,9 +68,11 @@ def factor_info_for(factors: np.ndarray, factor_kinds: str | Sequence[str] | Non
             ``"continuous"`` per column.
     """
     if isinstance(factor_kinds, str):
-        from disbench.runs import build_dataset
+        from disbench.config import build_config
+        from disbench.datasets import DATASETS
 
-        return build_dataset(factor_kinds).factors
+        dataset_cls = DATASETS.get(factor_kinds)
+        return dataset_cls(build_config(dataset_cls.Config, {}, f"dataset {factor_kinds!r}")).factors
     readable = factors.ndim == 2 and np.issubdtype(factors.dtype, np.number) and not np.iscomplexobj(factors)
     if factor_kinds is None:
         return infer_factor_info(factors) if readable else []
