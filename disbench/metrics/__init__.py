@@ -20,6 +20,8 @@ Codes metrics (``compute(data: MetricInput, options, rng)``; run on trained runs
 - ``minimality`` and ``sufficiency``: per-dimension and per-factor shares of information
   (Almudevar & Ortega 2024; ``min_suf.py``).
 - ``infomec``: InfoM, InfoE, InfoC (Hsu et al. 2023; latent_quantization ``infomec.py``).
+- ``dci-es``: explicitness from random-forest probes of growing depth, and size (Eastwood et al.
+  2023; DCI-ES ``explitcitness.py``).
 
 Encoder metrics (``compute(encode, space, dataset, options, rng)``; they render their own batches):
 
@@ -48,6 +50,7 @@ from disbench.metrics import (  # noqa: F401  (each import registers its metric)
     augmentation_r2,
     beta_vae,
     dci,
+    dci_es,
     dlig,
     dmig,
     downstream,
