@@ -39,12 +39,13 @@ def as_array(values: Any, what: str) -> np.ndarray:
     """``values`` (array, nested list, torch tensor) as a NumPy array, or a UsageError saying why not."""
     if hasattr(values, "detach") and hasattr(values, "cpu"):  # a torch tensor, without importing torch
         values = values.detach().cpu().numpy()
+    ragged = f"{what} are ragged or hold non-numbers; pass an N x d array of numbers (equal-length rows)."
     try:
         array = np.asarray(values)
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"{what} could not be read as an array ({exc}); pass an N x d array or a list of rows.") from None
+    except (ValueError, TypeError):
+        raise UsageError(ragged) from None
     if array.dtype == object:
-        raise UsageError(f"{what} are ragged or hold non-numbers; pass an N x d array of numbers (equal-length rows).")
+        raise UsageError(ragged)
     return array
 
 
