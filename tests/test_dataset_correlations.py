@@ -111,3 +111,12 @@ def test_a_run_records_its_correlations_and_evaluation_points():
     described = build_dataset("dsprites", {"correlations": "x~y=0.1", "source": "render"}).describe()
     assert described["correlations"] == [{"factors": ["x", "y"], "sigma": 0.1}]
     assert described["evaluation points"] == "independent"
+
+
+def test_data_info_shows_the_pairs_and_refuses_a_bad_one(cli):
+    shown = cli("data", "info", "dsprites", "--set", "correlations=x~y=0.1", "--set", "source=render")
+    assert shown.exit_code == 0
+    assert "correlated for training: x ~ y, sigma 0.1 (evaluation points: independent)" in shown.output
+    refused = cli("data", "info", "dsprites", "--set", "correlations=x~q=0.1", "--set", "source=render")
+    assert refused.exit_code == 2
+    assert "has no factor 'q'" in refused.output
