@@ -17,8 +17,10 @@ for continuous codes:
   class weights) from the standardised codes and ``H_0`` the same from zero codes: the
   share of each factor's uncertainty a linear read-out removes.
 
-Difference: the reference draws scikit-learn's tie-breaking noise unseeded; here it is
-seeded (``random_state``), so the scores repeat. ``discrete_latents=True`` follows the
+Differences: the reference draws scikit-learn's tie-breaking noise unseeded; here it is
+seeded (``random_state``), so the scores repeat. A dimension (for InfoM) or factor (for
+InfoC) whose NMI is 0 everywhere, where the reference divides 0 by 0 and returns NaN,
+counts as information spread evenly (its normalised share is 0). ``discrete_latents=True`` follows the
 reference's branch for quantised codes (plug-in MI, one-hot logistic regression).
 """
 
@@ -112,6 +114,17 @@ def explicitness(labels: np.ndarray, codes: np.ndarray, options: InfoMECOptions)
     return np.array(shares)
 
 
+def share_of_largest(nmi: np.ndarray, axis: int) -> np.ndarray:
+    """``max / sum`` along ``axis``; where every entry is 0 (no information), the uniform share ``1 / n``.
+
+    The reference divides 0 by 0 there (NaN); the uniform share makes that dimension's (or
+    factor's) normalised score 0, the score of information spread evenly.
+    """
+    total = nmi.sum(axis=axis)
+    uniform = 1.0 / nmi.shape[axis]
+    return np.where(total > 0, nmi.max(axis=axis) / np.where(total > 0, total, 1.0), uniform)
+
+
 def one_hot(codes: np.ndarray) -> np.ndarray:
     """Each column's distinct values as one-hot columns (scikit-learn's OneHotEncoder, dense)."""
     labels, sizes = compact_labels(codes)
@@ -149,8 +162,8 @@ def compute_infomec(data: MetricInput, options: InfoMECOptions, rng: np.random.G
     if num_active < 2:
         raise MetricNotApplicable(f"InfoC normalises by 1 - 1/A over active dimensions; the codes have {num_active}.")
     pruned = nmi[:, active]
-    infom = (np.mean(pruned.max(axis=0) / pruned.sum(axis=0)) - 1 / num_factors) / (1 - 1 / num_factors)
-    infoc = (np.mean(pruned.max(axis=1) / pruned.sum(axis=1)) - 1 / num_active) / (1 - 1 / num_active)
+    infom = (np.mean(share_of_largest(pruned, axis=0)) - 1 / num_factors) / (1 - 1 / num_factors)
+    infoc = (np.mean(share_of_largest(pruned, axis=1)) - 1 / num_active) / (1 - 1 / num_active)
     infoe = explicitness(labels, codes, options)
     scores = [Score("infomec.infom", float(infom)), Score("infomec.infoc", float(infoc))]
     scores += [Score("infomec.infoe", float(e), name) for e, name in zip(infoe, data.factor_names)]

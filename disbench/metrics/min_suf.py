@@ -93,7 +93,8 @@ def compute_minimality(data: MetricInput, options: MinSufOptions, rng: np.random
     informative = table.code_entropy > 0
     if not informative.any():
         raise MetricNotApplicable("minimality divides by each code dimension's entropy; every dimension is constant.")
-    ratios = table.mutual_info.max(axis=0)[informative] / table.code_entropy[informative]
+    # MI can exceed the entropy it is bounded by in the last bits of a float: clipped to 1
+    ratios = np.minimum(table.mutual_info.max(axis=0)[informative] / table.code_entropy[informative], 1.0)
     return MetricResult(
         [Score("minimality", float(ratios.mean()))],
         {
@@ -118,7 +119,7 @@ def compute_sufficiency(data: MetricInput, options: MinSufOptions, rng: np.rando
         UsageError: invalid codes or factors.
     """
     table = information_table(data, options, rng)
-    ratios = table.mutual_info.max(axis=1) / table.factor_entropy
+    ratios = np.minimum(table.mutual_info.max(axis=1) / table.factor_entropy, 1.0)
     scores = [Score("sufficiency", float(r), name) for r, name in zip(ratios, table.factor_names)]
     scores.append(Score("sufficiency", float(ratios.mean())))
     return MetricResult(scores, {"mutual_info": table.mutual_info.tolist(), "factors": table.factor_names})
