@@ -33,6 +33,7 @@ import numpy as np
 
 from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_metric
 from disbench.metrics.discretize import compact_labels, label_entropy, label_indices, mutual_info_matrix, subsample
+from disbench.metrics.r2 import standardise
 
 
 @dataclass
@@ -54,10 +55,9 @@ class InfoMECOptions:
     num_train: int | None = None
 
 
-def standardise(values: np.ndarray) -> np.ndarray:
+def standardised(codes: np.ndarray) -> np.ndarray:
     """Columns to zero mean and unit variance (scikit-learn's StandardScaler; constant columns centred only)."""
-    std = values.std(axis=0)
-    return (values - values.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    return standardise(codes, codes)[0]
 
 
 def normalised_mutual_info(
@@ -70,7 +70,7 @@ def normalised_mutual_info(
     else:
         from sklearn.feature_selection import mutual_info_classif
 
-        scaled = standardise(codes)
+        scaled = standardised(codes)
         mutual_info = np.array(
             [
                 [
@@ -104,7 +104,7 @@ def explicitness(labels: np.ndarray, codes: np.ndarray, options: InfoMECOptions)
     if options.discrete_latents:
         features = one_hot(codes)
     else:
-        features = standardise(codes)
+        features = standardised(codes)
     null = np.zeros_like(codes, dtype=np.float64)
     shares = []
     for i in range(labels.shape[1]):
