@@ -28,7 +28,6 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from disbench.datasets.base import Factor
 from disbench.errors import DisbenchError, UsageError
 from disbench.config import config_to_dict
 from disbench.progress import NullProgress, Progress
