@@ -41,7 +41,7 @@ def fresh_codes(encode: Encoder, dataset, space: str, chunk_rows: int) -> Callab
     from disbench.metrics.base import space_codes
 
     def draw(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        factors = dataset.sample_factors(n, rng)
+        factors = dataset.evaluation_factors(n, rng)
         codes = space_codes(encode_factors(encode, dataset, factors, rng, chunk_rows), space)
         return np.asarray(codes, dtype=np.float64), factors
 

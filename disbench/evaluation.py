@@ -29,7 +29,6 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from disbench.datasets.base import Factor
 from disbench.errors import DisbenchError, UsageError
 from disbench.config import config_to_dict
 from disbench.progress import NullProgress, Progress
@@ -467,8 +466,8 @@ def _encode_run(run_dir: Path, settings: EvalSettings, device: str, step: int | 
     check_points_memory(run_dir.name, settings, dataset, encode)
     point_rng = np.random.default_rng(settings.eval_seed)
     render_rng = np.random.default_rng([settings.eval_seed, 1])
-    train_factors = dataset.sample_factors(settings.n_eval, point_rng)
-    test_factors = dataset.sample_factors(settings.n_test, point_rng)
+    train_factors = dataset.evaluation_factors(settings.n_eval, point_rng)
+    test_factors = dataset.evaluation_factors(settings.n_test, point_rng)
     train = encode_factors(encode, dataset, train_factors, render_rng, settings.batch_size)
     test = encode_factors(encode, dataset, test_factors, render_rng, settings.batch_size)
     points = EvalPoints(
@@ -607,16 +606,6 @@ def default_codes_name(path: str | Path, key: str | None = None) -> str:
     return f"{stem}:{key}" if key else stem
 
 
-def infer_factor_info(factors: np.ndarray) -> list[Factor]:
-    """Factors of a bare array: integer-valued columns are discrete, others continuous."""
-    info = []
-    for j in range(factors.shape[1]):
-        column = factors[:, j]
-        discrete = bool(np.all(np.isfinite(column)) and np.all(column == np.round(column)))
-        info.append(Factor(f"factor[{j}]", "content", int(len(np.unique(column))) if discrete else None))
-    return info
-
-
 def evaluate_codes(codes_input: CodesInput, request: EvalRequest) -> EvalOutcome:
     """Score codes against factors; rows go to ``request.leaderboard`` (replacing an earlier score).
 
@@ -624,29 +613,15 @@ def evaluate_codes(codes_input: CodesInput, request: EvalRequest) -> EvalOutcome
         UsageError: a bad name, metric, option or array (shapes, NaN, complex values, ...).
     """
     from disbench import __version__
-    from disbench.metrics.base import check_codes, check_factors, check_metric_input, MetricInput
+    from disbench.api import as_array, factor_info_for, score_codes
 
     started = time.perf_counter()
     name = check_codes_name(codes_input.name)
-    options, skipped = request.resolve(codes_only=True)
-    codes = check_codes(codes_input.codes)
-    factors = np.asarray(codes_input.factors)
-    if codes_input.dataset is not None:
-        from disbench.runs import build_dataset
-
-        factor_info = build_dataset(codes_input.dataset).factors
-    else:
-        readable = factors.ndim == 2 and np.issubdtype(factors.dtype, np.number) and not np.iscomplexobj(factors)
-        factor_info = infer_factor_info(factors) if readable else []
-    factors = check_factors(factors, factor_info, len(codes))
-    test_spaces = test_factors = None
+    request.resolve(codes_only=True)  # a bad name or option fails before the arrays are read
     if (codes_input.test_codes is None) != (codes_input.test_factors is None):
         raise UsageError("--test-codes and --test-factors go together: pass both files, or neither.")
-    if codes_input.test_codes is not None:
-        checked = check_metric_input(
-            MetricInput(codes, factors, factor_info, codes_input.test_codes, codes_input.test_factors)
-        )
-        test_spaces, test_factors = {"latent": checked.test_codes}, checked.test_factors
+    factors = as_array(codes_input.factors, "factors")
+    factor_info = factor_info_for(factors, codes_input.dataset)
     read_leaderboard(request.leaderboard)  # refuse a leaderboard we could not write, before any work
     check_leaderboard_writable(request.leaderboard)
     import platform
@@ -659,8 +634,8 @@ def evaluate_codes(codes_input: CodesInput, request: EvalRequest) -> EvalOutcome
         data_source="codes file",
         seed=request.settings.eval_seed,
         steps=0,
-        n_eval=len(codes),
-        n_test=None if test_factors is None else len(test_factors),
+        n_eval=len(codes_input.codes),
+        n_test=None if codes_input.test_factors is None else len(codes_input.test_factors),
         eval_seed=request.settings.eval_seed,
         versions={"disbench": __version__, "python": platform.python_version()},
         device="cpu",
@@ -668,8 +643,11 @@ def evaluate_codes(codes_input: CodesInput, request: EvalRequest) -> EvalOutcome
         label=name,
         hyperparameters=hyperparameters_json(None),
     )
-    points = EvalPoints({"latent": codes}, factors, factor_info, test_spaces, test_factors)
-    scored = score_points(points, options, provenance, request.settings.eval_seed, request.progress, name)
+    test = None if codes_input.test_codes is None else (codes_input.test_codes, codes_input.test_factors)
+    scored = score_codes(
+        codes_input.codes, factors, request.metrics, factor_info, test, request.overrides,
+        request.settings.eval_seed, provenance, request.progress, name,
+    )
     summary = write_rows(request.leaderboard, scored.rows, mode="replace")
     return EvalOutcome(
         run_id=provenance["run_id"],
@@ -677,7 +655,7 @@ def evaluate_codes(codes_input: CodesInput, request: EvalRequest) -> EvalOutcome
         added=summary.added,
         computed=list(scored.details),
         replaced=summary.replaced,
-        skipped=skipped + scored.skipped,
+        skipped=scored.skipped,
         seconds=time.perf_counter() - started,
     )
 

@@ -53,6 +53,11 @@ def info_command(
         table.add_row(factor["name"], factor["group"], str(factor["values"]))
     stdout.print(table)
     stdout.print(f"groups: {', '.join(description['groups'])} (content first; views share content and one style group)")
+    for pair in description.get("correlations", []):
+        stdout.print(
+            f"correlated for training: {' ~ '.join(pair['factors'])}, sigma {pair['sigma']:g} "
+            f"(evaluation points: {description['evaluation points']})"
+        )
 
 
 @data_app.command("preview", epilog="Example: disbench data preview dsprites --out dsprites.png")

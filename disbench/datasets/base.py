@@ -20,7 +20,7 @@ augmentations rather than a factor grid (image folders) override
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -72,9 +72,19 @@ class DatasetConfig:
 
     ``path_options`` names the fields that hold a file or folder path; a run records
     them as absolute paths (a subclass with other path fields lists its own).
+
+    Attributes:
+        correlations: pairs of discrete factors drawn dependent for training, as Roth et al.
+            (``"shape~scale=0.1,x~y=0.1"``; smaller sigma, stronger; :mod:`disbench.datasets.correlation`).
+            Empty or ``none``: every factor independent.
+        eval_distribution: where evaluation points come from when ``correlations`` is set:
+            ``independent`` (the full factor grid, as Roth et al. evaluate) or ``correlated``.
     """
 
     path_options: ClassVar[tuple[str, ...]] = ("root", "data_dir", "cache_dir")
+
+    correlations: str = ""
+    eval_distribution: Literal["independent", "correlated"] = "independent"
 
 
 class Dataset:
@@ -127,14 +137,42 @@ class Dataset:
         return bool(self.style_groups)
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``n`` observations with their factors, drawn i.i.d. (the evaluation protocol)."""
-        factors = self.sample_factors(n, rng)
+        """``n`` training observations with their factors: i.i.d., with the configured factor correlations."""
+        factors = self.training_factors(n, rng)
         return self.observations_from_factors(factors, rng), factors
+
+    @property
+    def factor_correlations(self) -> list:
+        """The correlated factor pairs of ``config.correlations`` (:class:`~disbench.datasets.correlation.FactorCorrelation`)."""
+        from disbench.datasets.correlation import parse_correlations
+
+        spec = getattr(self.config, "correlations", "") or ""
+        return parse_correlations(spec, self.factors, self.name)
+
+    def training_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` factor vectors of the training distribution: :meth:`sample_factors` with the
+        configured pairs of factors made dependent (:mod:`disbench.datasets.correlation`)."""
+        from disbench.datasets.correlation import sample_correlated
+
+        pairs = self.factor_correlations
+        sizes = [int(f.num_values or 0) for f in self.factors]
+        return sample_correlated(self.sample_factors, n, pairs, sizes, rng)
+
+    def evaluation_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` factor vectors of the evaluation points: independent, unless ``eval_distribution`` is ``correlated``."""
+        if getattr(self.config, "eval_distribution", "independent") == "correlated":
+            return self.training_factors(n, rng)
+        return self.sample_factors(n, rng)
 
     def sample_views(self, n: int, rng: np.random.Generator) -> Views:
         """Structured views drawn from the factor grid (see the module docstring)."""
         if not self.has_views:
             raise UsageError(f"dataset {self.name!r} has no transformation groups, so no structured views.")
+        if self.factor_correlations:
+            raise UsageError(
+                f"dataset {self.name!r}: correlations apply to methods trained on samples (the VAEs, pca), "
+                "not to structured views; drop --set dataset.correlations for this method."
+            )
         query_factors = self.sample_factors(n, rng)
         content = self.group_factor_indices(CONTENT)
 
@@ -167,7 +205,7 @@ class Dataset:
 
     def describe(self) -> dict[str, Any]:
         """What ``disbench data info`` shows."""
-        return {
+        described = {
             "name": self.name,
             "observation_shape": list(self.observation_shape),
             "factors": [
@@ -176,3 +214,10 @@ class Dataset:
             ],
             "groups": self.groups,
         }
+        pairs = self.factor_correlations
+        if pairs:
+            described["correlations"] = [
+                {"factors": [self.factors[p.first].name, self.factors[p.second].name], "sigma": p.sigma} for p in pairs
+            ]
+            described["evaluation points"] = getattr(self.config, "eval_distribution", "independent")
+        return described

@@ -15,6 +15,13 @@ Codes metrics (``compute(data: MetricInput, options, rng)``; run on trained runs
 - ``r2``: linear and RBF kernel ridge R^2 per factor (von Kugelgen et al. 2021).
 - ``linear-probe``: held-out accuracy of a multinomial logistic regression per discrete factor
   (the label accuracy on image folders; Eastwood et al. 2023).
+- ``dmig``, ``xmig``, ``dlig``: dependency-aware MIG, dependency-blind MIG and the latent gap,
+  normalised by conditional entropies (Watcharasupat & Lerch 2021; latte ``mutual_info.py``).
+- ``minimality`` and ``sufficiency``: per-dimension and per-factor shares of information
+  (Almudevar & Ortega 2024; ``min_suf.py``).
+- ``infomec``: InfoM, InfoE, InfoC (Hsu et al. 2023; latent_quantization ``infomec.py``).
+- ``dci-es``: explicitness from random-forest probes of growing depth, and size (Eastwood et al.
+  2023; DCI-ES ``explitcitness.py``).
 
 Encoder metrics (``compute(encode, space, dataset, options, rng)``; they render their own batches):
 
@@ -43,18 +50,29 @@ from disbench.metrics import (  # noqa: F401  (each import registers its metric)
     augmentation_r2,
     beta_vae,
     dci,
+    dci_es,
+    dlig,
+    dmig,
     downstream,
     explicitness,
     factor_vae,
+    infomec,
     irs,
     linear_probe,
     mig,
+    min_suf,
     modularity,
     r2,
     sap,
     subspace_angle,
     udr,
     unsupervised,
+    xmig,
 )
 
-__all__ = ["METRICS", "MetricInput", "MetricResult", "Score", "register_metric"]
+from disbench.metrics.functions import codes_metric_functions
+
+# each codes metric as a function (``mig(codes, factors)``); the names replace the metric modules'
+globals().update(codes_metric_functions(METRICS))
+
+__all__ = ["METRICS", "MetricInput", "MetricResult", "Score", "register_metric", *codes_metric_functions(METRICS)]

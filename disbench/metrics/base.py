@@ -55,6 +55,26 @@ class MetricResult:
     #: arrays and extra numbers kept in the run's results.json (matrices, per-factor gaps, ...)
     details: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def values(self) -> dict[str, float]:
+        """``{score name: value}`` of the aggregate scores (factor ``"all"``)."""
+        return {s.metric: s.value for s in self.scores if s.factor == AGGREGATE}
+
+    @property
+    def value(self) -> float:
+        """The aggregate score, when the metric has one (``dci`` has three: read :attr:`values`)."""
+        values = self.values
+        if len(values) != 1:
+            raise UsageError(
+                f"this result has {len(values)} aggregate scores ({', '.join(values)}); read .values[name]."
+            )
+        return next(iter(values.values()))
+
+    def per_factor(self, metric: str | None = None) -> dict[str, float]:
+        """``{factor: value}`` of one score (the only one when ``metric`` is None)."""
+        metric = metric or next(iter(self.values), None) or self.scores[0].metric
+        return {s.factor: s.value for s in self.scores if s.metric == metric and s.factor != AGGREGATE}
+
 
 @dataclass
 class MetricInput:
