@@ -169,12 +169,31 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     """A dataclass as plain YAML-safe data (tuples become lists)."""
     if config is None:
         return {}
+    return {k: config_to_dict_value(v) for k, v in dataclasses.asdict(config).items()}
 
-    def plain(value: Any) -> Any:
-        if isinstance(value, (tuple, list)):
-            return [plain(v) for v in value]
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        return value
 
-    return {k: plain(v) for k, v in dataclasses.asdict(config).items()}
+def spec_values(config: Any) -> dict[str, Any]:
+    """:func:`config_to_dict` as a run's spec records it (and its run id hashes it).
+
+    A config class lists in ``recorded_only_when_set`` the keys added after runs were already
+    being made: at their default they are left out, so that a run made before the key existed
+    keeps its id, and its folder is still found, skipped and resumed.
+    """
+    values = config_to_dict(config)
+    defaults = {f.name: f for f in dataclasses.fields(config)} if config is not None else {}
+    for key in getattr(type(config), "recorded_only_when_set", ()):
+        field = defaults[key]
+        default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+        if key in values and values[key] == config_to_dict_value(default):
+            del values[key]
+    return values
+
+
+def config_to_dict_value(value: Any) -> Any:
+    """One value as :func:`config_to_dict` writes it (tuples become lists)."""
+    if isinstance(value, (tuple, list)):
+        return [config_to_dict_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: config_to_dict_value(v) for k, v in value.items()}
+    return value
+

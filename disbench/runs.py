@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from disbench.config import build_config, config_to_dict, field_names
+from disbench.config import build_config, config_to_dict, field_names, spec_values
 from disbench.errors import DisbenchError, UsageError
 from disbench.presets import method_defaults
 from disbench.progress import NullProgress, Progress
@@ -149,17 +149,13 @@ def resolve_run_spec(
         steps = steps or check_steps(preset_budget.get("steps", DEFAULT_STEPS), "the preset's budget steps")
     else:
         steps = 0  # fitted in one call: a budget would only change the run's hash
-    method_values = config_to_dict(method_config)
-    beyond = [step for step in method_values.get("save_at") or [] if step > steps]
+    beyond = [step for step in getattr(method_config, "save_at", ()) if step > steps]
     if beyond:
         raise UsageError(
             f"save_at step {beyond[0]:,} is beyond the run's budget of {steps:,} steps; "
             "keep checkpoints of earlier steps or raise --steps."
         )
-    if not method_values.get("save_at", True):
-        # no kept checkpoints: leave the key out, so that runs trained before it existed keep their ids
-        del method_values["save_at"]
-    return RunSpec(method, dataset, seed, steps, method_values, config_to_dict(dataset_config))
+    return RunSpec(method, dataset, seed, steps, spec_values(method_config), spec_values(dataset_config))
 
 
 def absolute_paths(config: Any) -> Any:

@@ -81,3 +81,23 @@ def test_registry_suggests_close_matches():
 
 def test_close_match_message_without_matches():
     assert "Did you mean" not in unknown_name_message("metric", "zzz", ["mig", "sap"])
+
+
+def test_keys_added_later_enter_a_runs_id_only_when_set():
+    """Committed runs keep their ids: options added since are left out of the spec at their default."""
+    import csv
+    from pathlib import Path
+
+    from disbench.bench import load_suite
+    from disbench.runs import resolve_run_spec
+
+    plain = resolve_run_spec("beta-vae", "dsprites", 0, 10)
+    assert "correlations" not in plain.dataset_config and "save_at" not in plain.method_config
+    correlated = resolve_run_spec("beta-vae", "dsprites", 0, 10, {"correlations": "x~y=0.1"})
+    assert correlated.dataset_config["correlations"] == "x~y=0.1" and correlated.run_id != plain.run_id
+    assert resolve_run_spec("beta-vae", "dsprites", 0, 10, {"save_at": [5]}).method_config["save_at"] == [5]
+
+    suite = load_suite("dsprites-vae-cpu")
+    with open(Path(__file__).parents[1] / "results" / "dsprites-vae-cpu" / "leaderboard.csv") as handle:
+        committed = {row["run_id"] for row in csv.DictReader(handle)}
+    assert {suite.spec(entry).run_id for entry in suite.entries()} <= committed

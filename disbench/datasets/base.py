@@ -82,6 +82,8 @@ class DatasetConfig:
     """
 
     path_options: ClassVar[tuple[str, ...]] = ("root", "data_dir", "cache_dir")
+    #: keys a run's id hashes only when set (see config.spec_values)
+    recorded_only_when_set: ClassVar[tuple[str, ...]] = ("correlations", "eval_distribution")
 
     correlations: str = ""
     eval_distribution: Literal["independent", "correlated"] = "independent"

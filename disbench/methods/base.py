@@ -55,6 +55,9 @@ class TrainableConfig(MethodConfig):
     checkpoint_every: int = 500
     save_at: tuple[int, ...] = ()
 
+    #: keys a run's id hashes only when set (see config.spec_values)
+    recorded_only_when_set: ClassVar[tuple[str, ...]] = ("save_at",)
+
     def __post_init__(self) -> None:
         if self.batch_size < 2:
             raise ValueError(f"batch_size must be at least 2, got {self.batch_size}")
