@@ -77,7 +77,7 @@ def test_a_bad_preset_is_refused_naming_file_key_and_valid_keys(cli, shipped_cop
     [
         (lambda c: c.update(sumary="typo"), "unknown key 'sumary' in the card; valid keys: name, summary"),
         (lambda c: c.pop("license"), "missing 'license'"),
-        (lambda c: c["options"].update(data_folder="x"), "unknown key 'data_folder' in options (of dataset 'dsprites'); valid keys: source, data_dir"),
+        (lambda c: c["options"].update(data_folder="x"), "unknown key 'data_folder' in options (of dataset 'dsprites'); valid keys: correlations, eval_distribution, source, data_dir"),
         (lambda c: c["factors"][0].update(vals=3), "unknown key 'vals' in factors[0]; valid keys: name, group, values"),
         (lambda c: c.update(name="sprites"), "name is 'sprites' but the file is the card of 'dsprites'"),
     ],
