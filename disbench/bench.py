@@ -583,7 +583,9 @@ class CostModel:
             return None
         per_step, stepped = self.train[key]
         seconds = per_step * spec.steps if stepped else per_step
-        timed = {k[-1]: v for k, v in self.evaluate.items() if k[:-1] == key}
+        # a metric the configuration's runs did not time is taken from the method's runs on the dataset
+        timed = {k[-1]: v for k, v in self.evaluate.items() if k[:-1] == (spec.method, spec.dataset)}
+        timed.update({k[-1]: v for k, v in self.evaluate.items() if k[:-1] == key})
         wanted = list(timed) if "all" in metrics else list(metrics)
         seconds += sum(timed[m] for m in wanted if m in timed) * n_eval
         return Cost(seconds, all(m in timed for m in wanted))

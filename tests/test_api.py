@@ -75,7 +75,7 @@ def test_score_equals_eval_codes_of_the_same_arrays(cli, tmp_path):
 
 
 def test_tensors_lists_and_arrays_give_the_same_scores():
-    torch = pytest.importorskip("torch")
+    import torch
     codes, factors = points()
     expected = disbench.score(codes, factors, metrics=["mig", "minimality"]).value.to_numpy()
     for c, f in [(torch.from_numpy(codes), torch.from_numpy(factors)), (codes.tolist(), factors.tolist()),

@@ -105,7 +105,10 @@ def test_structured_views_refuse_correlations():
 def test_a_run_records_its_correlations_and_evaluation_points():
     spec = resolve_run_spec("pca", "dsprites", 0, None, {"dataset.correlations": "x~y=0.1", "dataset.source": "render"})
     assert spec.dataset_config["correlations"] == "x~y=0.1"
-    assert spec.dataset_config["eval_distribution"] == "independent"
+    assert "eval_distribution" not in spec.dataset_config  # its default (independent) is not recorded
+    assert resolve_run_spec(
+        "pca", "dsprites", 0, None, {"dataset.correlations": "x~y=0.1", "dataset.eval_distribution": "correlated"}
+    ).dataset_config["eval_distribution"] == "correlated"
     plain = resolve_run_spec("pca", "dsprites", 0, None, {"dataset.source": "render"})
     assert plain.run_id != spec.run_id
     described = build_dataset("dsprites", {"correlations": "x~y=0.1", "source": "render"}).describe()

@@ -122,7 +122,7 @@ def test_report_names_the_closest_metrics(cli):
 
 
 @pytest.mark.parametrize("eval_section, fragment", [
-    ("", "unknown metric 'migg'. Did you mean 'mig'?"),
+    ("", "unknown metric 'migg'. Did you mean 'mig', "),  # the closest first
     ("eval: {set: {mig.num_binz: 3}}\n", "unknown key 'num_binz' for metric 'mig'"),
 ])
 def test_a_suite_with_a_bad_metric_fails_before_training(cli, eval_section, fragment):
