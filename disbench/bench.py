@@ -523,8 +523,8 @@ class CostModel:
 
     Each (method, dataset) is timed per training step and, per metric, per evaluation point
     (linear in ``n_eval``: an estimate, kernel ridge with a cap grows slower), from the runs of
-    the same configuration when there are some, else of any configuration of that method and
-    dataset. The fastest recorded run is used: runs that shared the machine with other jobs
+    the same configuration when there are some, else (per metric too) of any configuration of
+    that method and dataset. The fastest recorded run is used: runs that shared the machine with other jobs
     took longer, not the work.
     """
 
