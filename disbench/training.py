@@ -181,8 +181,6 @@ def restore_checkpoint(
     Returns ``(step, cpu_threads)``: the step to continue from and the CPU threads the run
     started with (None if not recorded). ``generator`` as in :func:`save_checkpoint`.
     """
-    import torch
-
     state = load_checkpoint(path, method.device)
     restore_training_state(state, method, optimizer, rng, generator)
     return int(state["step"]), state.get("cpu_threads")
