@@ -5,7 +5,7 @@ runs of ``--methods`` methods x ``--configs`` configurations x ``--seeds`` seeds
 datasets, each scored with 25 metrics (the aggregate and 5 factors) at 5 checkpoints. The
 benchmark then times, in this process, reading and pooling the leaderboard alone
 (:func:`disbench.report.build_report`, the baseline every report pays) and writing the whole
-page (:func:`disbench.html_report.write_html_report`), and reports the page size. With
+page (:func:`disbench.report.html.write_html_report`), and reports the page size. With
 Chromium installed it also opens the page headless (Playwright) and times until every table
 row and chart is drawn.
 
@@ -114,7 +114,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="also copy the page here")
     args = parser.parse_args()
 
-    from disbench.html_report import write_html_report
+    from disbench.report.html import write_html_report
     from disbench.report import Selection, build_report
 
     with tempfile.TemporaryDirectory() as folder:

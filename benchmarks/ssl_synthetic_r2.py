@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from disbench.atomic import atomic_path
+from disbench.store.atomic import atomic_path
 from disbench.config import build_config
 from disbench.datasets.synthetic import SyntheticConfig, SyntheticDataset
 from disbench.methods import METHODS
@@ -72,7 +72,7 @@ def run(
 def write_heatmap(matrix: dict, path: Path, title: str) -> None:
     import pandas as pd
 
-    from disbench.plots import write_r2_heatmap
+    from disbench.figures.plots import write_r2_heatmap
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_r2_heatmap(pd.DataFrame(matrix).T, path, title=f"kernel R$^2$: {title}")

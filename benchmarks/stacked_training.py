@@ -1,7 +1,7 @@
 """Models per hour: N runs trained as one stacked model against the same N runs one by one.
 
 Same process, same threads. For each N the stacked side takes steps of
-:class:`disbench.stacking.Stack` over N members (seeds 0..N-1; each member's own batch and
+:class:`disbench.training.stacking.Stack` over N members (seeds 0..N-1; each member's own batch and
 noise, one vmapped loss, one backward, one Adam step); the single side takes steps of one
 member's own loop (its ``training_step``, backward, Adam step), which N single runs repeat N
 times. The two are timed in turn, step by step (``--steps`` timed after ``--warmup``), so that
@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from disbench.runs import build_dataset, build_method, resolve_run_spec
-from disbench.stacking import Member, Stack
+from disbench.training.runs import build_dataset, build_method, resolve_run_spec
+from disbench.training.stacking import Member, Stack
 
 CASES = {
     "conv": ("beta-vae", "dsprites", {"dataset.source": "render"}),

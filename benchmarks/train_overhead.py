@@ -11,7 +11,7 @@ checkpoint at the end.
 
     PYTHONPATH=$PWD python benchmarks/train_overhead.py                  # CPU, the three cases
     PYTHONPATH=$PWD python benchmarks/train_overhead.py --device cuda --steps 200
-    PYTHONPATH=$PWD python benchmarks/train_overhead.py --other-loop ../main/disbench/training.py
+    PYTHONPATH=$PWD python benchmarks/train_overhead.py --other-loop ../main/disbench/training/
                                     # also time another version of the loop, interleaved (before/after)
 
 Target: disbench's median step within 10% of the bare loop's.
@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from disbench import training
-from disbench.runs import build_dataset, build_method, resolve_run_spec
+from disbench.training.runs import build_dataset, build_method, resolve_run_spec
 
 CASES = {
     # dlib's conv VAE on 64x64 dSprites (rendered: no download needed), batch 64
@@ -75,7 +75,7 @@ def disbench_seconds_per_step(method, steps: int, folder: Path, loop=training) -
 
 
 def load_loop(path: str):
-    """Another version of disbench/training.py, imported under its own name beside this one."""
+    """Another version of disbench/training/, imported under its own name beside this one."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("other_training_loop", path)

@@ -144,7 +144,7 @@ def score_codes(
     """
     from disbench.metrics.base import MetricInput, check_codes, check_factors, check_metric_input
     from disbench.metrics.selection import resolve_metric_names, resolve_metric_options
-    from disbench.scoring import EvalPoints, score_points
+    from disbench.evaluation.scoring import EvalPoints, score_points
 
     if isinstance(metrics, str):
         metrics = [metrics]

@@ -139,7 +139,7 @@ def validate_preset(method: str) -> dict[str, Any]:
 def _validate_preset(method: str) -> dict[str, Any]:
     from disbench.datasets import DATASETS
     from disbench.methods import METHODS
-    from disbench.runs import check_steps
+    from disbench.training.runs import check_steps
 
     method_cls = METHODS.get(method)
     path = preset_path("methods", method)

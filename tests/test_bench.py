@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from disbench.bench import load_suite
+from disbench.suites import load_suite
 from disbench.errors import UsageError
 from disbench.methods import METHODS
 
@@ -95,7 +95,7 @@ def test_malformed_entries_are_usage_errors(tmp_path, entry, message):
 
 def test_study_lists_without_building_anything(monkeypatch):
     """12,600 entries (dlib's seven datasets), one configuration resolved per grid point, nothing built."""
-    import disbench.runs as runs
+    import disbench.training.runs as runs
 
     def refuse(*args, **kwargs):
         raise AssertionError("listing must not build datasets or methods")
@@ -128,7 +128,7 @@ def test_listing_the_study_never_imports_torch():
 
     code = (
         "import sys\n"
-        "from disbench.bench import load_suite\n"
+        "from disbench.suites import load_suite\n"
         "suite = load_suite('dlib-unsupervised-study')\n"
         "ids = {suite.spec(entry).run_id for entry in suite.entries()}\n"
         "assert len(ids) == 12600, len(ids)\n"
@@ -307,7 +307,7 @@ def _timed_rows(run_id, method, train_seconds, budget, eval_seconds, n_eval, spa
 
 
 def test_costs_come_from_the_fastest_committed_run_per_step_and_per_point(tmp_path):
-    from disbench.bench import Cost, CostModel, duration_text
+    from disbench.suites import Cost, CostModel, duration_text
     from disbench.store import RunSpec, write_rows
 
     path = tmp_path / "timings.csv"
@@ -326,7 +326,7 @@ def test_costs_come_from_the_fastest_committed_run_per_step_and_per_point(tmp_pa
 
 
 def test_bench_list_shows_each_entrys_estimated_cost(cli, tmp_path, monkeypatch):
-    import disbench.bench as bench
+    import disbench.suites as bench
     from disbench.store import write_rows
 
     (tmp_path / "committed").mkdir()
@@ -343,7 +343,7 @@ def test_bench_list_shows_each_entrys_estimated_cost(cli, tmp_path, monkeypatch)
 
 
 def test_the_quick_suite_is_a_quick_tour_and_quick_full_keeps_the_longer_protocol():
-    from disbench.bench import cost_model, listing_costs
+    from disbench.suites import cost_model, listing_costs
 
     model = cost_model()  # the committed runs' recorded seconds
     quick, full = load_suite("quick"), load_suite("quick-full")

@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from disbench.bench import SubmititExecutor, load_suite, pending_indices, suite_status
+from disbench.suites import SubmititExecutor, load_suite, pending_indices, suite_status
 from disbench.store import read_status, run_dir_for
 
 # a 4-entry suite: two instant fits, a short VAE, and a VAE long enough to be killed mid-run

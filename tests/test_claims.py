@@ -7,8 +7,8 @@ import math
 import pytest
 import yaml
 
-from disbench.bench import load_suite
-from disbench.claims import check_claims, parse_claims
+from disbench.suites import load_suite
+from disbench.report.claims import check_claims, parse_claims
 from disbench.errors import UsageError
 from disbench.report import load_leaderboards
 from leaderboards import scored, write_leaderboard

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from disbench.runs import MAX_SEED, resolve_run_spec, train
+from disbench.training.runs import MAX_SEED, resolve_run_spec, train
 from disbench.store import read_run_config, read_status
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ def test_bad_labels_are_refused_before_anything_is_written(cli, name):
 
 HOLD_LOCK = """
 import sys
-from disbench.run_lock import RunLock
+from disbench.store.run_lock import RunLock
 with RunLock(sys.argv[1]):
     print("held", flush=True)
     sys.stdin.readline()
@@ -225,7 +225,7 @@ def test_file_system_errors_are_one_line_not_a_bug(cli, monkeypatch, error, exit
     def refuse(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr("disbench.runs.train", refuse)
+    monkeypatch.setattr("disbench.training.runs.train", refuse)
     result = cli("train", "-m", "pca")
     assert result.exit_code == exit_code, result.output
     line = one_line(result.stderr)

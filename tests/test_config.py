@@ -88,8 +88,8 @@ def test_keys_added_later_enter_a_runs_id_only_when_set():
     import csv
     from pathlib import Path
 
-    from disbench.bench import load_suite
-    from disbench.runs import resolve_run_spec
+    from disbench.suites import load_suite
+    from disbench.training.runs import resolve_run_spec
 
     plain = resolve_run_spec("beta-vae", "dsprites", 0, 10)
     assert "correlations" not in plain.dataset_config and "save_at" not in plain.method_config

@@ -9,7 +9,7 @@ from disbench.datasets.base import Factor
 from disbench.datasets.correlation import correlation_weights, parse_correlations
 from disbench.datasets.grid import FactorGridDataset
 from disbench.errors import UsageError
-from disbench.runs import build_dataset, resolve_run_spec
+from disbench.training.runs import build_dataset, resolve_run_spec
 
 
 class TinyGrid(FactorGridDataset):

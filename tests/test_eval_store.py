@@ -22,7 +22,7 @@ from disbench.evaluation import (
     evaluate_runs,
     skip_summary,
 )
-from disbench.runs import resolve_run_spec, train
+from disbench.training.runs import resolve_run_spec, train
 from disbench.store import LEADERBOARD_COLUMNS, read_leaderboard, write_rows
 
 SMALL = EvalSettings(n_eval=600, n_test=300)
@@ -270,7 +270,7 @@ def test_encoder_metric_budgets_follow_n_eval_and_n_test_and_are_recorded():
 
 def test_the_beta_vae_score_draws_only_the_budgeted_points(tmp_path, monkeypatch):
     """A dSprites oracle run: the encoder metric encodes (n_eval + n_test) x 2 x batch_size observations."""
-    from disbench import encoding
+    from disbench.evaluation import encoding
 
     spec = resolve_run_spec("oracle", "dsprites")
     run_dir = train(spec, tmp_path / "runs", device="cpu").run_dir
@@ -359,7 +359,7 @@ def test_each_concept_has_one_home():
 
     assert resolve_metric_names(["all"], codes_only=True)[0]
     assert not hasattr(evaluation, "_metrics") and not hasattr(evaluation, "encode_points")
-    assert not hasattr(encoder_batches, "encode_factors")  # the one render-and-encode is disbench.encoding's
+    assert not hasattr(encoder_batches, "encode_factors")  # the one render-and-encode is disbench.evaluation.encoding's
     assert not hasattr(heatmap, "write_r2_heatmap") and not hasattr(heatmap, "write_run_heatmaps")
     source = Path(evaluation.__file__).read_text()
     assert '"data_source":' not in source  # the provenance row is built by store.provenance_row alone
@@ -368,7 +368,7 @@ def test_each_concept_has_one_home():
 def test_one_row_heatmap_keeps_a_readable_colourbar():
     import matplotlib.pyplot as plt
 
-    from disbench.plots import r2_heatmap_figure
+    from disbench.figures.plots import r2_heatmap_figure
 
     matrix = pd.DataFrame([[0.9, 0.1, 0.4]], index=["latent"], columns=["a", "b", "c"])
     fig = r2_heatmap_figure(matrix, "run\nkernel R$^2$")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from disbench.evaluation import EvalRequest, EvalSettings, evaluate_run
-from disbench.runs import resolve_run_spec, train
+from disbench.training.runs import resolve_run_spec, train
 from disbench.store import read_leaderboard
 
 SMALL = EvalSettings(n_eval=1500, n_test=600)

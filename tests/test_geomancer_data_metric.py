@@ -15,7 +15,7 @@ from disbench.metrics.subspace_angle import (
     factor_angles,
     matched_angle,
 )
-from disbench.representation import Representation
+from disbench.methods.representation import Representation
 
 
 def dataset(**options) -> ProductManifoldDataset:
@@ -310,7 +310,7 @@ def test_cli_eval_of_a_geomancer_run_scores_its_fitted_points(cli):
     import json
     from pathlib import Path
 
-    from disbench.runs import load_run
+    from disbench.training.runs import load_run
 
     result = cli("train", "-m", "geomancer", "-d", "product-manifold", "--set", "num_points=600", "--set", "intrinsic_dim=4", "-q")
     run_dir = result.stdout.strip().splitlines()[-1]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from disbench.methods import METHODS
-from disbench.representation import Representation
-from disbench.runs import load_run, resolve_run_spec, train
+from disbench.methods.representation import Representation
+from disbench.training.runs import load_run, resolve_run_spec, train
 
 TINY_OVERRIDES = {
     "batch_size": "16", "hidden": "32", "num_fit": "200", "discriminator_hidden": "32", "num_points": "400",

@@ -11,7 +11,7 @@ import torch
 
 from disbench.errors import UsageError
 from disbench.methods.pretrained import PretrainedConfig, PretrainedEncoder
-from disbench.runs import build_dataset
+from disbench.training.runs import build_dataset
 
 
 @pytest.fixture(scope="module")

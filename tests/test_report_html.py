@@ -102,7 +102,7 @@ def test_every_column_has_bars_and_curves_where_steps_vary(study, tmp_path, cli)
 
 def test_study_charts_hold_the_study_numbers(study):
     from disbench.report import Selection
-    from disbench.study import metric_correlations, variance_shares
+    from disbench.report.study import metric_correlations, variance_shares
 
     page, _ = study
     charts = {c["kind"]: c["spec"] for c in page_data(page)["charts"] if c["kind"] in ("correlations", "variance")}
@@ -129,7 +129,7 @@ def test_provenance_names_versions_devices_sources_and_command(study):
 
 
 def test_figures_are_embedded_and_large_ones_scaled_down(tmp_path, cli, monkeypatch):
-    from disbench.html_report import content
+    from disbench.report.html import content
 
     leaderboard, runs, _ = write_study(tmp_path)
     big = png(tmp_path / "traversals_s0.png", (500, 500), noise=True)  # beside the leaderboard
@@ -180,7 +180,7 @@ def test_html_needs_an_html_file_name(tmp_path, cli):
 
 
 def test_missing_plot_library_says_what_to_install(tmp_path, cli, monkeypatch):
-    from disbench.html_report import page
+    from disbench.report.html import page
 
     page.plot_library.cache_clear()
     monkeypatch.setitem(sys.modules, "vl_convert", None)  # import fails as if not installed
@@ -207,7 +207,7 @@ def test_page_size_grows_with_entries_not_rows(tmp_path, cli):
 
 
 def test_a_crowded_column_draws_its_best_entries_and_says_so(tmp_path, monkeypatch):
-    from disbench.html_report import content, write_html_report
+    from disbench.report.html import content, write_html_report
     from disbench.report import Selection
 
     monkeypatch.setattr(content, "MAX_BARS", 2)

@@ -34,7 +34,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def page_file(tmp_path_factory):
-    from disbench.html_report import write_html_report
+    from disbench.report.html import write_html_report
     from disbench.report import Selection
 
     folder = tmp_path_factory.mktemp("study")

@@ -125,7 +125,7 @@ def test_report_figure_titles_fit_and_metrics_share_x(tmp_path, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
-    from disbench import plots
+    from disbench.figures import plots
 
     records = []
     for dataset in ("dsprites", "shapes3d-with-a-long-dataset-name"):
@@ -160,7 +160,7 @@ def test_report_figures_of_a_quick_suite_leaderboard_are_screen_sized_and_labell
     matplotlib.use("Agg")
     from matplotlib.image import imread
 
-    from disbench import plots
+    from disbench.figures import plots
 
     # the quick suite's shape: 13 methods on one dataset, one method alone on each of two others
     methods = ["oracle", "random", "pca", "ica", "beta-vae", "annealed-vae", "beta-tcvae", "dip-vae-i", "dip-vae-ii",
@@ -202,7 +202,7 @@ def test_report_figures_of_a_quick_suite_leaderboard_are_screen_sized_and_labell
 
 
 def test_a_report_of_many_metrics_continues_in_further_files(tmp_path):
-    from disbench.plots import PANELS_PER_FILE, figure_pages
+    from disbench.figures.plots import PANELS_PER_FILE, figure_pages
 
     columns = [("dsprites", f"metric{i:02d}") for i in range(PANELS_PER_FILE + 3)]
     pages = figure_pages(columns, tmp_path / "r.png")
@@ -233,7 +233,7 @@ def test_scores_against_steps(cli, tmp_path):
     table = json.loads(cli("report", "--leaderboard", "lb.csv", "--format", "json").stdout)
     beta_vae = next(r for r in table if r["entry"] == "beta-vae")
     assert beta_vae["mean"] == pytest.approx(0.21) and beta_vae["n_seeds"] == 3  # the last checkpoint only
-    from disbench import plots
+    from disbench.figures import plots
     from disbench.report import Selection, selected_rows
 
     frame = selected_rows(Selection("lb.csv", all_steps=True))

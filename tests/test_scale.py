@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from disbench.cli import app
 from disbench.evaluation import EvalRequest, EvalSettings, evaluate_run, evaluate_runs
-from disbench.runs import load_run, resolve_run_spec, train
+from disbench.training.runs import load_run, resolve_run_spec, train
 from disbench.store import kept_checkpoint, kept_steps, read_leaderboard
 from disbench.training import CHECKPOINT, load_checkpoint
 
@@ -148,7 +148,7 @@ def seed_runs(tmp_path_factory):
 @pytest.mark.parametrize("correlation", ["lasso", "spearman"])
 def test_udr_rows_equal_udr_scores_on_the_same_codes(seed_runs, tmp_path, correlation):
     from disbench.metrics.udr import UDROptions, udr_scores
-    from disbench.traversals import latent_statistics
+    from disbench.figures.traversals import latent_statistics
 
     dirs, lonely = seed_runs
     leaderboard = tmp_path / "lb.csv"

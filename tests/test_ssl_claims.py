@@ -78,7 +78,7 @@ def test_a_miniature_of_claims_cpu_trains_scores_and_judges_its_claims(tmp_path,
 
     import yaml
 
-    from disbench.bench import suite_path
+    from disbench.suites import suite_path
 
     suite = yaml.safe_load(suite_path("claims-cpu").read_text())
     tiny = {"batch_size": 32, "encoder_hidden": [16], "representation_dim": 8, "projector_hidden": [16]}

@@ -11,7 +11,7 @@ import torch
 
 from disbench.config import build_config
 from disbench.methods import METHODS
-from disbench.collapse import CollapseProbe, CollapseWatch, collapse_stretches, min_stretch
+from disbench.training.collapse import CollapseProbe, CollapseWatch, collapse_stretches, min_stretch
 from disbench.methods.nets import ConvEncoder, SmallConvEncoder
 from disbench.training import cosine_lr_scale, train
 from ssl_fakes import BlobImages
@@ -130,7 +130,7 @@ def test_cosine_schedule_ends_at_the_reference_ratio():
 
 
 def test_status_json_of_a_finished_ssl_run_holds_its_collapse_record(tmp_path):
-    from disbench.runs import resolve_run_spec, train as train_run
+    from disbench.training.runs import resolve_run_spec, train as train_run
 
     spec = resolve_run_spec(
         "simclr", "synthetic", seed=0, steps=20,

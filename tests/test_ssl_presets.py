@@ -11,7 +11,7 @@ from disbench.datasets.imagefolder import ImageFolder, ImageFolderConfig
 from disbench.methods import METHODS
 from disbench.methods import ssl_losses as L
 from disbench.presets import load_preset
-from disbench.runs import resolve_run_spec
+from disbench.training.runs import resolve_run_spec
 from image_folders import make_image_folder
 from ssl_fakes import BlobImages
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from disbench.errors import UsageError
-from disbench.runs import load_run, resolve_run_spec, train
-from disbench.stacking import Stack, parse_seeds, sweep_specs, train_many
+from disbench.training.runs import load_run, resolve_run_spec, train
+from disbench.training.stacking import Stack, parse_seeds, sweep_specs, train_many
 from disbench.store import read_run_config, read_status
 from disbench.training import CHECKPOINT, LOG, TrainingInterrupted, load_checkpoint
 from tests.test_training import interrupt_at

@@ -76,7 +76,7 @@ def test_missing_leaderboard_reads_empty(tmp_path):
 def test_atomic_writes_respect_the_umask(tmp_path):
     import os
 
-    from disbench.atomic import write_text
+    from disbench.store.atomic import write_text
 
     previous = os.umask(0o022)
     try:

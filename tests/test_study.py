@@ -11,7 +11,7 @@ from leaderboards import scored, write_leaderboard
 
 from disbench.errors import UsageError
 from disbench.report import Selection
-from disbench.study import metric_correlations, variance_shares
+from disbench.report.study import metric_correlations, variance_shares
 
 
 def test_spearman_between_metrics_across_runs(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from disbench.errors import DisbenchError
-from disbench.runs import load_run, resolve_run_spec, train
+from disbench.training.runs import load_run, resolve_run_spec, train
 from disbench.store import read_run_config, read_status
 from disbench.training import CHECKPOINT, LOG, TrainingInterrupted, load_checkpoint
 

@@ -35,7 +35,7 @@ def _environment(rank: int, port: int) -> None:
 
 def _worker(rank: int, port: int, run_dir: str, results) -> None:
     _environment(rank, port)
-    from disbench.runs import build_dataset, build_method, resolve_run_spec
+    from disbench.training.runs import build_dataset, build_method, resolve_run_spec
     from disbench.training import train
 
     spec = resolve_run_spec("beta-vae", "synthetic", seed=0, steps=5, overrides={"hidden": "16", "batch_size": "8"})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from disbench.runs import load_run, resolve_run_spec, train
-from disbench.traversals import latent_statistics, traversal_grid, write_vae_figures
+from disbench.training.runs import load_run, resolve_run_spec, train
+from disbench.figures.traversals import latent_statistics, traversal_grid, write_vae_figures
 
 
 class _FakeVAE:

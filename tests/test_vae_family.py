@@ -17,7 +17,7 @@ from disbench.methods.vae import (
     permute_dims,
     total_correlation,
 )
-from disbench.runs import build_dataset, build_method, resolve_run_spec
+from disbench.training.runs import build_dataset, build_method, resolve_run_spec
 
 
 def parameter_count(module: nn.Module) -> int:

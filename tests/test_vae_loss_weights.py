@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from disbench.methods.vae import gaussian_kl, total_correlation
-from disbench.runs import build_dataset, build_method, resolve_run_spec
+from disbench.training.runs import build_dataset, build_method, resolve_run_spec
 
 BATCH = 32
 

@@ -27,7 +27,7 @@ def info_command(
     from disbench.datasets.cache import locate
     from disbench.errors import DisbenchError
     from disbench.presets import preset_path, validate_card
-    from disbench.runs import build_dataset
+    from disbench.training.runs import build_dataset
 
     values = parse_set_options(set_values)
     card = validate_card(name)
@@ -74,7 +74,7 @@ def preview_command(
 
     from disbench.config import parse_set_options
     from disbench.datasets.preview import write_preview
-    from disbench.runs import build_dataset
+    from disbench.training.runs import build_dataset
 
     from disbench.datasets.preview import FORMATS
 

@@ -112,7 +112,7 @@ def _finished_runs(runs_dir: Path):
 
 def read_codes_input(values: dict):
     """The codes, factors and optional held-out split named by the options."""
-    from disbench.arrays_io import load_array, split_key
+    from disbench.evaluation.codes_files import load_array, split_key
     from disbench.evaluation import CodesInput, check_codes_name, default_codes_name
 
     if values["codes"] is None or values["factors"] is None:

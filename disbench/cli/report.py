@@ -18,7 +18,7 @@ X_COLUMNS = ("steps",)
 
 def emit_text(text: str, out: Path | None) -> None:
     """Data to stdout, or atomically to ``out``."""
-    from disbench.atomic import write_text
+    from disbench.store.atomic import write_text
 
     if out is None:
         typer.echo(text, nl=False)
@@ -129,7 +129,7 @@ def report(
         if given:
             raise UsageError(f"--html writes the whole report (table, figures, study) to one page; drop {', '.join(given)}.")
     if plot is not None:
-        from disbench.plots import figure_format
+        from disbench.figures.plots import figure_format
 
         figure_format(plot)  # refuse a bad extension before any work
     if claims is not None:
@@ -149,13 +149,13 @@ def report(
     if plot is None:
         return
     if x == "steps":
-        from disbench.plots import plot_steps
+        from disbench.figures.plots import plot_steps
         from disbench.report import selected_rows
 
         selection.all_steps = True
         written = plot_steps(selected_rows(selection), plot)
     else:
-        from disbench.plots import plot_report
+        from disbench.figures.plots import plot_report
 
         written = plot_report(table, plot)
     for path in written:
@@ -165,7 +165,7 @@ def report(
 def _html(selection, path: Path, runs_dir: Path) -> None:
     import time
 
-    from disbench.html_report import write_html_report
+    from disbench.report.html import write_html_report
 
     started = time.perf_counter()
     write_html_report(selection, path, runs_dir, _command_line(selection, path, runs_dir))
@@ -190,13 +190,13 @@ def _command_line(selection, path: Path, runs_dir: Path) -> str:
 
 
 def _study(selection, correlations: bool, fmt: str, out: Path | None, plot: Path | None, paths: list[Path]) -> None:
-    from disbench import study
+    from disbench.report import study
     from disbench.report import render_rows
 
     if correlations:
         result = study.metric_correlations(selection)
         emit_text(render_rows(*study.correlation_rows(result), fmt), out)
-        from disbench.plots import plot_correlations
+        from disbench.figures.plots import plot_correlations
 
         heatmap = plot or _default_heatmap(paths)
         plot_correlations(result, heatmap)
@@ -206,8 +206,8 @@ def _study(selection, correlations: bool, fmt: str, out: Path | None, plot: Path
 
 
 def _claims(suite_name: str, sources: list[str], fmt: str, out: Path | None) -> None:
-    from disbench.bench import load_suite
-    from disbench.claims import check_claims, claim_rows
+    from disbench.suites import load_suite
+    from disbench.report.claims import check_claims, claim_rows
     from disbench.report import load_leaderboards, render_rows
 
     suite = load_suite(suite_name)

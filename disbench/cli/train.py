@@ -56,8 +56,8 @@ def train(
     as one stacked model.
     """
     from disbench.config import parse_set_options
-    from disbench.runs import check_label, train as train_run
-    from disbench.stacking import parse_seeds, sweep_specs
+    from disbench.training.runs import check_label, train as train_run
+    from disbench.training.stacking import parse_seeds, sweep_specs
 
     values = opt.merge_config_file(
         ctx, config,
@@ -91,7 +91,7 @@ def train(
 def _train_several(specs: list, values: dict, label: str | None) -> None:
     """Train a sweep (stacked where the method can stack); exit 1 if any run failed."""
     from disbench.errors import DisbenchError
-    from disbench.stacking import train_many
+    from disbench.training.stacking import train_many
 
     with RichProgress(quiet=values["quiet"]) as progress:
         results = train_many(specs, values["runs_dir"], values["device"], bool(values["overwrite"]), progress,

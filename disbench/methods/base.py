@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from disbench.representation import Representation
+from disbench.methods.representation import Representation
 
 if TYPE_CHECKING:  # torch is imported lazily so that `disbench --help` stays instant
     import torch
 
-    from disbench.collapse import CollapseProbe
+    from disbench.training.collapse import CollapseProbe
 
     from disbench.datasets.base import Dataset
     from disbench.training import TrainingContext
@@ -124,7 +124,7 @@ class TorchMethod(Method):
     #: otherwise the shared loop averages them after each backward pass
     synchronises_gradients: ClassVar[bool] = False
     #: config fields (numbers inside the loss) in which the members of a stacked run
-    #: (:mod:`disbench.stacking`) may differ besides the seed; None: the step cannot be stacked
+    #: (:mod:`disbench.training.stacking`) may differ besides the seed; None: the step cannot be stacked
     stackable: ClassVar[tuple[str, ...] | None] = None
     #: why the step cannot be stacked, for the line shown when such runs train one by one
     unstackable_reason: ClassVar[str] = "its training step is not written as draw_inputs + step_losses"

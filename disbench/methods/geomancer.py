@@ -37,7 +37,7 @@ import numpy as np
 from disbench.errors import UsageError
 from disbench.methods.base import Method, MethodConfig
 from disbench.methods.registry import METHODS
-from disbench.representation import Representation
+from disbench.methods.representation import Representation
 
 #: values of ``GeomancerConfig.backend``
 BACKEND_CHOICES = ("auto", "numpy", "torch")

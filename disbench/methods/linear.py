@@ -15,7 +15,7 @@ import numpy as np
 from disbench.errors import DisbenchError
 from disbench.methods.base import Method, MethodConfig
 from disbench.methods.registry import METHODS
-from disbench.representation import Representation
+from disbench.methods.representation import Representation
 
 
 @dataclass

@@ -33,7 +33,7 @@ import numpy as np
 from disbench.errors import DisbenchError, UsageError
 from disbench.methods.base import Method, MethodConfig
 from disbench.methods.registry import METHODS
-from disbench.representation import Representation
+from disbench.methods.representation import Representation
 
 LIBRARIES = ("torchvision", "timm", "open_clip")
 #: open_clip's weights tag for the CLIP grid (Radford et al. 2021's released models)

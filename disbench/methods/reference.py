@@ -11,7 +11,7 @@ from disbench.datasets.base import CONTENT
 from disbench.errors import DisbenchError
 from disbench.methods.base import Method, MethodConfig
 from disbench.methods.registry import METHODS
-from disbench.representation import Representation
+from disbench.methods.representation import Representation
 
 
 @METHODS.register("oracle")

@@ -32,7 +32,7 @@ import numpy as np
 from disbench.errors import UsageError
 from disbench.lazy import lazy_module
 from disbench.methods.base import TorchMethod, TrainableConfig
-from disbench.collapse import CollapseProbe
+from disbench.training.collapse import CollapseProbe
 from disbench.training import cosine_lr_scale, distributed_info
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ Both draw batches of factor vectors in which one factor is held fixed (by copyin
 its column), render them with the dataset, and encode them with the method. This
 module draws many such batches at once and encodes them in chunks of rows, so the
 method sees large batches instead of one per vote (through
-:func:`disbench.encoding.encode_factors`, the one chunked render-and-encode).
+:func:`disbench.evaluation.encoding.encode_factors`, the one chunked render-and-encode).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def encode_space(
     encode: Callable, space: str, dataset, factors: np.ndarray, rng: np.random.Generator, chunk_rows: int
 ) -> np.ndarray:
     """Codes ``(n, d)`` of ``space`` for the observations rendered from ``factors`` ``(n, F)``."""
-    from disbench.encoding import encode_factors
+    from disbench.evaluation.encoding import encode_factors
 
     return np.asarray(space_codes(encode_factors(encode, dataset, factors, rng, chunk_rows), space), dtype=np.float64)
 

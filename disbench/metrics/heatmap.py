@@ -1,6 +1,6 @@
 """Space x factor R^2 matrices of a scored run (the figure of von Kugelgen et al. and Eastwood et al.).
 
-The matrices are computed here; :func:`disbench.plots.write_r2_heatmap` draws them.
+The matrices are computed here; :func:`disbench.figures.plots.write_r2_heatmap` draws them.
 """
 
 from __future__ import annotations

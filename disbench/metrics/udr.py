@@ -133,7 +133,7 @@ def udr_scores(
 def member_codes_and_kl(member: RunMember, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """A run's codes of ``observations`` (all its spaces side by side; the encoder mean for a VAE)
     and the mean KL of each latent, or None for a method without a posterior."""
-    from disbench.traversals import latent_statistics
+    from disbench.figures.traversals import latent_statistics
 
     model = getattr(member.method, "model", None)
     if model is not None and hasattr(model, "posterior"):

@@ -10,7 +10,7 @@ from disbench.datasets.imagefolder import ImageFolder, ImageFolderConfig
 from disbench.datasets.synthetic import SyntheticDataset
 from disbench.metrics import METRICS
 from disbench.metrics.base import MetricNotApplicable
-from disbench.representation import Representation
+from disbench.methods.representation import Representation
 from image_folders import make_image_folder
 
 class RecordingFolder(ImageFolder):

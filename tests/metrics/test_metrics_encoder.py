@@ -9,7 +9,7 @@ from disbench.datasets.base import Dataset, Factor
 from disbench.datasets.synthetic import SyntheticDataset
 from disbench.errors import UsageError
 from disbench.metrics import METRICS
-from disbench.representation import Representation
+from disbench.methods.representation import Representation
 
 # the encoder metrics that hold one factor fixed per batch (subspace-angle, also an encoder
 # metric, reads per-point subspaces instead: tests/test_geomancer_data_metric.py)

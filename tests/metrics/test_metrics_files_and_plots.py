@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from disbench.arrays_io import load_array
+from disbench.evaluation.codes_files import load_array
 from disbench.datasets.base import Factor
 from disbench.errors import UsageError
 from disbench.metrics import METRICS, MetricInput
-from disbench.plots import write_r2_heatmap
+from disbench.figures.plots import write_r2_heatmap
 
 ARRAY = np.arange(12, dtype=np.float32).reshape(4, 3)
 

@@ -15,7 +15,7 @@ import pytest
 
 from disbench.datasets.base import Dataset, Factor
 from disbench.metrics import METRICS, MetricInput
-from disbench.representation import Representation
+from disbench.methods.representation import Representation
 
 import metrics_dlib_reference as dlib
 

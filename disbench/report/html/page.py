@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from disbench.errors import UsageError
-from disbench.html_report import charts
-from disbench.html_report.content import PageContent, as_json
+from disbench.report.html import charts
+from disbench.report.html.content import PageContent, as_json
 
 INSTALL_HINT = "pip install 'disbench[html]'"
 
@@ -47,7 +47,7 @@ def _script_safe(script: str) -> str:
 
 
 def _static(name: str) -> str:
-    return resources.files("disbench.html_report").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("disbench.report.html").joinpath(name).read_text(encoding="utf-8")
 
 
 def _e(text: Any) -> str:
@@ -195,8 +195,8 @@ def write_html_report(selection, path: str | Path, runs_dir: Path | None = None,
         UsageError: the plotting library is missing, or ``path`` is not an ``.html`` file name.
         DisbenchError: missing or empty leaderboards, nothing matching the filters, an unreadable figure.
     """
-    from disbench.atomic import write_text
-    from disbench.html_report.content import page_content
+    from disbench.store.atomic import write_text
+    from disbench.report.html.content import page_content
 
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):

@@ -13,7 +13,7 @@ Each member stays a run of its own: its data come from its own NumPy generator a
 noise from its own torch generator, seeded as its single run seeds them, so its losses
 are its single run's up to float rounding; its folder (config.yaml, status.json,
 checkpoint.pt, log.jsonl) is written by the single run's writers
-(:func:`disbench.runs.open_run`, :func:`disbench.training.save_checkpoint`), so ``eval``,
+(:func:`disbench.training.runs.open_run`, :func:`disbench.training.save_checkpoint`), so ``eval``,
 ``report``, ``--status`` and resuming (stacked or alone) read it as any run. A member
 whose loss turns NaN or infinite is recorded failed and leaves the stack; the others go
 on. A method declares what may differ with ``TorchMethod.stackable``; one whose step
@@ -44,7 +44,7 @@ ELEMENTWISE_OPTIMIZERS = ("Adam", "AdamW", "SGD")
 
 def parse_seeds(text: str) -> list[int]:
     """``"0-3,7"`` -> ``[0, 1, 2, 3, 7]`` (ranges inclusive, order kept, repeats dropped)."""
-    from disbench.runs import check_seed
+    from disbench.training.runs import check_seed
 
     seeds: dict[int, None] = {}  # ordered, without repeats
     for part in str(text).split(","):
@@ -85,7 +85,7 @@ def sweep_specs(
     """
     import itertools
 
-    from disbench.runs import resolve_run_spec
+    from disbench.training.runs import resolve_run_spec
 
     swept = {
         key: [v.strip() for v in value.split(",")]
@@ -137,10 +137,11 @@ def train_many(
         TrainingInterrupted: SIGINT/SIGTERM; every member was checkpointed.
         RunLocked: another process trains one of the runs and ``wait`` is false.
     """
-    from disbench import runs, training
+    from disbench import training
+    from disbench.training import runs
     from disbench.methods import METHODS
     from disbench.provenance import resolve_device
-    from disbench.run_lock import RunLock
+    from disbench.store.run_lock import RunLock
 
     progress = progress or NullProgress()
     device = resolve_device(device)
@@ -354,7 +355,7 @@ class Stack:
 
 
 def train_stack(runs: list[Any], progress: Progress) -> list[StackedResult]:
-    """Train the opened runs (:func:`disbench.runs.open_run`) of one stack; ends every run's status."""
+    """Train the opened runs (:func:`disbench.training.runs.open_run`) of one stack; ends every run's status."""
     results: dict[int, StackedResult] = {}
     try:
         members = [open_member(run) for run in runs]

@@ -32,7 +32,7 @@ from typing import Any, Iterable, Iterator
 
 import yaml
 
-from disbench.atomic import atomic_path, write_json, write_yaml
+from disbench.store.atomic import atomic_path, write_json, write_yaml
 from disbench.errors import DisbenchError, UsageError
 
 CONFIG = "config.yaml"

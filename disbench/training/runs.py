@@ -209,8 +209,8 @@ def train(
 
     An identical finished run is skipped, an interrupted one resumes from its last
     checkpoint, and ``overwrite`` starts afresh. While a process trains a run it holds
-    the run folder's lock (:mod:`disbench.run_lock`): a second process raises
-    :class:`~disbench.run_lock.RunLocked` naming the holder, or with ``wait`` waits
+    the run folder's lock (:mod:`disbench.store.run_lock`): a second process raises
+    :class:`~disbench.store.run_lock.RunLocked` naming the holder, or with ``wait`` waits
     for it (and then finds the run finished).
 
     Args:
@@ -227,7 +227,7 @@ def train(
     """
     from disbench import training
     from disbench.provenance import resolve_device
-    from disbench.run_lock import RunLock
+    from disbench.store.run_lock import RunLock
 
     label = check_label(label)
     device = resolve_device(device)
@@ -316,9 +316,9 @@ def open_run(spec: RunSpec, run_dir: Path, device: str, overwrite: bool, label: 
     """Start training ``run_dir`` (its lock held by the caller): wipe it under ``overwrite``, build
     the method, record config.yaml and a "running" status; a finished run is a "skipped" TrainResult."""
     from disbench import training
-    from disbench.jobs import current_holder
+    from disbench.store.jobs import current_holder
     from disbench.provenance import device_description, versions
-    from disbench.run_lock import LOCK_FILE
+    from disbench.store.run_lock import LOCK_FILE
 
     main_process = training.distributed_info().is_main
     if overwrite and run_dir.exists() and main_process:
@@ -379,7 +379,7 @@ def _recorded_label(run_dir: Path) -> str | None:
 
 def relabel(run_dir: str | Path, label: str) -> None:
     """Set the label of the run in ``run_dir`` (config.yaml rewritten atomically; scores untouched)."""
-    from disbench.atomic import write_yaml
+    from disbench.store.atomic import write_yaml
     from disbench.store import CONFIG
 
     label = check_label(label)

@@ -8,7 +8,7 @@ A suite is a YAML file (``suites/NAME.yaml`` or any path)::
     metrics: [mig, sap, r2]
     eval: {n_eval: 10000, n_test: 5000, set: {mig.num_bins: 20}}
     slurm: {partition: gpu, time: 240, cpus_per_task: 8, gpus_per_task: 1, mem_gb: 32}
-    claims: [...]                  # what the runs test, checked by `disbench report --claims` (disbench.claims)
+    claims: [...]                  # what the runs test, checked by `disbench report --claims` (disbench.report.claims)
     methods:
       beta-vae:
         steps: 1500
@@ -46,7 +46,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from disbench.claims import Claim, parse_claims
+from disbench.report.claims import Claim, parse_claims
 from disbench.config import build_config, load_yaml_file, parse_set_options
 from disbench.errors import UsageError
 from disbench.evaluation import EvalSettings
@@ -254,7 +254,7 @@ class Suite:
         """The entry's RunSpec; resolved once per (method, dataset, steps, overrides), whatever the seed."""
         from dataclasses import replace
 
-        from disbench.runs import resolve_run_spec
+        from disbench.training.runs import resolve_run_spec
 
         key = json.dumps([entry.method, entry.dataset, entry.steps, entry.overrides], sort_keys=True, default=str)
         if key not in self._specs:
@@ -472,9 +472,9 @@ def run_entry(
     progress: Any = None,
 ) -> SuiteRunResult:
     """Train (or skip, or resume) one entry and score it; safe in a worker process or an array task."""
-    from disbench.atomic import write_json
+    from disbench.store.atomic import write_json
     from disbench.evaluation import EvalRequest, evaluate_run
-    from disbench.runs import train
+    from disbench.training.runs import train
 
     if threads:
         import torch
@@ -659,7 +659,7 @@ class EntryStatus:
 
 def entry_status(suite: Suite, entry: SuiteEntry, runs_dir: str | Path, queued_jobs: set[str] | None = None) -> EntryStatus:
     """The entry's state, read from its run folder (status.json and the suite's scoring record)."""
-    from disbench.jobs import holder_alive
+    from disbench.store.jobs import holder_alive
     from disbench.store import read_status, run_dir_for
 
     spec = suite.spec(entry)
@@ -681,7 +681,7 @@ def entry_status(suite: Suite, entry: SuiteEntry, runs_dir: str | Path, queued_j
 
 
 def suite_status(suite: Suite, runs_dir: str | Path, indices: Sequence[int] | None = None) -> list[EntryStatus]:
-    from disbench.jobs import slurm_queue
+    from disbench.store.jobs import slurm_queue
 
     queued = slurm_queue()
     return [entry_status(suite, entry, runs_dir, queued) for entry in suite.select(indices)]

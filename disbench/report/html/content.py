@@ -3,7 +3,7 @@
 Everything is computed once from one read of the leaderboards (:func:`page_rows`): the
 table and the bar charts from each run's latest checkpoint, the compute curves from every
 scored checkpoint, the correlations and variance shares per dataset by
-:mod:`disbench.study`. Sizes grow with entries x columns (x checkpoints for curves), not
+:mod:`disbench.report.study`. Sizes grow with entries x columns (x checkpoints for curves), not
 with leaderboard rows.
 """
 
@@ -179,8 +179,8 @@ class StudyPanels:
 
 def study_panels(latest) -> list[StudyPanels]:
     """Per dataset: Spearman correlations between metrics and the method / hyperparameter / seed
-    variance shares (:mod:`disbench.study`), where the dataset has the runs for them."""
-    from disbench import study
+    variance shares (:mod:`disbench.report.study`), where the dataset has the runs for them."""
+    from disbench.report import study
 
     panels = []
     for dataset in sorted(latest["dataset"].unique()):
@@ -254,7 +254,7 @@ def run_figures(latest, entries: list[str], leaderboards: list[Path], runs_dir: 
 
     Returns the figures and the number of runs whose figures were left out by the cap.
     """
-    from disbench.traversals import RECONSTRUCTIONS, TRAVERSALS
+    from disbench.figures.traversals import RECONSTRUCTIONS, TRAVERSALS
 
     figures: list[Figure] = []
     left_out = 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from disbench.html_report.content import BarPanel, CurvePanel, StudyPanels
+from disbench.report.html.content import BarPanel, CurvePanel, StudyPanels
 
 BAR_COLOURS = {"best": "#2ca02c", "entry": "#1f77b4", "reference": "#bbbbbb"}
 #: pixels per entry in a bar chart
@@ -141,7 +141,7 @@ def correlation_chart(panel: StudyPanels) -> dict[str, Any]:
     }
 
 
-#: the variance parts in the order they are stacked, as :func:`disbench.study.variance_rows` names them
+#: the variance parts in the order they are stacked, as :func:`disbench.report.study.variance_rows` names them
 VARIANCE_PARTS = ("method", "hyperparameters", "seed")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from disbench.atomic import atomic_path
+from disbench.store.atomic import atomic_path
 
 TRAVERSALS = "traversals.png"
 RECONSTRUCTIONS = "reconstructions.png"

@@ -8,9 +8,9 @@ all spaces as ``joint``.
 
 One :class:`EvalRequest` says what to compute and where to write it. The work is
 shared out: metric names and options resolve in :mod:`disbench.metrics.selection`,
-points are rendered and encoded by :mod:`disbench.encoding`, metrics run in
-:mod:`disbench.scoring`, rows and their provenance are built and written by
-:mod:`disbench.store`, and R^2 heatmaps are drawn by :mod:`disbench.plots`. This
+points are rendered and encoded by :mod:`disbench.evaluation.encoding`, metrics run in
+:mod:`disbench.evaluation.scoring`, rows and their provenance are built and written by
+:mod:`disbench.store`, and R^2 heatmaps are drawn by :mod:`disbench.figures.plots`. This
 module only puts those together, run by run.
 
 A run's results.json is the record of what was scored, one entry per metric,
@@ -32,7 +32,7 @@ import numpy as np
 from disbench.errors import DisbenchError, UsageError
 from disbench.config import config_to_dict
 from disbench.progress import NullProgress, Progress
-from disbench.scoring import EvalPoints, options_json, score_points, stored_rows
+from disbench.evaluation.scoring import EvalPoints, options_json, score_points, stored_rows
 from disbench.store import (
     check_leaderboard_writable,
     find_entry,
@@ -236,7 +236,7 @@ def evaluate_run_groups(
     from disbench.metrics.base import MetricNotApplicable, RunMember
     from disbench.metrics.selection import metric_registry
     from disbench.provenance import resolve_device
-    from disbench.runs import load_run
+    from disbench.training.runs import load_run
     from disbench.store import RunSpec, read_run_config
 
     registry = metric_registry()
@@ -310,7 +310,7 @@ def evaluate_run_groups(
 
 def loaded_source(spec: Any) -> str:
     """The data source of a run's dataset (built, not loaded: no rendering)."""
-    from disbench.runs import build_dataset
+    from disbench.training.runs import build_dataset
 
     return build_dataset(spec.dataset, spec.dataset_config).data_source
 
@@ -353,7 +353,7 @@ def split_group_metrics(options: dict[str, Any]) -> tuple[dict[str, Any], dict[s
 def _evaluate_checkpoints(
     run_dir: Path, request: EvalRequest, options: dict[str, Any], skipped: list[tuple[str, str]]
 ) -> EvalOutcome:
-    from disbench.collapse import summarise
+    from disbench.training.collapse import summarise
     from disbench.store import RunSpec, kept_steps, read_run_config, read_status
 
     started = time.perf_counter()
@@ -383,7 +383,7 @@ def _evaluate_checkpoint(
 
     ``collapse``: the run's collapse stretches (status.json), kept beside each score in results.json.
     """
-    from disbench.runs import build_dataset
+    from disbench.training.runs import build_dataset
 
     settings = request.settings
     results = read_results(run_dir, step)
@@ -457,9 +457,9 @@ def run_provenance(
 def _encode_run(run_dir: Path, settings: EvalSettings, device: str, step: int | None = None) -> tuple[EvalPoints, str, Any]:
     """The run's evaluation points encoded by the checkpoint of ``step`` (None: the final one),
     its dataset's data source, and the loaded method."""
-    from disbench.encoding import encode_factors, method_encoder
+    from disbench.evaluation.encoding import encode_factors, method_encoder
     from disbench.provenance import resolve_device
-    from disbench.runs import load_run
+    from disbench.training.runs import load_run
 
     _, dataset, method = load_run(run_dir, resolve_device(device), step)
     encode = method_encoder(method)
@@ -510,7 +510,7 @@ FIGURE_OBSERVATIONS = 1_000
 
 def write_vae_figures_of_run(method: Any, points: EvalPoints, run_dir: Path, settings: EvalSettings) -> list[Path]:
     """``traversals.png`` and ``reconstructions.png`` of a VAE run (nothing for other methods or non-images)."""
-    from disbench.traversals import has_decoder, write_vae_figures
+    from disbench.figures.traversals import has_decoder, write_vae_figures
 
     if not has_decoder(method):
         return []
@@ -521,9 +521,9 @@ def write_vae_figures_of_run(method: Any, points: EvalPoints, run_dir: Path, set
 
 def write_r2_figures(run_dir: Path, r2_results: dict[str, Any]) -> list[Path]:
     """The R^2 matrices of a scored run as CSV, and kernel-R^2 heatmaps, beside its results.json."""
-    from disbench.atomic import atomic_path
+    from disbench.store.atomic import atomic_path
     from disbench.metrics.heatmap import r2_matrices
-    from disbench.plots import write_r2_heatmap
+    from disbench.figures.plots import write_r2_heatmap
 
     written = []
     for name, matrix in r2_matrices(r2_results).items():

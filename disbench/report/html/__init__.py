@@ -1,13 +1,13 @@
 """`disbench report --html`: a study on one self-contained, offline, interactive HTML page.
 
-- :mod:`~disbench.html_report.content`: what the page shows, aggregated from one read of
+- :mod:`~disbench.report.html.content`: what the page shows, aggregated from one read of
   the leaderboards (table cells with their seeds, bar and curve data, correlations and
   variance shares per dataset, run figures, provenance);
-- :mod:`~disbench.html_report.charts`: the Vega-Lite specifications of the charts;
-- :mod:`~disbench.html_report.page`: the HTML, with the styles (``page.css``), the data,
+- :mod:`~disbench.report.html.charts`: the Vega-Lite specifications of the charts;
+- :mod:`~disbench.report.html.page`: the HTML, with the styles (``page.css``), the data,
   the plotting library and the table script (``page.js``) inlined.
 """
 
-from disbench.html_report.page import INSTALL_HINT, write_html_report
+from disbench.report.html.page import INSTALL_HINT, write_html_report
 
 __all__ = ["INSTALL_HINT", "write_html_report"]

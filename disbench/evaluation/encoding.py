@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from disbench.representation import Representation
+from disbench.methods.representation import Representation
 
 #: ``encode(observations, factors) -> Representation``; ``factors`` is for methods that read them (oracle)
 Encoder = Callable[[np.ndarray, np.ndarray], Representation]

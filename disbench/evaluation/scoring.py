@@ -20,7 +20,7 @@ import numpy as np
 
 from disbench.config import config_to_dict
 from disbench.datasets.base import Factor
-from disbench.encoding import Encoder, fresh_codes
+from disbench.evaluation.encoding import Encoder, fresh_codes
 from disbench.progress import NullProgress, Progress
 from disbench.store import score_rows
 

@@ -35,9 +35,9 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from disbench.atomic import atomic_path, write_text
+from disbench.store.atomic import atomic_path, write_text
 from disbench.errors import DisbenchError
-from disbench.collapse import CollapseWatch, collapse_stretches
+from disbench.training.collapse import CollapseWatch, collapse_stretches
 from disbench.progress import NullProgress, Progress
 from disbench.store import kept_checkpoint
 
@@ -104,7 +104,7 @@ class TrainingOutcome:
     final_logs: dict[str, float]
     #: torch's intra-op threads of every CPU step (None on a GPU): what the float sums depend on
     cpu_threads: int | None = None
-    #: stretches where the run sat at its collapsed loss (see :mod:`disbench.collapse`); None: not watched
+    #: stretches where the run sat at its collapsed loss (see :mod:`disbench.training.collapse`); None: not watched
     collapse: list[dict[str, int]] | None = None
 
 
@@ -504,7 +504,7 @@ def train(
 
 
 class StepLoop:
-    """The step loop of a run (or of a stack of runs, :mod:`disbench.stacking`).
+    """The step loop of a run (or of a stack of runs, :mod:`disbench.training.stacking`).
 
     Takes the steps from ``start_step`` to ``steps``; on CPU a fresh run's threads are chosen
     before its first step by ``choose_threads(available)`` (a single run counts its first step

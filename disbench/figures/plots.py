@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from disbench.atomic import atomic_path
+from disbench.store.atomic import atomic_path
 from disbench.errors import UsageError
 from disbench.report import ReportTable
 
@@ -224,7 +224,7 @@ def plot_steps(frame, path: str | Path) -> list[Path]:
 
 
 def plot_correlations(correlations, path: str | Path) -> Path:
-    """A heatmap of Spearman's rho between metrics (:class:`disbench.study.Correlations`), values written in."""
+    """A heatmap of Spearman's rho between metrics (:class:`disbench.report.study.Correlations`), values written in."""
     import numpy as np
 
     plt = _pyplot()
