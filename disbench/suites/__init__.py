@@ -514,7 +514,7 @@ def _read_scored(run_dir: Path) -> dict[str, Any]:
 
 #: committed leaderboards whose recorded seconds the cost estimates of ``--list`` come from
 #: (a source checkout's ``results/``; an installed wheel has none, and estimates are unknown)
-TIMINGS_FOLDER = Path(__file__).resolve().parent.parent / "results"
+TIMINGS_FOLDER = Path(__file__).resolve().parents[2] / "results"
 
 
 @dataclass
