@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from disbench.training.runs import MAX_SEED, resolve_run_spec, train
+from disbench.config import MAX_SEED
+from disbench.training.runs import resolve_run_spec, train_run
 from disbench.store import read_run_config, read_status
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,23 +36,23 @@ def one_line(stderr: str) -> str:
 
 def test_label_is_stored_in_config_and_not_hashed(tmp_path):
     spec = resolve_run_spec("pca", overrides={"num_fit": "300"})
-    first = train(spec, "runs", "cpu", label="baseline")
+    first = train_run(spec, "runs", "cpu", label="baseline")
     config = read_run_config(first.run_dir)
     assert config["label"] == "baseline" and config["run_id"] == spec.run_id
     checkpoint = first.run_dir / "checkpoint.pt"
     before = checkpoint.stat().st_mtime_ns
 
-    second = train(spec, "runs", "cpu", label="pca-300")  # same numbers, new name: relabelled, not retrained
+    second = train_run(spec, "runs", "cpu", label="pca-300")  # same numbers, new name: relabelled, not retrained
     assert second.status == "skipped" and second.run_dir == first.run_dir
     assert read_run_config(first.run_dir)["label"] == "pca-300"
     assert checkpoint.stat().st_mtime_ns == before
 
-    third = train(spec, "runs", "cpu")  # no label given: the run keeps its label
+    third = train_run(spec, "runs", "cpu")  # no label given: the run keeps its label
     assert third.status == "skipped" and read_run_config(first.run_dir)["label"] == "pca-300"
 
 
 def test_unlabelled_run_has_no_label_key(tmp_path):
-    result = train(resolve_run_spec("pca", overrides={"num_fit": "300"}), "runs", "cpu")
+    result = train_run(resolve_run_spec("pca", overrides={"num_fit": "300"}), "runs", "cpu")
     assert "label" not in read_run_config(result.run_dir)
 
 
@@ -129,7 +130,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=30)
     assert (run_dir / "train.lock").exists()
-    result = train(resolve_run_spec("pca", overrides={"num_fit": "300"}), "runs", "cpu")
+    result = train_run(resolve_run_spec("pca", overrides={"num_fit": "300"}), "runs", "cpu")
     assert result.status == "trained"
     assert read_status(run_dir)["state"] == "finished" and not (run_dir / "train.lock").exists()
 
@@ -174,7 +175,7 @@ def test_a_failure_inside_training_never_leaves_the_run_running(monkeypatch):
     monkeypatch.setattr(METHODS.get("pca"), "fit_arrays", broken)
     spec = resolve_run_spec("pca", overrides={"num_fit": "300"})
     with pytest.raises(RuntimeError):
-        train(spec, "runs", "cpu")
+        train_run(spec, "runs", "cpu")
     status = read_status(Path("runs") / spec.run_id)
     assert status["state"] == "failed" and "boom" in status["error"]
 
@@ -225,7 +226,7 @@ def test_file_system_errors_are_one_line_not_a_bug(cli, monkeypatch, error, exit
     def refuse(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr("disbench.training.runs.train", refuse)
+    monkeypatch.setattr("disbench.training.runs.train_run", refuse)
     result = cli("train", "-m", "pca")
     assert result.exit_code == exit_code, result.output
     line = one_line(result.stderr)
