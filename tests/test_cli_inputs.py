@@ -78,17 +78,22 @@ def test_bad_labels_are_refused_before_anything_is_written(cli, name):
 
 HOLD_LOCK = """
 import sys
+from disbench.store import write_status
+from disbench.store.jobs import current_holder
 from disbench.store.run_lock import RunLock
 with RunLock(sys.argv[1]):
+    if sys.argv[2] == "records":  # as a trainer does once it holds the lock
+        write_status(sys.argv[1], state="running", **current_holder())
     print("held", flush=True)
     sys.stdin.readline()
 """
 
 
-def _hold_lock(run_dir: Path) -> subprocess.Popen:
+def _hold_lock(run_dir: Path, records: bool = True) -> subprocess.Popen:
+    """A process holding the run's lock; ``records``: it has written its status.json "running" as a trainer does."""
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run_dir)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env=env)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run_dir), "records" if records else "starts"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     assert holder.stdout.readline().strip() == "held"
     return holder
 
@@ -101,7 +106,7 @@ def test_a_second_train_on_a_locked_run_names_the_holder_and_exits_1(cli):
         assert blocked.exit_code == 1, blocked.output
         line = one_line(blocked.stderr)
         assert f"pid {holder.pid}" in line and "--wait" in line
-        assert read_status(run_dir)["state"] == "new"  # it did not start training
+        assert read_status(run_dir)["pid"] == holder.pid  # it did not start training: the holder's status stands
 
         waiting = subprocess.Popen(
             [sys.executable, "-m", "disbench", "train", "-m", "pca", "--set", "num_fit=300", "--wait"],
@@ -121,7 +126,26 @@ def test_a_second_train_on_a_locked_run_names_the_holder_and_exits_1(cli):
     assert waiting.returncode == 0, err
     assert ": trained" in err
     assert read_status(run_dir)["state"] == "finished"
-    assert not (run_dir / "train.lock").exists()
+    _assert_lock_free(run_dir)
+
+
+def _assert_lock_free(run_dir: Path) -> None:
+    from disbench.store.run_lock import RunLock
+
+    with RunLock(run_dir):  # raises RunLocked if anyone still held it
+        pass
+
+
+def test_a_lock_holder_that_has_not_recorded_itself_is_named_as_starting(cli):
+    run_dir = Path("runs") / resolve_run_spec("pca", overrides={"num_fit": "300"}).run_id
+    holder = _hold_lock(run_dir, records=False)
+    try:
+        blocked = cli("train", "-m", "pca", "--set", "num_fit=300")
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert blocked.exit_code == 1, blocked.output
+    assert "being trained by another process that is starting it" in one_line(blocked.stderr)
+    assert read_status(run_dir)["state"] == "new"
 
 
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
@@ -129,10 +153,11 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     holder = _hold_lock(run_dir)
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=30)
-    assert (run_dir / "train.lock").exists()
+    assert (run_dir / "train.lock").exists() and read_status(run_dir)["state"] == "running"  # killed mid-run
     result = train_run(resolve_run_spec("pca", overrides={"num_fit": "300"}), "runs", "cpu")
     assert result.status == "trained"
-    assert read_status(run_dir)["state"] == "finished" and not (run_dir / "train.lock").exists()
+    assert read_status(run_dir)["state"] == "finished"
+    _assert_lock_free(run_dir)
 
 
 @pytest.mark.slow

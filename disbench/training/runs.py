@@ -181,7 +181,7 @@ def train_run(
     main_process = distributed_info().is_main  # under torchrun, rank 0 alone writes and locks
     if not main_process:
         return _train_unlocked(spec, run_dir, device, False, progress, label)
-    on_wait = lambda holder: progress.message(f"{spec.run_id}: waiting for {holder.describe()} to finish it")  # noqa: E731
+    on_wait = lambda holder: progress.message(f"{spec.run_id}: waiting for {holder} to finish it")  # noqa: E731
     with RunLock(run_dir, wait=wait, on_wait=on_wait):
         return _train_unlocked(spec, run_dir, device, overwrite, progress, label)
 
