@@ -30,7 +30,7 @@ from disbench.datasets.synthetic import SyntheticConfig, SyntheticDataset
 from disbench.methods import METHODS
 from disbench.methods.ssl_probe import r2_matrix
 from disbench.presets import method_defaults
-from disbench.training import train
+from disbench.training import run_training_loop
 
 #: run name -> (method, hyperparameter overrides on top of the preset)
 RUNS = {
@@ -59,7 +59,7 @@ def run(
     method = method_cls(config, dataset, seed=seed)
     cpu_started = time.process_time()
     with tempfile.TemporaryDirectory() as run_dir:
-        outcome = train(method, steps or int(budget["steps"]), Path(run_dir))
+        outcome = run_training_loop(method, steps or int(budget["steps"]), Path(run_dir))
     # CPU seconds: on a shared machine wall time overstates what the run costs on its own cores
     outcome.final_logs["cpu_seconds"] = time.process_time() - cpu_started
     rng = np.random.default_rng(10_000 + seed)

@@ -11,7 +11,7 @@ checkpoint at the end.
 
     PYTHONPATH=$PWD python benchmarks/train_overhead.py                  # CPU, the three cases
     PYTHONPATH=$PWD python benchmarks/train_overhead.py --device cuda --steps 200
-    PYTHONPATH=$PWD python benchmarks/train_overhead.py --other-loop ../main/disbench/training/
+    PYTHONPATH=$PWD python benchmarks/train_overhead.py --other-loop ../main/disbench/training/loop.py
                                     # also time another version of the loop, interleaved (before/after)
 
 Target: disbench's median step within 10% of the bare loop's.
@@ -69,13 +69,15 @@ def disbench_seconds_per_step(method, steps: int, folder: Path, loop=training) -
     folder.mkdir(parents=True)
     synchronize(method.device)
     start = time.perf_counter()
-    loop.train(method, steps, folder, resume=False)
+    run = getattr(loop, "run_training_loop", None) or loop.train  # an older loop's entry point was `train`
+    run(method, steps, folder, resume=False)
     synchronize(method.device)
     return (time.perf_counter() - start) / steps
 
 
 def load_loop(path: str):
-    """Another version of disbench/training/, imported under its own name beside this one."""
+    """Another version of the loop's module (``disbench/training/loop.py``, or an older
+    ``disbench/training/__init__.py``), imported under its own name beside this one."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("other_training_loop", path)
@@ -96,7 +98,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="steps per timed repeat")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--case", action="append", choices=list(CASES), help="(repeatable; default: all)")
-    parser.add_argument("--other-loop", help="path of another training.py to time as well (e.g. before a change)")
+    parser.add_argument("--other-loop", help="path of another version of disbench/training/loop.py to time as well (e.g. before a change)")
     args = parser.parse_args()
     other = load_loop(args.other_loop) if args.other_loop else None
     print(f"torch {torch.__version__}, {torch.get_num_threads()} default threads, device {args.device}, "

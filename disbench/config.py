@@ -1,4 +1,4 @@
-"""Hyperparameter dataclasses: filling them from presets, YAML and ``--set``.
+"""Hyperparameter dataclasses: filling them from presets, YAML and ``--set``; checking a run's seed, steps and label.
 
 Every method and dataset declares its hyperparameters as a dataclass beside its
 code (disent's pattern). Values arrive as YAML scalars or ``--set key=value``
@@ -13,12 +13,18 @@ import functools
 import math
 import types
 import typing
+import unicodedata
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
 from disbench.errors import UsageError
+
+#: seeds are drawn into numpy's and torch's generators; 2**32 - 1 is the largest every one of them takes
+MAX_SEED = 2**32 - 1
+#: a bound that no real budget reaches; a larger number is a typo (1e20) that would never finish
+MAX_STEPS = 10**9
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -197,3 +203,51 @@ def config_to_dict_value(value: Any) -> Any:
         return {k: config_to_dict_value(v) for k, v in value.items()}
     return value
 
+
+def check_seed(seed: Any, what: str = "--seed") -> int:
+    """``seed`` as an int in [0, MAX_SEED], or a UsageError naming the valid range."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, float, str)):
+        raise UsageError(f"{what} must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
+    try:
+        number = float(seed) if isinstance(seed, str) else seed
+        if not math.isfinite(number) or number != int(number):
+            raise ValueError(seed)
+        number = int(number)
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"{what} must be a whole number from 0 to {MAX_SEED}, got {seed!r}.") from None
+    if not 0 <= number <= MAX_SEED:
+        raise UsageError(f"{what} must be between 0 and {MAX_SEED}, got {number}.")
+    return number
+
+
+def check_steps(steps: Any, what: str = "--steps") -> int:
+    """``steps`` as an int in [1, MAX_STEPS], or a UsageError naming the valid range."""
+    try:
+        number = float(steps) if isinstance(steps, str) else steps
+        if isinstance(number, bool) or not math.isfinite(number) or number != int(number):
+            raise ValueError(steps)
+        number = int(number)
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"{what} must be a positive whole number of steps, got {steps!r}.") from None
+    if number < 1:
+        raise UsageError(f"{what} must be a positive number of steps, got {number}.")
+    if number > MAX_STEPS:
+        raise UsageError(f"{what} must be at most {MAX_STEPS:,} steps, got {number:.3g}; check for a typo.")
+    return number
+
+
+def check_label(label: str | None) -> str | None:
+    """A run label is one visible line: refuse empty names and control characters (newlines, tabs)."""
+    if label is None:
+        return None
+    if not isinstance(label, str):
+        raise UsageError(f"a run label (--name) must be text, got {label!r}; quote it in YAML.")
+    if not label.strip():
+        raise UsageError("a run label (--name) must not be empty; give a short name such as 'beta8-long'.")
+    bad = [c for c in label if unicodedata.category(c).startswith("C")]
+    if bad:
+        raise UsageError(
+            f"a run label (--name) must be one line without control characters, got {label!r} "
+            f"(contains {bad[0]!r}); use letters, digits, spaces or punctuation."
+        )
+    return label

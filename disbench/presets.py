@@ -28,7 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from disbench.config import build_config, config_to_dict, field_names, load_yaml_file
+from disbench.config import build_config, check_steps, config_to_dict, field_names, load_yaml_file
 from disbench.errors import UsageError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -139,7 +139,6 @@ def validate_preset(method: str) -> dict[str, Any]:
 def _validate_preset(method: str) -> dict[str, Any]:
     from disbench.datasets import DATASETS
     from disbench.methods import METHODS
-    from disbench.training.runs import check_steps
 
     method_cls = METHODS.get(method)
     path = preset_path("methods", method)

@@ -15,11 +15,29 @@ def test_help_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+COMMANDS = {"train", "eval", "report", "bench", "list", "data", "env"}
+
+
+def commands_panel(help_text: str) -> set[str]:
+    """The command names in the Commands panel of a --help (not the examples of its epilog)."""
+    panel = help_text.split("─ Commands ─", 1)[1].split("╰", 1)[0]
+    # a command's row starts with its name; its description's wrapped lines start with spaces
+    return {row[2:].split()[0] for row in panel.splitlines() if row.startswith("│ ") and row[2:3].strip()}
+
+
 def test_help_lists_every_command(cli):
+    """Every command is registered, listed in --help's Commands panel and answers its own --help."""
+    import typer
+
+    from disbench.cli import app
+
+    assert set(typer.main.get_command(app).commands) == COMMANDS
     result = cli("--help")
     assert result.exit_code == 0
-    for command in ("train", "eval", "report", "bench", "list", "data", "env"):
-        assert command in result.stdout
+    assert commands_panel(result.stdout) == COMMANDS
+    for command in sorted(COMMANDS):
+        helped = cli(command, "--help")
+        assert helped.exit_code == 0 and "Usage:" in helped.stdout, command
 
 
 def test_train_then_skip(cli, tmp_path):

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from disbench.training.runs import MAX_SEED, resolve_run_spec, train
+from disbench.config import MAX_SEED
+from disbench.training.runs import resolve_run_spec, train_run
 from disbench.store import read_run_config, read_status
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,23 +36,23 @@ def one_line(stderr: str) -> str:
 
 def test_label_is_stored_in_config_and_not_hashed(tmp_path):
     spec = resolve_run_spec("pca", overrides={"num_fit": "300"})
-    first = train(spec, "runs", "cpu", label="baseline")
+    first = train_run(spec, "runs", "cpu", label="baseline")
     config = read_run_config(first.run_dir)
     assert config["label"] == "baseline" and config["run_id"] == spec.run_id
     checkpoint = first.run_dir / "checkpoint.pt"
     before = checkpoint.stat().st_mtime_ns
 
-    second = train(spec, "runs", "cpu", label="pca-300")  # same numbers, new name: relabelled, not retrained
+    second = train_run(spec, "runs", "cpu", label="pca-300")  # same numbers, new name: relabelled, not retrained
     assert second.status == "skipped" and second.run_dir == first.run_dir
     assert read_run_config(first.run_dir)["label"] == "pca-300"
     assert checkpoint.stat().st_mtime_ns == before
 
-    third = train(spec, "runs", "cpu")  # no label given: the run keeps its label
+    third = train_run(spec, "runs", "cpu")  # no label given: the run keeps its label
     assert third.status == "skipped" and read_run_config(first.run_dir)["label"] == "pca-300"
 
 
 def test_unlabelled_run_has_no_label_key(tmp_path):
-    result = train(resolve_run_spec("pca", overrides={"num_fit": "300"}), "runs", "cpu")
+    result = train_run(resolve_run_spec("pca", overrides={"num_fit": "300"}), "runs", "cpu")
     assert "label" not in read_run_config(result.run_dir)
 
 
@@ -77,17 +78,22 @@ def test_bad_labels_are_refused_before_anything_is_written(cli, name):
 
 HOLD_LOCK = """
 import sys
+from disbench.store import write_status
+from disbench.store.jobs import current_holder
 from disbench.store.run_lock import RunLock
 with RunLock(sys.argv[1]):
+    if sys.argv[2] == "records":  # as a trainer does once it holds the lock
+        write_status(sys.argv[1], state="running", **current_holder())
     print("held", flush=True)
     sys.stdin.readline()
 """
 
 
-def _hold_lock(run_dir: Path) -> subprocess.Popen:
+def _hold_lock(run_dir: Path, records: bool = True) -> subprocess.Popen:
+    """A process holding the run's lock; ``records``: it has written its status.json "running" as a trainer does."""
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run_dir)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env=env)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run_dir), "records" if records else "starts"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     assert holder.stdout.readline().strip() == "held"
     return holder
 
@@ -100,7 +106,7 @@ def test_a_second_train_on_a_locked_run_names_the_holder_and_exits_1(cli):
         assert blocked.exit_code == 1, blocked.output
         line = one_line(blocked.stderr)
         assert f"pid {holder.pid}" in line and "--wait" in line
-        assert read_status(run_dir)["state"] == "new"  # it did not start training
+        assert read_status(run_dir)["pid"] == holder.pid  # it did not start training: the holder's status stands
 
         waiting = subprocess.Popen(
             [sys.executable, "-m", "disbench", "train", "-m", "pca", "--set", "num_fit=300", "--wait"],
@@ -120,7 +126,26 @@ def test_a_second_train_on_a_locked_run_names_the_holder_and_exits_1(cli):
     assert waiting.returncode == 0, err
     assert ": trained" in err
     assert read_status(run_dir)["state"] == "finished"
-    assert not (run_dir / "train.lock").exists()
+    _assert_lock_free(run_dir)
+
+
+def _assert_lock_free(run_dir: Path) -> None:
+    from disbench.store.run_lock import RunLock
+
+    with RunLock(run_dir):  # raises RunLocked if anyone still held it
+        pass
+
+
+def test_a_lock_holder_that_has_not_recorded_itself_is_named_as_starting(cli):
+    run_dir = Path("runs") / resolve_run_spec("pca", overrides={"num_fit": "300"}).run_id
+    holder = _hold_lock(run_dir, records=False)
+    try:
+        blocked = cli("train", "-m", "pca", "--set", "num_fit=300")
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert blocked.exit_code == 1, blocked.output
+    assert "being trained by another process that is starting it" in one_line(blocked.stderr)
+    assert read_status(run_dir)["state"] == "new"
 
 
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
@@ -128,10 +153,11 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     holder = _hold_lock(run_dir)
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=30)
-    assert (run_dir / "train.lock").exists()
-    result = train(resolve_run_spec("pca", overrides={"num_fit": "300"}), "runs", "cpu")
+    assert (run_dir / "train.lock").exists() and read_status(run_dir)["state"] == "running"  # killed mid-run
+    result = train_run(resolve_run_spec("pca", overrides={"num_fit": "300"}), "runs", "cpu")
     assert result.status == "trained"
-    assert read_status(run_dir)["state"] == "finished" and not (run_dir / "train.lock").exists()
+    assert read_status(run_dir)["state"] == "finished"
+    _assert_lock_free(run_dir)
 
 
 @pytest.mark.slow
@@ -174,7 +200,7 @@ def test_a_failure_inside_training_never_leaves_the_run_running(monkeypatch):
     monkeypatch.setattr(METHODS.get("pca"), "fit_arrays", broken)
     spec = resolve_run_spec("pca", overrides={"num_fit": "300"})
     with pytest.raises(RuntimeError):
-        train(spec, "runs", "cpu")
+        train_run(spec, "runs", "cpu")
     status = read_status(Path("runs") / spec.run_id)
     assert status["state"] == "failed" and "boom" in status["error"]
 
@@ -225,7 +251,7 @@ def test_file_system_errors_are_one_line_not_a_bug(cli, monkeypatch, error, exit
     def refuse(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr("disbench.training.runs.train", refuse)
+    monkeypatch.setattr("disbench.training.runs.train_run", refuse)
     result = cli("train", "-m", "pca")
     assert result.exit_code == exit_code, result.output
     line = one_line(result.stderr)

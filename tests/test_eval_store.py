@@ -22,7 +22,7 @@ from disbench.evaluation import (
     evaluate_runs,
     skip_summary,
 )
-from disbench.training.runs import resolve_run_spec, train
+from disbench.training.runs import resolve_run_spec, train_run
 from disbench.store import LEADERBOARD_COLUMNS, read_leaderboard, write_rows
 
 SMALL = EvalSettings(n_eval=600, n_test=300)
@@ -30,7 +30,7 @@ SMALL = EvalSettings(n_eval=600, n_test=300)
 
 def pca_run(runs_dir, seed=0, label=None):
     spec = resolve_run_spec("pca", "synthetic", seed=seed, overrides={"num_fit": "300"})
-    run_dir = train(spec, runs_dir, device="cpu").run_dir
+    run_dir = train_run(spec, runs_dir, device="cpu").run_dir
     if label is not None:  # what `runs.train(..., label=...)` stores (the cli branch writes it)
         config = yaml.safe_load((run_dir / "config.yaml").read_text())
         (run_dir / "config.yaml").write_text(yaml.safe_dump({**config, "label": label}, sort_keys=False))
@@ -273,7 +273,7 @@ def test_the_beta_vae_score_draws_only_the_budgeted_points(tmp_path, monkeypatch
     from disbench.evaluation import encoding
 
     spec = resolve_run_spec("oracle", "dsprites")
-    run_dir = train(spec, tmp_path / "runs", device="cpu").run_dir
+    run_dir = train_run(spec, tmp_path / "runs", device="cpu").run_dir
     encoded = []
     original = encoding.encode_factors
 

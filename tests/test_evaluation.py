@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from disbench.evaluation import EvalRequest, EvalSettings, evaluate_run
-from disbench.training.runs import resolve_run_spec, train
+from disbench.training.runs import resolve_run_spec, train_run
 from disbench.store import read_leaderboard
 
 SMALL = EvalSettings(n_eval=1500, n_test=600)
@@ -18,7 +18,7 @@ SMALL = EvalSettings(n_eval=1500, n_test=600)
 @pytest.fixture
 def oracle_run(tmp_path):
     spec = resolve_run_spec("oracle", "synthetic", overrides={"mode": "groups"})  # two style groups
-    return train(spec, tmp_path / "runs", device="cpu").run_dir
+    return train_run(spec, tmp_path / "runs", device="cpu").run_dir
 
 
 def test_oracle_r2_matrix_is_block_diagonal(oracle_run, tmp_path):
@@ -62,7 +62,7 @@ def test_same_seed_same_scores(tmp_path):
     spec = resolve_run_spec("pca", "synthetic", overrides={"num_fit": "500"})
     values = []
     for folder in ("a", "b"):
-        run_dir = train(spec, tmp_path / folder, device="cpu").run_dir
+        run_dir = train_run(spec, tmp_path / folder, device="cpu").run_dir
         outcome = evaluate_run(run_dir, EvalRequest(["mig", "sap"], leaderboard=tmp_path / f"{folder}.csv", settings=SMALL, device="cpu"))
         values.append(np.array([r["value"] for r in outcome.rows]))
     np.testing.assert_array_equal(values[0], values[1])

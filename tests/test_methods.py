@@ -7,7 +7,7 @@ import pytest
 
 from disbench.methods import METHODS
 from disbench.methods.representation import Representation
-from disbench.training.runs import load_run, resolve_run_spec, train
+from disbench.training.runs import load_run, resolve_run_spec, train_run
 
 TINY_OVERRIDES = {
     "batch_size": "16", "hidden": "32", "num_fit": "200", "discriminator_hidden": "32", "num_points": "400",
@@ -27,7 +27,7 @@ def tiny_spec(name: str):
 @pytest.mark.parametrize("name", list(METHODS))
 def test_method_trains_and_encodes(name, tmp_path):
     spec = tiny_spec(name)
-    result = train(spec, tmp_path / "runs", device="cpu")
+    result = train_run(spec, tmp_path / "runs", device="cpu")
     assert result.status == "trained"
     _, dataset, method = load_run(result.run_dir)
     observations, factors = dataset.sample(50, np.random.default_rng(1))
@@ -42,8 +42,8 @@ def test_method_trains_and_encodes(name, tmp_path):
 @pytest.mark.parametrize("name", [n for n in METHODS if METHODS.get(n).trainable])
 def test_trainable_method_is_deterministic(name, tmp_path):
     spec = tiny_spec(name)
-    a = train(spec, tmp_path / "a", device="cpu")
-    b = train(spec, tmp_path / "b", device="cpu")
+    a = train_run(spec, tmp_path / "a", device="cpu")
+    b = train_run(spec, tmp_path / "b", device="cpu")
     x, f = load_run(a.run_dir)[1].sample(20, np.random.default_rng(2))
     codes_a = load_run(a.run_dir)[2].encode(x).joint()
     codes_b = load_run(b.run_dir)[2].encode(x).joint()
@@ -52,7 +52,7 @@ def test_trainable_method_is_deterministic(name, tmp_path):
 
 def test_oracle_spaces_follow_groups(tmp_path):
     spec = resolve_run_spec("oracle", "synthetic", overrides={"mode": "groups"})  # two style groups
-    result = train(spec, tmp_path / "runs", device="cpu")
+    result = train_run(spec, tmp_path / "runs", device="cpu")
     _, dataset, oracle = load_run(result.run_dir)
     x, f = dataset.sample(10, np.random.default_rng(0))
     spaces = oracle.encode(x, f).spaces
@@ -65,7 +65,7 @@ def test_vae_learns_to_reconstruct(tmp_path):
     import json
 
     spec = resolve_run_spec("beta-vae", "synthetic", seed=0, steps=300, overrides={"lr": "1e-3", "beta": "1", "mode": "groups"})
-    result = train(spec, tmp_path / "runs", device="cpu")
+    result = train_run(spec, tmp_path / "runs", device="cpu")
     log = [json.loads(line) for line in (result.run_dir / "log.jsonl").read_text().splitlines()]
     start = np.mean([e["reconstruction"] for e in log[:20]])
     end = np.mean([e["reconstruction"] for e in log[-20:]])
@@ -73,7 +73,7 @@ def test_vae_learns_to_reconstruct(tmp_path):
 
 
 def test_pca_codes_are_decorrelated_on_their_fitting_sample(tmp_path):
-    result = train(resolve_run_spec("pca", "synthetic", overrides={"num_fit": "2000"}), tmp_path / "runs", device="cpu")
+    result = train_run(resolve_run_spec("pca", "synthetic", overrides={"num_fit": "2000"}), tmp_path / "runs", device="cpu")
     _, dataset, pca = load_run(result.run_dir)
     x, _ = dataset.sample(2000, np.random.default_rng(0))  # the sample PCA was fitted on (run seed 0)
     covariance = np.cov(pca.encode(x).spaces["latent"].T)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from disbench.cli import app
 from disbench.evaluation import EvalRequest, EvalSettings, evaluate_run, evaluate_runs
-from disbench.training.runs import load_run, resolve_run_spec, train
+from disbench.training.runs import load_run, resolve_run_spec, train_run
 from disbench.store import kept_checkpoint, kept_steps, read_leaderboard
 from disbench.training import CHECKPOINT, load_checkpoint
 
@@ -32,7 +32,7 @@ def request(leaderboard, metrics=("mig",), overrides=None, n_eval=300):
 
 
 def test_save_at_keeps_the_checkpoints_of_those_steps(tmp_path):
-    run_dir = train(saving_spec(), tmp_path / "runs", device="cpu").run_dir
+    run_dir = train_run(saving_spec(), tmp_path / "runs", device="cpu").run_dir
     assert kept_steps(run_dir) == [5, 12]
     for step in (5, 12):
         assert int(load_checkpoint(kept_checkpoint(run_dir, step))["step"]) == step
@@ -54,7 +54,7 @@ def test_a_resumed_run_has_every_kept_checkpoint_bit_identical(tmp_path, monkeyp
     """Killed after step 12's checkpoint but before its copy: the resumed run copies it then."""
     from disbench.methods.vae import VAEMethod
 
-    reference = train(saving_spec(), tmp_path / "a", device="cpu").run_dir
+    reference = train_run(saving_spec(), tmp_path / "a", device="cpu").run_dir
     original = VAEMethod.training_step
 
     def crash_after_twelve(self, step, rng):
@@ -64,11 +64,11 @@ def test_a_resumed_run_has_every_kept_checkpoint_bit_identical(tmp_path, monkeyp
 
     monkeypatch.setattr(VAEMethod, "training_step", crash_after_twelve)
     with pytest.raises(RuntimeError):
-        train(saving_spec(), tmp_path / "b", device="cpu")
+        train_run(saving_spec(), tmp_path / "b", device="cpu")
     run_dir = tmp_path / "b" / reference.name
     kept_checkpoint(run_dir, 12).unlink()
     monkeypatch.setattr(VAEMethod, "training_step", original)
-    train(saving_spec(), tmp_path / "b", device="cpu")
+    train_run(saving_spec(), tmp_path / "b", device="cpu")
     assert kept_steps(run_dir) == [5, 12]
     for step in (5, 12):
         original_state = load_checkpoint(kept_checkpoint(reference, step))["method"]
@@ -84,7 +84,7 @@ def test_a_resumed_run_has_every_kept_checkpoint_bit_identical(tmp_path, monkeyp
 
 
 def test_eval_scores_every_kept_checkpoint_and_reuses_each(tmp_path):
-    run_dir = train(saving_spec(), tmp_path / "runs", device="cpu").run_dir
+    run_dir = train_run(saving_spec(), tmp_path / "runs", device="cpu").run_dir
     leaderboard = tmp_path / "lb.csv"
     outcome = evaluate_run(run_dir, request(leaderboard))
     frame = read_leaderboard(leaderboard)
@@ -101,7 +101,7 @@ def test_eval_scores_every_kept_checkpoint_and_reuses_each(tmp_path):
 def test_report_plots_scores_against_kept_steps(tmp_path):
     runs = tmp_path / "runs"
     for seed in (0, 1):
-        train(saving_spec(seed), runs, device="cpu")
+        train_run(saving_spec(seed), runs, device="cpu")
     leaderboard = tmp_path / "lb.csv"
     result = CliRunner().invoke(app, ["eval", "--runs-dir", str(runs), "--metric", "mig", "--n-eval", "300",
                                       "--leaderboard", str(leaderboard), "--device", "cpu"])
@@ -140,9 +140,9 @@ def seed_runs(tmp_path_factory):
     dirs = []
     for seed in (0, 1, 2):
         spec = resolve_run_spec("beta-vae", "synthetic", seed=seed, steps=150, overrides=UDR_OVERRIDES)
-        dirs.append(train(spec, runs, device="cpu").run_dir)
+        dirs.append(train_run(spec, runs, device="cpu").run_dir)
     lonely = resolve_run_spec("beta-vae", "synthetic", seed=0, steps=150, overrides={**UDR_OVERRIDES, "beta": "2"})
-    return dirs, train(lonely, runs, device="cpu").run_dir
+    return dirs, train_run(lonely, runs, device="cpu").run_dir
 
 
 @pytest.mark.parametrize("correlation", ["lasso", "spearman"])
@@ -188,11 +188,11 @@ def test_udr_is_a_cli_metric_and_single_runs_skip_it(seed_runs, tmp_path):
 
 def test_evaluating_a_vae_on_images_writes_traversals_and_reconstructions(tmp_path):
     image_spec = resolve_run_spec("beta-vae", "dsprites", seed=0, steps=3, overrides={"batch_size": "8"})
-    run_dir = train(image_spec, tmp_path / "runs", device="cpu").run_dir
+    run_dir = train_run(image_spec, tmp_path / "runs", device="cpu").run_dir
     evaluate_run(run_dir, request(tmp_path / "lb.csv", n_eval=200))
     for name in ("traversals.png", "reconstructions.png"):
         assert (run_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    pca = train(resolve_run_spec("pca", "dsprites"), tmp_path / "runs", device="cpu").run_dir
+    pca = train_run(resolve_run_spec("pca", "dsprites"), tmp_path / "runs", device="cpu").run_dir
     evaluate_run(pca, request(tmp_path / "lb.csv", n_eval=200))
     assert not (pca / "traversals.png").exists()
 
@@ -205,7 +205,7 @@ def test_pretrained_encoders_of_different_sizes_show_their_parameter_counts(tmp_
     sizes = {}
     for model in ("torchvision:resnet18", "timm:resnet10t"):
         spec = resolve_run_spec("pretrained", "dsprites", overrides={"model": model, "weights": "random", "image_size": "32"})
-        run_dir = train(spec, runs, device="cpu").run_dir
+        run_dir = train_run(spec, runs, device="cpu").run_dir
         _, _, method = load_run(run_dir)
         sizes[model] = method.num_parameters
         evaluate_run(run_dir, request(leaderboard, n_eval=1200))
@@ -222,7 +222,7 @@ def test_entries_of_one_size_are_not_named_by_it(tmp_path):
 
     assert parameter_note(["102007137", "102007137"]) == "102M parameters"
     assert parameter_note(["", "nan"]) == "" and parameter_note(["5", "6"]) == ""
-    run_dir = train(saving_spec(), tmp_path / "runs", device="cpu").run_dir
+    run_dir = train_run(saving_spec(), tmp_path / "runs", device="cpu").run_dir
     evaluate_run(run_dir, request(tmp_path / "lb.csv"))
     result = CliRunner().invoke(app, ["report", "--leaderboard", str(tmp_path / "lb.csv"), "--format", "csv"])
     assert result.exit_code == 0 and "parameters" not in result.stdout

@@ -11,7 +11,7 @@ from disbench.datasets.synthetic import SyntheticConfig, SyntheticDataset
 from disbench.methods import METHODS
 from disbench.methods.ssl_probe import r2_matrix
 from disbench.presets import method_defaults
-from disbench.training import train
+from disbench.training import run_training_loop
 
 
 #: what holds at the CPU presets on the reference data (seed 0 measured 0.79 content and 0.63 style kept,
@@ -25,7 +25,7 @@ def train_and_probe(name: str, tmp_path, steps: int | None, kind: str, points: i
     cls = METHODS.get(name)
     dataset = dataset or SyntheticDataset()
     method = cls(build_config(cls.Config, hyper, name), dataset, seed=0)
-    train(method, steps or int(budget["steps"]), tmp_path)
+    run_training_loop(method, steps or int(budget["steps"]), tmp_path)
     rng = np.random.default_rng(123)
     train_x, train_f = dataset.sample(points, rng)
     test_x, test_f = dataset.sample(points // 2, rng)

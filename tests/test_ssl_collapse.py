@@ -13,7 +13,8 @@ from disbench.config import build_config
 from disbench.methods import METHODS
 from disbench.training.collapse import CollapseProbe, CollapseWatch, collapse_stretches, min_stretch
 from disbench.methods.nets import ConvEncoder, SmallConvEncoder
-from disbench.training import cosine_lr_scale, train
+from disbench.methods.schedules import cosine_lr_scale
+from disbench.training import run_training_loop
 from ssl_fakes import BlobImages
 
 TINY = {"batch_size": 8, "embedding_dim": 8, "projector_hidden": (16,), "encoder": "small-conv", "representation_dim": 8}
@@ -88,13 +89,13 @@ def test_a_collapsed_run_is_recorded_in_its_status_and_said_on_the_progress(tmp_
     # learning rate keeps it there: NT-Xent sits at log(2B - 2) from the first step
     method = make("simclr", lr=1e-12, checkpoint_every=10)
     torch.nn.init.zeros_(method.model.projector[-1].weight)
-    outcome = train(method, 60, tmp_path, progress=Recorder())
+    outcome = run_training_loop(method, 60, tmp_path, progress=Recorder())
     assert outcome.collapse == [{"from": 0, "to": 60, "steps": 60}]
     assert any("collapsed since step 0" in m for m in messages)
 
     (tmp_path / "learns").mkdir()
     trained = make("simclr", lr=3e-3, temperature=0.2, checkpoint_every=10)
-    assert train(trained, 60, tmp_path / "learns").collapse == []
+    assert run_training_loop(trained, 60, tmp_path / "learns").collapse == []
 
 
 def test_small_conv_encoder_starts_alive_where_dlibs_net_is_mostly_dead():
@@ -130,7 +131,7 @@ def test_cosine_schedule_ends_at_the_reference_ratio():
 
 
 def test_status_json_of_a_finished_ssl_run_holds_its_collapse_record(tmp_path):
-    from disbench.training.runs import resolve_run_spec, train as train_run
+    from disbench.training.runs import resolve_run_spec, train_run
 
     spec = resolve_run_spec(
         "simclr", "synthetic", seed=0, steps=20,

@@ -12,7 +12,7 @@ from disbench.config import build_config
 from disbench.datasets.synthetic import SyntheticConfig, SyntheticDataset as _Synthetic
 from disbench.errors import UsageError
 from disbench.methods import METHODS
-from disbench.training import load_checkpoint, train
+from disbench.training import load_checkpoint, run_training_loop
 from ssl_fakes import BlobImages, NoViews
 
 SSL_METHODS = ["multispace", "simclr", "vicreg"]
@@ -78,7 +78,7 @@ def test_multispace_logs_lambdas_every_step_and_checkpoints_them(tmp_path):
     method = make(
         "multispace", SyntheticDataset(), batch_size=32, base_lr_lambda=1.0, tolerance=0.0, checkpoint_every=2
     )
-    train(method, 5, tmp_path)
+    run_training_loop(method, 5, tmp_path)
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == list(range(5))
     for entry in log:
@@ -130,7 +130,7 @@ def test_same_seed_same_numbers(tmp_path):
     for run in ("a", "b"):
         method = make("multispace", SyntheticDataset(), batch_size=16)
         (tmp_path / run).mkdir()
-        logs.append(train(method, 3, tmp_path / run).final_logs)
+        logs.append(run_training_loop(method, 3, tmp_path / run).final_logs)
     assert logs[0] == logs[1]
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from disbench.errors import UsageError
-from disbench.training.runs import load_run, resolve_run_spec, train
+from disbench.training.runs import load_run, resolve_run_spec, train_run
 from disbench.training.stacking import Stack, parse_seeds, sweep_specs, train_many
 from disbench.store import read_run_config, read_status
 from disbench.training import CHECKPOINT, LOG, TrainingInterrupted, load_checkpoint
@@ -41,7 +41,7 @@ def test_stacked_members_equal_their_single_runs(tmp_path, method, key):
     stacked = train_many(sweep, tmp_path / "stacked", device="cpu")
     assert [r.status for r in stacked] == ["trained"] * len(sweep)
     for spec, member in zip(sweep, stacked):
-        single = train(spec, tmp_path / "single", device="cpu")
+        single = train_run(spec, tmp_path / "single", device="cpu")
         assert member.run_dir.name == single.run_dir.name  # its own config hash
         assert sorted(p.name for p in member.run_dir.iterdir()) == sorted(p.name for p in single.run_dir.iterdir())
         assert read_run_config(member.run_dir)["method_config"] == read_run_config(single.run_dir)["method_config"]
@@ -61,14 +61,14 @@ def test_stacked_conv_vae_equals_single_runs(tmp_path):
     ]
     stacked = train_many(sweep, tmp_path / "stacked", device="cpu")
     for spec, member in zip(sweep, stacked):
-        single = train(spec, tmp_path / "single", device="cpu")
+        single = train_run(spec, tmp_path / "single", device="cpu")
         np.testing.assert_allclose(losses(member.run_dir), losses(single.run_dir), rtol=1e-4)
 
 
 def test_a_stacked_member_loads_and_encodes_as_its_single_run(tmp_path):
     spec = specs(values=("2",), seeds=(5, 6))
     member = train_many(spec, tmp_path / "stacked", device="cpu")[0]
-    single = train(spec[0], tmp_path / "single", device="cpu")
+    single = train_run(spec[0], tmp_path / "single", device="cpu")
     _, dataset, stacked_method = load_run(member.run_dir)
     _, _, single_method = load_run(single.run_dir)
     x, _ = dataset.sample(32, np.random.default_rng(0))
@@ -133,7 +133,7 @@ def test_a_member_whose_loss_turns_nan_fails_alone(tmp_path, monkeypatch):
     assert kept["step"] == 10 and all(torch.isfinite(v).all() for v in kept["method"]["model"].values())
     monkeypatch.undo()
     for spec, member in zip(sweep[::2], results[::2]):
-        single = train(spec, tmp_path / "single", device="cpu")
+        single = train_run(spec, tmp_path / "single", device="cpu")
         assert read_status(member.run_dir)["state"] == "finished"
         np.testing.assert_allclose(losses(member.run_dir), losses(single.run_dir), rtol=1e-4)
 

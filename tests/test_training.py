@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from disbench.errors import DisbenchError
-from disbench.training.runs import load_run, resolve_run_spec, train
+from disbench.training.runs import load_run, resolve_run_spec, train_run
 from disbench.store import read_run_config, read_status
 from disbench.training import CHECKPOINT, LOG, TrainingInterrupted, load_checkpoint
 
@@ -52,34 +52,34 @@ def interrupt_at(monkeypatch, step_to_fail: int, error: BaseException | None, ow
 
 
 def test_identical_rerun_is_skipped(tmp_path):
-    first = train(spec(), tmp_path / "runs", device="cpu")
+    first = train_run(spec(), tmp_path / "runs", device="cpu")
     assert first.status == "trained"
-    again = train(spec(), tmp_path / "runs", device="cpu")
+    again = train_run(spec(), tmp_path / "runs", device="cpu")
     assert again.status == "skipped" and again.run_dir == first.run_dir
-    fresh = train(spec(), tmp_path / "runs", device="cpu", overwrite=True)
+    fresh = train_run(spec(), tmp_path / "runs", device="cpu", overwrite=True)
     assert fresh.status == "trained"
 
 
 @pytest.mark.parametrize("how", ["signal", "crash"])
 def test_resumed_run_matches_uninterrupted_run(tmp_path, monkeypatch, how):
-    reference = train(spec(), tmp_path / "a", device="cpu")
+    reference = train_run(spec(), tmp_path / "a", device="cpu")
     codes_ref, params_ref = trained_state(reference.run_dir)
 
     if how == "signal":
         interrupt_at(monkeypatch, 25, None)
         with pytest.raises(TrainingInterrupted, match="checkpoint saved at step 26/40"):
-            train(spec(), tmp_path / "b", device="cpu")
+            train_run(spec(), tmp_path / "b", device="cpu")
         resumed_from = 26
     else:
         interrupt_at(monkeypatch, 25, RuntimeError("killed"))
         with pytest.raises(RuntimeError):
-            train(spec(), tmp_path / "b", device="cpu")
+            train_run(spec(), tmp_path / "b", device="cpu")
         resumed_from = 20  # the last periodic checkpoint
     run_dir = tmp_path / "b" / reference.run_dir.name
     assert int(load_checkpoint(run_dir / CHECKPOINT)["step"]) == resumed_from
     assert read_status(run_dir)["state"] != "finished"
 
-    resumed = train(spec(), tmp_path / "b", device="cpu")
+    resumed = train_run(spec(), tmp_path / "b", device="cpu")
     assert resumed.status == "resumed"
     codes, params = trained_state(resumed.run_dir)
     np.testing.assert_array_equal(codes, codes_ref)
@@ -102,14 +102,14 @@ def test_nan_loss_stops_and_keeps_last_checkpoint(tmp_path, monkeypatch):
 
     monkeypatch.setattr(VAEMethod, "training_step", poisoned)
     with pytest.raises(DisbenchError, match="loss became nan at step 15; the checkpoint of step 10 is kept"):
-        train(spec(), tmp_path / "runs", device="cpu")
+        train_run(spec(), tmp_path / "runs", device="cpu")
     run_dir = next((tmp_path / "runs").iterdir())
     assert int(load_checkpoint(run_dir / CHECKPOINT)["step"]) == 10
     assert read_status(run_dir)["state"] == "failed"
 
 
 def test_corrupt_checkpoint_is_reported(tmp_path):
-    result = train(spec(), tmp_path / "runs", device="cpu")
+    result = train_run(spec(), tmp_path / "runs", device="cpu")
     checkpoint = result.run_dir / CHECKPOINT
     checkpoint.write_bytes(checkpoint.read_bytes()[:100])
     with pytest.raises(DisbenchError, match="corrupt or unreadable.*--overwrite"):
@@ -117,7 +117,7 @@ def test_corrupt_checkpoint_is_reported(tmp_path):
 
 
 def test_checkpoint_loads_without_unpickling(tmp_path):
-    result = train(spec(), tmp_path / "runs", device="cpu")
+    result = train_run(spec(), tmp_path / "runs", device="cpu")
     state = torch.load(result.run_dir / CHECKPOINT, weights_only=True)
     assert state["step"] == STEPS and "optimizer" in state
 
@@ -140,7 +140,7 @@ def test_losses_reach_the_host_every_few_steps_not_every_step(tmp_path, monkeypa
 
         monkeypatch.setattr(torch.Tensor, name, counting)
     assert training.SYNC_EVERY == 25 < STEPS
-    result = train(spec(checkpoint_every=str(STEPS)), tmp_path / "runs", device="cpu", overwrite=True)
+    result = train_run(spec(checkpoint_every=str(STEPS)), tmp_path / "runs", device="cpu", overwrite=True)
     assert read_status(result.run_dir)["state"] == "finished"
     assert reads["count"] == 2  # after step 25 and at the checkpoint of step 40, not 40 times
     logged = [json.loads(line) for line in (result.run_dir / LOG).read_text().splitlines()]
@@ -157,9 +157,9 @@ def test_cpu_threads_follow_the_step_cost(tmp_path, monkeypatch):
     previous = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        mlp = train(spec(), tmp_path / "runs", device="cpu")
+        mlp = train_run(spec(), tmp_path / "runs", device="cpu")
         conv_spec = resolve_run_spec("beta-vae", "dsprites", seed=0, steps=2, overrides={"dataset.source": "render"})
-        conv = train(conv_spec, tmp_path / "runs", device="cpu")
+        conv = train_run(conv_spec, tmp_path / "runs", device="cpu")
     finally:
         torch.set_num_threads(previous)
     assert load_checkpoint(mlp.run_dir / CHECKPOINT)["cpu_threads"] == 1
@@ -177,7 +177,7 @@ def test_a_run_does_not_depend_on_the_threads_the_process_started_with(tmp_path)
     try:
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            trained[threads] = train(run_spec, tmp_path / f"threads{threads}", device="cpu").run_dir
+            trained[threads] = train_run(run_spec, tmp_path / f"threads{threads}", device="cpu").run_dir
     finally:
         torch.set_num_threads(previous)
     _, one = trained_state(trained[1])
@@ -191,12 +191,12 @@ def test_resumption_keeps_the_thread_choice_bit_for_bit(tmp_path, monkeypatch):
     previous = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        reference = train(spec(), tmp_path / "a", device="cpu")
+        reference = train_run(spec(), tmp_path / "a", device="cpu")
         interrupt_at(monkeypatch, 25, None)
         with pytest.raises(TrainingInterrupted):
-            train(spec(), tmp_path / "b", device="cpu")
+            train_run(spec(), tmp_path / "b", device="cpu")
         torch.set_num_threads(1)  # a resumption on fewer cores still uses the run's own choice
-        resumed = train(spec(), tmp_path / "b", device="cpu")
+        resumed = train_run(spec(), tmp_path / "b", device="cpu")
     finally:
         torch.set_num_threads(previous)
     _, params_ref = trained_state(reference.run_dir)

@@ -36,12 +36,12 @@ def _environment(rank: int, port: int) -> None:
 def _worker(rank: int, port: int, run_dir: str, results) -> None:
     _environment(rank, port)
     from disbench.training.runs import build_dataset, build_method, resolve_run_spec
-    from disbench.training import train
+    from disbench.training import run_training_loop
 
     spec = resolve_run_spec("beta-vae", "synthetic", seed=0, steps=5, overrides={"hidden": "16", "batch_size": "8"})
     method = build_method(spec, build_dataset("synthetic"), "cpu")
     try:
-        train(method, 5, Path(run_dir))
+        run_training_loop(method, 5, Path(run_dir))
         results[rank] = {k: v.clone() for k, v in method.model.state_dict().items()}
     finally:
         dist.destroy_process_group()
@@ -98,11 +98,11 @@ def _sgd_worker(rank: int, port: int, run_dir: str, results) -> None:
     _environment(rank, port)
     from disbench.datasets.synthetic import SyntheticDataset
     from disbench.methods.base import TrainableConfig
-    from disbench.training import train
+    from disbench.training import run_training_loop
 
     method = linear_regression_method()(TrainableConfig(batch_size=SGD_BATCH, lr=SGD_LR), SyntheticDataset(), seed=0)
     try:
-        train(method, SGD_STEPS, Path(run_dir))
+        run_training_loop(method, SGD_STEPS, Path(run_dir))
         results[rank] = {"state": {k: v.clone() for k, v in method.model.state_dict().items()}, "batches": method.batches}
     finally:
         dist.destroy_process_group()

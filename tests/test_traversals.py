@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from disbench.training.runs import load_run, resolve_run_spec, train
+from disbench.training.runs import load_run, resolve_run_spec, train_run
 from disbench.figures.traversals import latent_statistics, traversal_grid, write_vae_figures
 
 
@@ -59,7 +59,7 @@ def test_latents_are_ranked_by_their_mean_kl():
 
 def test_a_trained_vae_gets_both_figures_and_vector_data_gets_none(tmp_path):
     spec = resolve_run_spec("beta-vae", "dsprites", seed=0, steps=3, overrides={"batch_size": "8"})
-    run_dir = train(spec, tmp_path / "runs", device="cpu").run_dir
+    run_dir = train_run(spec, tmp_path / "runs", device="cpu").run_dir
     _, dataset, method = load_run(run_dir)
     x, _ = dataset.sample(40, np.random.default_rng(0))
     written = write_vae_figures(method, x, run_dir)
@@ -67,6 +67,6 @@ def test_a_trained_vae_gets_both_figures_and_vector_data_gets_none(tmp_path):
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     vector = resolve_run_spec("beta-vae", "synthetic", seed=0, steps=3, overrides={"batch_size": "8", "hidden": "16"})
-    vector_dir = train(vector, tmp_path / "runs", device="cpu").run_dir
+    vector_dir = train_run(vector, tmp_path / "runs", device="cpu").run_dir
     _, dataset, method = load_run(vector_dir)
     assert write_vae_figures(method, dataset.sample(20, np.random.default_rng(0))[0], vector_dir) == []

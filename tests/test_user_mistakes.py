@@ -36,12 +36,12 @@ def test_a_batch_beyond_the_memory_is_refused_before_the_run_exists(cli):
 
 
 def test_an_allocation_that_fails_is_out_of_memory_not_a_bug(cli, monkeypatch):
-    from disbench import training
+    from disbench.training import loop
 
     def allocate(*args, **kwargs):
         raise MemoryError("Unable to allocate 745. GiB for an array with shape (10000000000, 10) and data type float64")
 
-    monkeypatch.setattr(training, "train", allocate)
+    monkeypatch.setattr(loop, "run_training_loop", allocate)
     result = cli("train", "-m", "beta-vae", "--steps", "2")
     assert result.exit_code == 1
     line = one_line(result.stderr)

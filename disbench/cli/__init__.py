@@ -16,7 +16,7 @@ from disbench.cli.eval import eval_command
 from disbench.cli.list import list_command
 from disbench.cli.output import STATE, OneLineUsageErrors, stdout
 from disbench.cli.report import report
-from disbench.cli.train import train
+from disbench.cli.train import train_command
 
 EPILOG = (
     "Examples:  disbench bench --suite quick  ·  "
@@ -53,7 +53,7 @@ def root(
     STATE["debug"] = debug
 
 
-app.command("train", epilog="Example: disbench train -m beta-vae -d synthetic --seed 1 --steps 2000 --set beta=8")(train)
+app.command("train", epilog="Example: disbench train -m beta-vae -d synthetic --seed 1 --steps 2000 --set beta=8")(train_command)
 app.command("eval", epilog="Examples: disbench eval --metric mig --metric sap  ·  disbench eval --codes z.npz --factors y.npz --name mine --metric all")(eval_command)
 app.command("report", epilog="Example: disbench report --format md --metric mig --out results/table.md")(report)
 app.command("bench", epilog="Example: disbench bench --suite quick")(bench)

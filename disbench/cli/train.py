@@ -12,7 +12,7 @@ from disbench.errors import UsageError
 
 
 @handle_errors
-def train(
+def train_command(
     ctx: typer.Context,
     method: opt.Method = None,
     dataset: opt.Dataset = "synthetic",
@@ -56,7 +56,8 @@ def train(
     as one stacked model.
     """
     from disbench.config import parse_set_options
-    from disbench.training.runs import check_label, train as train_run
+    from disbench.config import check_label
+    from disbench.training.runs import train_run
     from disbench.training.stacking import parse_seeds, sweep_specs
 
     values = opt.merge_config_file(

@@ -29,7 +29,7 @@ from typing import Callable
 
 import numpy as np
 
-from disbench.datasets.base import Factor
+from disbench.datasets.factors import Factor
 from disbench.errors import UsageError
 
 #: candidates drawn per wanted point in one round of rejection (more rounds follow if needed)

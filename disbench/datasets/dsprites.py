@@ -280,7 +280,7 @@ def load_background(path: Path, box: tuple[int, int] = SCREAM_BOX) -> np.ndarray
     dlib calls Pillow's ``thumbnail`` of its time: the size shrinks to fit ``box``
     (width first, then height, truncating), the JPEG decoder is asked for a draft of
     at least that size, then a bicubic resize. Current Pillow's ``thumbnail`` adds a
-    box-reduction step, so the old steps are written out here.
+    box-reduction step, so dlib's steps are written out here.
 
     Raises:
         UsageError: the file cannot be opened as an image, or is smaller than 65 x 65 px after fitting.

@@ -27,10 +27,8 @@ from disbench.methods.representation import Representation
 if TYPE_CHECKING:  # torch is imported lazily so that `disbench --help` stays instant
     import torch
 
-    from disbench.training.collapse import CollapseProbe
-
     from disbench.datasets.base import Dataset
-    from disbench.training import TrainingContext
+    from disbench.methods.collapse_probe import CollapseProbe
 
 
 @dataclass

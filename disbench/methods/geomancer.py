@@ -203,7 +203,7 @@ class Geomancer(Method):
         return Representation({"points": queries.astype(np.float32)}, extras)
 
     _ARRAYS = ("points", "tangents", "directions", "labels", "counts", "spectrum")
-    _OPTIONAL_ARRAYS = ("factors",)  # absent from checkpoints written before it was kept
+    _OPTIONAL_ARRAYS = ("factors",)  # encoding does without them: a checkpoint may lack them
 
     def state_dict(self) -> dict[str, Any]:
         """The fitted points and their splits as tensors, the fit report as plain values."""

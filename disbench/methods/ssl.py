@@ -32,18 +32,18 @@ import numpy as np
 from disbench.errors import UsageError
 from disbench.lazy import lazy_module
 from disbench.methods.base import TorchMethod, TrainableConfig
-from disbench.training.collapse import CollapseProbe
-from disbench.training import cosine_lr_scale, distributed_info
+from disbench.methods import distributed
+from disbench.methods.collapse_probe import CollapseProbe
+from disbench.methods.schedules import cosine_lr_scale
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from disbench.methods import distributed, lars, nets
+    from disbench.methods import lars, nets
 else:  # imported on first use: registering the methods and resolving their configs needs no torch
     torch = lazy_module("torch")
     nn = lazy_module("torch.nn")
-    distributed = lazy_module("disbench.methods.distributed")
     lars = lazy_module("disbench.methods.lars")
     nets = lazy_module("disbench.methods.nets")
 
@@ -152,7 +152,7 @@ class SSLMethod(TorchMethod):
             torch.manual_seed(self.seed)
             backbone, width = build_backbone(self.config, tuple(self.dataset.observation_shape))
             model = nets.SSLModel(backbone, nets.projector(width, self.config.projector_hidden, self.config.embedding_dim))
-        self.distributed = distributed_info()
+        self.distributed = distributed.distributed_info()
         if self.distributed.enabled:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         self._parallel: nn.Module | None = None

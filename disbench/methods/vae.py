@@ -155,8 +155,8 @@ class VAEMethod(TorchMethod):
             super().load_state_dict(state)
         except RuntimeError as exc:  # parameter names or shapes of another network
             raise DisbenchError(
-                "this checkpoint holds a network other than the current one (disbench's conv encoder now "
-                "follows dlib exactly); retrain the run with `disbench train ... --overwrite`."
+                "this checkpoint holds a network other than the one this disbench builds (its conv encoder "
+                "follows dlib's exactly); retrain the run with `disbench train ... --overwrite`."
             ) from exc
 
 

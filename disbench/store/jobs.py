@@ -70,3 +70,15 @@ def slurm_queue() -> set[str] | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return {line.strip() for line in listed.stdout.splitlines() if line.strip()}
+
+
+def describe_holder(status: dict[str, Any]) -> str | None:
+    """The process a run's status.json records as training it, for a person: ``pid 123 on node7 (job 456_2)``.
+
+    None when the status names no process that may still be running (a new, finished or
+    killed run): the holder of the lock has not recorded itself yet.
+    """
+    if status.get("state") != "running" or "pid" not in status or not holder_alive(status):
+        return None
+    job = f" (job {status['job_id']})" if status.get("job_id") else ""
+    return f"pid {status['pid']} on {status.get('host', 'an unknown host')}{job}"

@@ -474,7 +474,7 @@ def run_entry(
     """Train (or skip, or resume) one entry and score it; safe in a worker process or an array task."""
     from disbench.store.atomic import write_json
     from disbench.evaluation import EvalRequest, evaluate_run
-    from disbench.training.runs import train
+    from disbench.training.runs import train_run
 
     if threads:
         import torch
@@ -483,7 +483,7 @@ def run_entry(
         # read when numba is first imported (DCI's trees), in this fresh worker process
         os.environ["NUMBA_NUM_THREADS"] = str(threads)
     spec = suite.spec(entry)
-    result = train(spec, runs_dir, device, overwrite, progress, label=entry.label)
+    result = train_run(spec, runs_dir, device, overwrite, progress, label=entry.label)
     settings = build_config(EvalSettings, entry.eval_settings, f"suite {suite.name!r}, eval section")
     request = EvalRequest(list(entry.metrics), entry.metric_options, leaderboard, settings, device, overwrite, progress=progress)
     outcome = evaluate_run(result.run_dir, request)

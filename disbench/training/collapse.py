@@ -7,12 +7,14 @@ term at ``25 (1 - 1e-2)``. Short budgets can spend most of their steps there
 before escaping (or never escape), and a score read from such a run says nothing
 about the method. Each SSL method names the logged term to watch; its collapsed
 value is computed by the method's own loss on identical embeddings, so it is
-right for any batch size, temperature or estimator.
+right for any batch size, temperature or estimator
+(:class:`~disbench.methods.collapse_probe.CollapseProbe`).
 
 A *collapse stretch* is a run of consecutive logged steps where the watched term,
-averaged over the last :data:`WINDOW` steps (a collapsed loss still jitters with the
-batch), is within :data:`RELATIVE_TOLERANCE` of the collapsed value, at least
-:func:`min_stretch` steps long. The training loop reports a stretch as it
+averaged over the last :data:`~disbench.methods.collapse_probe.WINDOW` steps (a
+collapsed loss still jitters with the batch), is within
+:data:`~disbench.methods.collapse_probe.RELATIVE_TOLERANCE` of the collapsed value, at
+least :func:`min_stretch` steps long. The training loop reports a stretch as it
 happens; the run's ``status.json`` keeps the stretches of the whole run (read
 back from ``log.jsonl``, so a resumed run counts its earlier steps too).
 """
@@ -20,13 +22,10 @@ back from ``log.jsonl``, so a resumed run counts its earlier steps too).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from typing import Iterable
 
-#: a running mean this close to the collapsed value, relative to max(|collapsed|, 1), counts as collapsed
-RELATIVE_TOLERANCE = 0.02
-#: steps in the running mean: NT-Xent on a plateau at batch 64 jitters by about 1% from step to step
-WINDOW = 50
+from disbench.methods.collapse_probe import WINDOW, CollapseProbe
+
 #: a stretch is reported once it lasts this share of the budget (and at least MIN_STEPS)
 BUDGET_SHARE = 0.1
 MIN_STEPS = 50
@@ -35,20 +34,6 @@ MIN_STEPS = 50
 def min_stretch(total_steps: int) -> int:
     """Steps a stretch must last to be reported, for a budget of ``total_steps``."""
     return max(MIN_STEPS, int(BUDGET_SHARE * total_steps))
-
-
-@dataclass(frozen=True)
-class CollapseProbe:
-    """The logged term to watch and its value at collapse."""
-
-    key: str
-    value: float
-
-    def is_collapsed(self, logged: float) -> bool:
-        return abs(logged - self.value) <= RELATIVE_TOLERANCE * max(abs(self.value), 1.0)
-
-    def describe(self) -> str:
-        return f"{self.key} (mean of {WINDOW} steps) within {RELATIVE_TOLERANCE:.0%} of its collapsed value {self.value:.4g}"
 
 
 def collapse_stretches(

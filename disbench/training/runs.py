@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import shutil
 import time
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from disbench.config import build_config, config_to_dict, field_names, spec_values
+from disbench.config import build_config, check_label, check_seed, check_steps, config_to_dict, field_names, spec_values
 from disbench.errors import DisbenchError, UsageError
 from disbench.presets import method_defaults
 from disbench.progress import NullProgress, Progress
@@ -30,59 +28,6 @@ from disbench.store import (
 )
 
 DEFAULT_STEPS = 1000
-#: seeds are drawn into numpy's and torch's generators; 2**32 - 1 is the largest every one of them takes
-MAX_SEED = 2**32 - 1
-#: a bound that no real budget reaches; a larger number is a typo (1e20) that would never finish
-MAX_STEPS = 10**9
-
-
-def check_seed(seed: Any, what: str = "--seed") -> int:
-    """``seed`` as an int in [0, MAX_SEED], or a UsageError naming the valid range."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, float, str)):
-        raise UsageError(f"{what} must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
-    try:
-        number = float(seed) if isinstance(seed, str) else seed
-        if not math.isfinite(number) or number != int(number):
-            raise ValueError(seed)
-        number = int(number)
-    except (TypeError, ValueError, OverflowError):
-        raise UsageError(f"{what} must be a whole number from 0 to {MAX_SEED}, got {seed!r}.") from None
-    if not 0 <= number <= MAX_SEED:
-        raise UsageError(f"{what} must be between 0 and {MAX_SEED}, got {number}.")
-    return number
-
-
-def check_steps(steps: Any, what: str = "--steps") -> int:
-    """``steps`` as an int in [1, MAX_STEPS], or a UsageError naming the valid range."""
-    try:
-        number = float(steps) if isinstance(steps, str) else steps
-        if isinstance(number, bool) or not math.isfinite(number) or number != int(number):
-            raise ValueError(steps)
-        number = int(number)
-    except (TypeError, ValueError, OverflowError):
-        raise UsageError(f"{what} must be a positive whole number of steps, got {steps!r}.") from None
-    if number < 1:
-        raise UsageError(f"{what} must be a positive number of steps, got {number}.")
-    if number > MAX_STEPS:
-        raise UsageError(f"{what} must be at most {MAX_STEPS:,} steps, got {number:.3g}; check for a typo.")
-    return number
-
-
-def check_label(label: str | None) -> str | None:
-    """A run label is one visible line: refuse empty names and control characters (newlines, tabs)."""
-    if label is None:
-        return None
-    if not isinstance(label, str):
-        raise UsageError(f"a run label (--name) must be text, got {label!r}; quote it in YAML.")
-    if not label.strip():
-        raise UsageError("a run label (--name) must not be empty; give a short name such as 'beta8-long'.")
-    bad = [c for c in label if unicodedata.category(c).startswith("C")]
-    if bad:
-        raise UsageError(
-            f"a run label (--name) must be one line without control characters, got {label!r} "
-            f"(contains {bad[0]!r}); use letters, digits, spaces or punctuation."
-        )
-    return label
 
 
 def _registries():
@@ -196,7 +141,7 @@ class TrainResult:
     train_seconds: float
 
 
-def train(
+def train_run(
     spec: RunSpec,
     runs_dir: str | Path = "runs",
     device: str = "auto",
@@ -225,7 +170,7 @@ def train(
         UsageError: an empty label, or one with a newline or other control character.
         RunLocked: another live process trains this run and ``wait`` is false.
     """
-    from disbench import training
+    from disbench.methods.distributed import distributed_info
     from disbench.provenance import resolve_device
     from disbench.store.run_lock import RunLock
 
@@ -233,10 +178,10 @@ def train(
     device = resolve_device(device)
     progress = progress or NullProgress()
     run_dir = run_dir_for(runs_dir, spec)
-    main_process = training.distributed_info().is_main  # under torchrun, rank 0 alone writes and locks
+    main_process = distributed_info().is_main  # under torchrun, rank 0 alone writes and locks
     if not main_process:
         return _train_unlocked(spec, run_dir, device, False, progress, label)
-    on_wait = lambda holder: progress.message(f"{spec.run_id}: waiting for {holder.describe()} to finish it")  # noqa: E731
+    on_wait = lambda holder: progress.message(f"{spec.run_id}: waiting for {holder} to finish it")  # noqa: E731
     with RunLock(run_dir, wait=wait, on_wait=on_wait):
         return _train_unlocked(spec, run_dir, device, overwrite, progress, label)
 
@@ -245,6 +190,7 @@ def _train_unlocked(
     spec: RunSpec, run_dir: Path, device: str, overwrite: bool, progress: Progress, label: str | None
 ) -> TrainResult:
     from disbench import training
+    from disbench.training import loop
 
     run = open_run(spec, run_dir, device, overwrite, label)
     if isinstance(run, TrainResult):
@@ -252,7 +198,7 @@ def _train_unlocked(
     method = run.method
     try:
         if method.trainable:
-            outcome = training.train(method, spec.steps, run_dir, progress)
+            outcome = loop.run_training_loop(method, spec.steps, run_dir, progress)
             result_status = "resumed" if outcome.status == "resumed" else "trained"
             run.record_threads(outcome.cpu_threads)
             collapse = outcome.collapse
@@ -316,11 +262,12 @@ def open_run(spec: RunSpec, run_dir: Path, device: str, overwrite: bool, label: 
     """Start training ``run_dir`` (its lock held by the caller): wipe it under ``overwrite``, build
     the method, record config.yaml and a "running" status; a finished run is a "skipped" TrainResult."""
     from disbench import training
+    from disbench.methods.distributed import distributed_info
     from disbench.store.jobs import current_holder
     from disbench.provenance import device_description, versions
     from disbench.store.run_lock import LOCK_FILE
 
-    main_process = training.distributed_info().is_main
+    main_process = distributed_info().is_main
     if overwrite and run_dir.exists() and main_process:
         for entry in run_dir.iterdir():
             if entry.name != LOCK_FILE:  # the lock we hold stays

@@ -163,7 +163,7 @@ def train_many(
             if reason and spec.method not in told and info is not None and len(specs) > 1:
                 told.add(spec.method)
                 info(f"{spec.method} cannot train stacked ({reason}); its runs train one by one.")
-            result = runs.train(spec, runs_dir, device, overwrite, progress, label=label, wait=wait)
+            result = runs.train_run(spec, runs_dir, device, overwrite, progress, label=label, wait=wait)
             results[indices[0]] = StackedResult(result.run_dir, result.status, result.train_seconds)
             continue
         with ExitStack() as locks:
