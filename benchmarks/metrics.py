@@ -9,11 +9,10 @@ and the unsupervised scores. Data: 10 code dimensions, 5 discrete factors of siz
 SAP and DCI score ``num_train`` = 10,000 train and 5,000 test points as dlib does, so at
 N = 100,000 both sides get the same seeded subset. The scikit-learn GBT takes minutes at
 10,000 points on 2 cores; ``--quick`` (default) runs the DCI comparison at ``--dci-n``
-train points (both sides), and ``--full-dci`` runs it at 10,000. DCI rows come for the
-default trees (``estimator=gbt``, scikit-learn's exact thresholds) and for the histogram
-variant (``estimator=gbt-hist``); ``--dci-noise`` replaces three mixed dimensions by pure
-noise. ``--end-to-end`` also times ``disbench eval --codes ... --metric dci`` on 15,000
-points (10,000 train / 5,000 test), process start included, for both estimators, against
+train points (both sides), and ``--full-dci`` runs it at 10,000. DCI rows are the default
+trees (``estimator=gbt``, scikit-learn's exact thresholds); ``--dci-noise`` replaces three
+mixed dimensions by pure noise. ``--end-to-end`` also times ``disbench eval --codes ...
+--metric dci`` on 15,000 points (10,000 train / 5,000 test), process start included, against
 the scikit-learn time measured here (at ``--dci-n`` points unless ``--full-dci``: then the
 ratio is a lower bound, as scikit-learn's time grows faster than linearly with points).
 
@@ -113,11 +112,9 @@ def compare(n: int, dci_n: int, console: Console) -> tuple[Table, float]:
     console.log(f"N={n:,}: dci (reference at {dci_n:,} train points)")
     small = MetricInput(codes[:dci_n], factors[:dci_n], factor_info(), test_codes, test_factors)
     t_small, v_small = ours("dci", small)
-    t_hist, v_hist = ours("dci", small, estimator="gbt-hist")
     rt, reference = timed(dlib.dci, codes[:dci_n], factors[:dci_n], test_codes, test_factors)
     for key in ("disentanglement", "completeness", "informativeness_train", "informativeness_test"):
         row("dci", key, t_small, v_small[f"dci.{key}"], rt, reference[key], f" ({dci_n:,})")
-        row("dci gbt-hist", key, t_hist, v_hist[f"dci.{key}"], rt, reference[key], f" ({dci_n:,})")
     if dci_n != min(n, 10_000):
         t, v = ours("dci", capped)
         table.add_row("dci (10k, no reference)", "disentanglement", f"{t:.3f}", "-", "-", f"{v['dci.disentanglement']:.4f}", "-", "-")
@@ -146,7 +143,7 @@ def compare(n: int, dci_n: int, console: Console) -> tuple[Table, float]:
 
 
 def dci_only(dci_n: int, noise_dims: int, console: Console) -> tuple[Table, float]:
-    """DCI (both estimators) against the scikit-learn reference at ``dci_n`` train / 5,000 test points."""
+    """DCI (the default trees) against the scikit-learn reference at ``dci_n`` train / 5,000 test points."""
     rng = np.random.default_rng(0)
     codes, factors = make_codes(dci_n, rng, noise_dims=noise_dims)
     test_codes, test_factors = make_codes(5_000, rng, noise_dims=noise_dims)
@@ -156,7 +153,7 @@ def dci_only(dci_n: int, noise_dims: int, console: Console) -> tuple[Table, floa
     for column in ("estimator", "score", "disbench s", "reference s", "speed-up", "disbench", "reference", "|diff|"):
         table.add_column(column, justify="right" if column not in ("estimator", "score") else "left")
     console.log(f"dci: disbench at {dci_n:,} points")
-    results = {name: ours("dci", data, estimator=name) for name in ("gbt", "gbt-hist")}
+    results = {"gbt": ours("dci", data)}
     console.log(f"dci: scikit-learn reference at {dci_n:,} points (minutes)")
     ref_time, reference = timed(dlib.dci, codes, factors, test_codes, test_factors)
     for name, (seconds, values) in results.items():
@@ -182,18 +179,16 @@ def end_to_end(reference_seconds: float, reference_n: int, console: Console) -> 
     with tempfile.TemporaryDirectory() as folder:
         np.save(f"{folder}/codes.npy", codes)
         np.save(f"{folder}/factors.npy", factors)
-        for name in ("gbt", "gbt-hist"):
-            console.log(f"end to end: estimator={name}")
-            command = [
-                sys.executable, "-m", "disbench", "eval", "--codes", f"{folder}/codes.npy", "--factors",
-                f"{folder}/factors.npy", "--metric", "dci", "--set", f"dci.estimator={name}",
-                "--leaderboard", f"{folder}/{name}.csv", "--quiet",
-            ]
-            started = time.perf_counter()
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-            seconds = time.perf_counter() - started
-            ratio = f"{reference_seconds / seconds:.1f}x" + ("" if reference_n >= 10_000 else " (lower bound)")
-            table.add_row(name, f"{seconds:.1f}", f"{reference_seconds:.1f}", ratio)
+        console.log("end to end: estimator=gbt")
+        command = [
+            sys.executable, "-m", "disbench", "eval", "--codes", f"{folder}/codes.npy", "--factors",
+            f"{folder}/factors.npy", "--metric", "dci", "--leaderboard", f"{folder}/leaderboard.csv", "--quiet",
+        ]
+        started = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        seconds = time.perf_counter() - started
+        ratio = f"{reference_seconds / seconds:.1f}x" + ("" if reference_n >= 10_000 else " (lower bound)")
+        table.add_row("gbt", f"{seconds:.1f}", f"{reference_seconds:.1f}", ratio)
     return table
 
 

@@ -91,3 +91,18 @@ def test_prepare_refuses_datasets_read_from_user_files(tmp_path):
         prepare("shapes3d", tmp_path)
     with pytest.raises(UsageError, match="unknown dataset"):
         prepare("dsprite", tmp_path)
+
+
+def test_cache_folder_option_then_env_then_the_platform_user_cache(monkeypatch, tmp_path):
+    import sys
+
+    from disbench.datasets.locations import cache_dir
+
+    assert cache_dir(str(tmp_path / "given")) == tmp_path / "given"
+    assert cache_dir() == tmp_path / "cache"  # DISBENCH_CACHE, set by the fixture
+    monkeypatch.delenv("DISBENCH_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    if sys.platform.startswith("linux"):
+        assert cache_dir() == tmp_path / "xdg" / "disbench"
+    else:
+        assert cache_dir().name == "disbench"

@@ -92,7 +92,7 @@ def preview_command(
 @handle_errors
 def prepare_command(
     name: Annotated[str, typer.Argument(help="Dataset name (`disbench list datasets`).")],
-    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Cache folder (default $DISBENCH_CACHE or ~/.cache/disbench).")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Cache folder (default $DISBENCH_CACHE, else the user cache folder: $XDG_CACHE_HOME/disbench or ~/.cache/disbench on Linux).")] = None,
     overwrite: opt.Overwrite = False,
 ) -> None:
     """Render a dataset into the cache (the dSprites family), so runs read pixels instead of rendering."""

@@ -19,7 +19,7 @@ def prepare(dataset_name: str, cache_dir: str | Path | None = None, overwrite: b
 
     Args:
         dataset_name: a registered dataset; the dSprites family shares one cache file.
-        cache_dir: the cache folder (default ``$DISBENCH_CACHE`` or ``~/.cache/disbench``).
+        cache_dir: the cache folder (default ``$DISBENCH_CACHE``, else the user cache folder, ``$XDG_CACHE_HOME/disbench`` on Linux).
         overwrite: render again even when the cache file exists.
 
     Returns:

@@ -67,7 +67,7 @@ class DSpritesConfig(DatasetConfig):
     source: ``auto`` (the released file if found, else rendered), ``file`` (the released
         file, an error without it) or ``render`` (always rendered in-process).
     data_dir: folder holding the released ``.npz`` (default ``$DISBENCH_DATA``).
-    cache_dir: folder of the render cache (default ``$DISBENCH_CACHE`` or ``~/.cache/disbench``).
+    cache_dir: folder of the render cache (default ``$DISBENCH_CACHE``, else the user cache folder, ``$XDG_CACHE_HOME/disbench`` on Linux).
     use_cache: read rendered pixels from the cache when it exists (same pixels, faster start).
     grouping: ``split`` (scale / orientation / position style groups) or ``spatial`` (one group).
     """

@@ -2,8 +2,9 @@
 
 Real files come from the user: a ``data_dir`` option names the folder, otherwise
 the ``DISBENCH_DATA`` environment variable does. Files disbench makes itself
-(the rendered dSprites cache) go to ``cache_dir``, ``DISBENCH_CACHE`` or
-``~/.cache/disbench``. Nothing is downloaded.
+(the rendered dSprites cache) go to ``cache_dir``, ``DISBENCH_CACHE`` or the
+platform's user cache folder (platformdirs: ``$XDG_CACHE_HOME/disbench``, by default
+``~/.cache/disbench``, on Linux). Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -34,9 +35,14 @@ def data_dir(option: str | None) -> Path | None:
 
 
 def cache_dir(option: str | None = None) -> Path:
-    """The folder for files disbench renders itself (created on demand by :func:`prepare`)."""
+    """The folder for files disbench renders itself (created on demand by :func:`prepare`).
+
+    ``option``, else ``$DISBENCH_CACHE``, else the platform's user cache folder for disbench.
+    """
+    from platformdirs import user_cache_path
+
     value = option or os.environ.get(CACHE_ENV)
-    return Path(value).expanduser() if value else Path.home() / ".cache" / "disbench"
+    return Path(value).expanduser() if value else user_cache_path("disbench", appauthor=False)
 
 
 def find_file(name: str, option: str | None, folder: bool = False) -> Path | None:

@@ -461,7 +461,8 @@ def _encode_run(run_dir: Path, settings: EvalSettings, device: str, step: int | 
     from disbench.provenance import resolve_device
     from disbench.training.runs import load_run
 
-    _, dataset, method = load_run(run_dir, resolve_device(device), step)
+    device = resolve_device(device)
+    _, dataset, method = load_run(run_dir, device, step)
     encode = method_encoder(method)
     check_points_memory(run_dir.name, settings, dataset, encode)
     point_rng = np.random.default_rng(settings.eval_seed)
@@ -479,6 +480,7 @@ def _encode_run(run_dir: Path, settings: EvalSettings, device: str, step: int | 
         encode=encode,
         dataset=dataset,
         chunk_rows=settings.batch_size,
+        device=device,
     )
     return points, dataset.data_source, method
 

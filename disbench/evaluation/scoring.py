@@ -38,6 +38,8 @@ class EvalPoints:
         encode, dataset: the trained method and its dataset, for the encoder metrics and for
             codes metrics that draw fresh points (None for codes files).
         chunk_rows: observations rendered and encoded at once when fresh points are drawn.
+        device: the torch device the points were encoded on; codes metrics may run their
+            heavy linear algebra there (``r2``'s kernel ridge on a GPU).
     """
 
     spaces: dict[str, np.ndarray]
@@ -48,6 +50,7 @@ class EvalPoints:
     encode: Encoder | None = None
     dataset: Any = None
     chunk_rows: int = 1_000
+    device: str = "cpu"
 
 
 @dataclass
@@ -101,6 +104,7 @@ def score_points(
                         test_codes=None if points.test_spaces is None else points.test_spaces[space],
                         test_factors=points.test_factors,
                         draw=None if points.encode is None else fresh_codes(points.encode, points.dataset, space, points.chunk_rows),
+                        device=points.device,
                     )
                     result = info.compute(data, metric_options, rng)
                 else:

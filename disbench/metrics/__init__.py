@@ -39,7 +39,7 @@ Run-group metrics (``compute(members: list[RunMember], options, rng)``; the seed
 
 Shared pieces: :mod:`~disbench.metrics.discretize` (histogram bins, chunked plug-in MI),
 :mod:`~disbench.metrics.linear_svc` (liblinear's TRON for one-feature SVMs, vectorised),
-:mod:`~disbench.metrics.gbt` (histogram gradient boosting for all factors at once),
+:mod:`~disbench.metrics.gbt_exact` (scikit-learn's boosted trees for all factors at once),
 :mod:`~disbench.metrics.heatmap` (space x factor R^2 matrices),
 :mod:`~disbench.metrics.selection` (metric names and options, budget-bound options).
 See docs/metrics.md.

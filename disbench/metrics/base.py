@@ -88,6 +88,8 @@ class MetricInput:
         draw: ``draw(n, rng) -> (codes, factors)``, ``n`` fresh points of this space, when the
             evaluation has the encoder (None for codes files); ``r2`` fits on fresh points as
             its reference does.
+        device: the evaluation's torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``); ``r2`` runs
+            its kernel ridge solves there when it is a GPU.
     """
 
     codes: np.ndarray
@@ -96,6 +98,7 @@ class MetricInput:
     test_codes: np.ndarray | None = None
     test_factors: np.ndarray | None = None
     draw: Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]] | None = None
+    device: str = "cpu"
 
     @property
     def factor_names(self) -> list[str]:
@@ -324,4 +327,4 @@ def check_metric_input(data: MetricInput, min_samples: int = 2) -> MetricInput:
         if not np.isfinite(test_factors.astype(np.float64)).all():
             raise UsageError("test factors hold NaN or infinite values; remove those rows.")
         test_factors = test_factors.astype(factors.dtype)
-    return MetricInput(codes, factors, list(data.factor_info), test_codes, test_factors, data.draw)
+    return MetricInput(codes, factors, list(data.factor_info), test_codes, test_factors, data.draw, data.device)

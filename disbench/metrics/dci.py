@@ -18,10 +18,6 @@ Estimators (``estimator`` option):
   equals scikit-learn's model up to the choice among exactly tied splits (scikit-learn
   picks by a random feature order; here a seeded one), measured within 0.005 of
   ``GradientBoostingClassifier(random_state=0)`` in tests and ``benchmarks/metrics.py``.
-- ``"gbt-hist"`` (fast variant): the same boosting on histogram bins, at most ``max_bins``
-  (32) thresholds per dimension (:mod:`disbench.metrics.gbt`). It lets trees over-fit
-  less than scikit-learn's: DCI comes out 0.01-0.05 lower where factors have few points
-  per class (see docs/metrics.md).
 - ``"lasso"``: one ``sklearn.linear_model.Lasso(alpha)`` per factor on standardised
   codes and factor values (Eastwood & Williams' linear variant), importances
   ``|coef|``, informativeness = R^2 (train / test) instead of accuracy.
@@ -39,43 +35,35 @@ import numpy as np
 
 from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_metric
 from disbench.metrics.discretize import histogram_discretize, subsample
-from disbench.metrics.gbt import fit_boosted_trees
+from disbench.metrics.gbt_exact import fit_exact_boosted_trees
 
 
 @dataclass
 class DCIOptions:
     """Attributes:
-    estimator: ``"gbt"`` (dlib: scikit-learn's exact trees), ``"gbt-hist"`` (histogram
-        variant, faster) or ``"lasso"``.
+    estimator: ``"gbt"`` (dlib: scikit-learn's exact trees) or ``"lasso"``.
     num_train: train points at most (seeded subset; dlib: 10,000).
     num_test: test points at most (dlib: 5,000).
     n_estimators, learning_rate, max_depth: the boosted trees (scikit-learn's defaults).
-    max_bins: histogram bins per code dimension (``estimator="gbt-hist"`` only; 32 when unset).
-        Unset for the default trees, so that leaderboard rows of the exact trees
-        (``"max_bins": null``) differ from rows scored by the histogram trees that were the
-        default before (``"estimator": "gbt", "max_bins": 32``).
     lasso_alpha: L1 strength of the lasso variant.
     continuous_factor_bins: equal-width bins turning continuous factors into classes (gbt).
     """
 
-    estimator: Literal["gbt", "gbt-hist", "lasso"] = "gbt"
+    estimator: Literal["gbt", "lasso"] = "gbt"
     num_train: int | None = 10_000
     num_test: int | None = 5_000
     n_estimators: int = 100
     learning_rate: float = 0.1
     max_depth: int = 3
-    max_bins: int | None = None
     lasso_alpha: float = 0.02
     continuous_factor_bins: int = 20
 
     def __post_init__(self) -> None:
-        if self.n_estimators < 1 or self.max_depth < 1 or (self.max_bins is not None and self.max_bins < 2):
-            raise ValueError("n_estimators and max_depth must be at least 1, max_bins at least 2")
+        if self.n_estimators < 1 or self.max_depth < 1:
+            raise ValueError("n_estimators and max_depth must be at least 1")
         if self.max_depth > 8:
-            # the trees' per-node sample masks take (trees x 2**max_depth x points) bytes
+            # every stage draws a dimension order per node: (trees x 2**max_depth x dims) floats
             raise ValueError(f"max_depth must be at most 8 (got {self.max_depth}); dlib uses 3")
-        if self.max_bins is not None and self.estimator != "gbt-hist":
-            raise ValueError(f"max_bins applies to estimator=gbt-hist only (estimator is {self.estimator!r})")
         if self.learning_rate <= 0 or self.lasso_alpha <= 0:
             raise ValueError("learning_rate and lasso_alpha must be positive")
 
@@ -120,7 +108,7 @@ def gbt_importances(train_codes, train_factors, test_codes, test_factors, factor
             both = histogram_discretize(np.concatenate([train_f[:, k], test_f[:, k]])[:, None], options.continuous_factor_bins)
             train_f[:, k], test_f[:, k] = both[: len(train_f), 0], both[len(train_f) :, 0]
     labels = [_class_labels(train_f[:, k], test_f[:, k]) for k in range(train_f.shape[1])]
-    result = fit_boosted_trees(
+    result = fit_exact_boosted_trees(
         train_codes,
         np.stack([lab[0] for lab in labels], axis=1),
         [lab[2] for lab in labels],
@@ -130,7 +118,6 @@ def gbt_importances(train_codes, train_factors, test_codes, test_factors, factor
         learning_rate=options.learning_rate,
         max_depth=options.max_depth,
         rng=rng,
-        **({"splits": "histogram", "max_bins": options.max_bins or 32} if options.estimator == "gbt-hist" else {"splits": "exact"}),
     )
     return result.importances, result.train_accuracy, result.test_accuracy
 
@@ -189,7 +176,7 @@ def compute_dci(data: MetricInput, options: DCIOptions, rng: np.random.Generator
     test_rows = subsample(len(test_codes), options.num_test, rng)
     train_codes, train_factors = train_codes[train_rows], train_factors[train_rows]
     test_codes, test_factors = test_codes[test_rows], test_factors[test_rows]
-    if options.estimator in ("gbt", "gbt-hist"):
+    if options.estimator == "gbt":
         importance, info_train, info_test = gbt_importances(
             train_codes, train_factors, test_codes, test_factors, data.factor_info, options, rng
         )

@@ -210,7 +210,7 @@ def single_blas_thread():
 
     Measured on the 2-core target machine while other processes compete for the
     cores: a 1333 x 1333 Cholesky takes 0.06 s on one OpenBLAS thread and 0.7 s on
-    two (threads wait on each other), and the GBT histogram products are 2x slower.
+    two (threads wait on each other).
     Unloaded, two threads gain at most 2x; one thread is the robust choice.
     """
     from threadpoolctl import threadpool_limits

@@ -8,7 +8,7 @@ codes. dlib has two predictors, each its own metric config:
 - ``logistic-regression-cv``: ``LogisticRegressionCV(Cs=10, cv=KFold(n_splits=5))`` on the
   raw codes (no standardisation, as dlib);
 - ``gradient-boosting``: ``GradientBoostingClassifier()`` (default settings), computed by the
-  same boosted-tree estimator as DCI (:mod:`disbench.metrics.gbt`).
+  same boosted-tree estimator as DCI (:mod:`disbench.metrics.gbt_exact`).
 
 Scores (one row per predictor, train size and factor, plus the mean over factors as
 factor ``"all"``, dlib's ``mean_test_accuracy``):

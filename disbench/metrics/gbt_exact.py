@@ -31,6 +31,7 @@ to the lowest threshold, as in scikit-learn.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -44,11 +45,74 @@ IMPURITY_EPSILON = float(np.finfo(np.float64).eps)
 TIE_TOLERANCE = 1e-12
 
 
+@dataclass
+class BoostedTreesResult:
+    """Attributes:
+    importances: ``(d, F)`` gain importances, each column summing to 1 (0 if no split was made).
+    train_accuracy, test_accuracy: ``(F,)``.
+    """
+
+    importances: np.ndarray
+    train_accuracy: np.ndarray
+    test_accuracy: np.ndarray
+
+
+@dataclass
+class TreeSlots:
+    """The boosted trees of every factor side by side, as scikit-learn grows them.
+
+    A factor of ``K > 2`` classes has ``K`` trees per stage (one per class, multinomial
+    deviance), a binary factor one (binomial deviance); ``blocks[f]`` are factor ``f``'s
+    slots. ``target`` holds each slot's 0/1 class indicator ``(slots, n)``, ``init`` the
+    starting raw score (log prior odds, or log priors), ``leaf_scale`` the ``(K - 1) / K``
+    of multinomial leaf values.
+    """
+
+    binary: np.ndarray
+    blocks: list[slice]
+    num_slots: int
+    slot_factor: np.ndarray
+    target: np.ndarray
+    leaf_scale: np.ndarray
+    init: np.ndarray
+
+    @staticmethod
+    def for_factors(train_labels: np.ndarray, num_classes: list[int]) -> "TreeSlots":
+        n = len(train_labels)
+        binary = np.array([k == 2 for k in num_classes])
+        slots_per_factor = [1 if b else k for k, b in zip(num_classes, binary)]
+        starts = np.concatenate([[0], np.cumsum(slots_per_factor)])
+        blocks = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+        num_slots = int(starts[-1])
+        target = np.zeros((num_slots, n))
+        leaf_scale = np.ones(num_slots)
+        init = np.zeros(num_slots)
+        for f, (block, is_binary, k) in enumerate(zip(blocks, binary, num_classes)):
+            prior = np.bincount(train_labels[:, f], minlength=k) / n
+            if is_binary:
+                target[block] = train_labels[:, f] == 1
+                init[block] = np.log(prior[1] / prior[0])
+            else:
+                target[block] = train_labels[:, f][None, :] == np.arange(k)[:, None]
+                init[block] = np.log(np.maximum(prior, 1e-300))
+                leaf_scale[block] = (k - 1) / k
+        slot_factor = np.repeat(np.arange(len(num_classes)), slots_per_factor)
+        return TreeSlots(binary, blocks, num_slots, slot_factor, target, leaf_scale, init)
+
+
+def predict_labels(raw: np.ndarray, blocks: list[slice], binary: np.ndarray) -> list[np.ndarray]:
+    """Each factor's predicted class from the raw scores ``(T, n)``: the sign if binary, else the top class."""
+    return [
+        (raw[block][0] > 0).astype(np.int64) if is_binary else np.argmax(raw[block], axis=0)
+        for block, is_binary in zip(blocks, binary)
+    ]
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _probabilities(raw, block_start, block_stop, binary, proba):
     """Each slot's probability ``(T, n)`` into ``proba``: softmax over a factor's block of classes, sigmoid if binary.
 
-    The same arithmetic as :func:`disbench.metrics.gbt._softmax_blocks`, over the samples in parallel.
+    The samples are independent, so they run in parallel.
     """
     n = raw.shape[1]
     for i in numba.prange(n):
@@ -279,10 +343,8 @@ def fit_exact_boosted_trees(
         rng: orders the dimensions of each node to break ties (seeded default).
 
     Returns:
-        :class:`~disbench.metrics.gbt.BoostedTreesResult`.
+        :class:`BoostedTreesResult`.
     """
-    from disbench.metrics.gbt import BoostedTreesResult, TreeSlots, _predict_labels
-
     rng = rng if rng is not None else np.random.default_rng(0)
     # scikit-learn compares the float32 codes (its trees' dtype) in double precision
     train_by_dim = np.ascontiguousarray(train_x.astype(np.float32).astype(np.float64).T)
@@ -316,8 +378,8 @@ def fit_exact_boosted_trees(
     for f in range(len(num_classes)):
         column = importance[slots.slot_factor == f].sum(axis=0)
         importances[:, f] = column / column.sum() if column.sum() > 0 else 0.0
-    train_pred = _predict_labels(raw, factor_blocks, binary)
-    test_pred = _predict_labels(raw_test, factor_blocks, binary)
+    train_pred = predict_labels(raw, factor_blocks, binary)
+    test_pred = predict_labels(raw_test, factor_blocks, binary)
     return BoostedTreesResult(
         importances,
         np.array([np.mean(p == train_labels[:, f]) for f, p in enumerate(train_pred)]),

@@ -96,14 +96,16 @@ def test_duplicated_dimension_shares_importance():
     assert first == pytest.approx(copy, rel=0.5)
 
 
-def test_dci_options_name_the_histogram_variant():
-    # max_bins belongs to the histogram variant; the default rows record it unset, so they
-    # cannot be mistaken for rows scored by the histogram trees (then the default, max_bins 32)
-    from disbench.metrics import METRICS
-    from disbench.config import config_to_dict
+def test_dci_estimator_names_the_choices_and_rejects_unknown_ones():
+    # the default and the lasso are the estimators; anything else (such as the histogram
+    # trees, gbt-hist, that no suite used) is a user's mistake named in one line
+    from disbench.errors import UsageError
+    from disbench.metrics.selection import resolve_metric_options
 
-    options = METRICS.get("dci").Options
-    assert config_to_dict(options())["max_bins"] is None
-    assert options(estimator="gbt-hist", max_bins=64).max_bins == 64
-    with pytest.raises(ValueError, match="gbt-hist only"):
-        options(max_bins=32)
+    assert resolve_metric_options(["dci"], {})["dci"].estimator == "gbt"
+    assert resolve_metric_options(["dci"], {"dci.estimator": "lasso"})["dci"].estimator == "lasso"
+    with pytest.raises(UsageError, match="lasso") as raised:
+        resolve_metric_options(["dci"], {"dci.estimator": "gbt-hist"})
+    assert "\n" not in str(raised.value)
+    with pytest.raises(UsageError, match="max_bins"):
+        resolve_metric_options(["dci"], {"dci.max_bins": "32"})

@@ -101,3 +101,78 @@ def test_options_are_checked():
         info.Options(search="joint")
     with pytest.raises(ValueError, match="kernel_max_samples"):
         info.Options(kernel_max_samples=3)
+
+
+@pytest.fixture
+def one_torch_thread():
+    # torch's CPU thread pool spins against other processes on a shared 2-core machine
+    # (a 60-point grid search took 40 s on two threads, 0.3 s on one)
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def kernel_problem(seed: int, n_fit: int, n_test: int):
+    rng = np.random.default_rng(seed)
+    x_fit, x_test = rng.normal(size=(n_fit, 3)), rng.normal(size=(n_test, 3))
+
+    def targets(x):
+        return np.stack([np.sin(2 * x[:, 0]), x[:, 1] * x[:, 2], np.tanh(x[:, 0] + x[:, 1])], axis=1)
+
+    return x_fit, targets(x_fit) + 0.1 * rng.normal(size=(n_fit, 3)), x_test, targets(x_test)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_kernel_ridge_in_torch_equals_the_numpy_path(seed, one_torch_thread):
+    # the GPU path, run here by CPU torch in float64: the same grid choice and R^2 to 1e-6
+    x_fit, y_fit, x_test, y_test = kernel_problem(seed, 240, 90)
+    options = R2Options()
+    groups = ["content", "content", "style"]
+    numpy_scores, numpy_chosen = kernel_r2_batches(x_fit, y_fit, [x_test], [y_test], options.alphas, options.gammas, groups)
+    torch_scores, torch_chosen = kernel_r2_batches(
+        x_fit, y_fit, [x_test], [y_test], options.alphas, options.gammas, groups, torch_device="cpu"
+    )
+    np.testing.assert_array_equal(torch_chosen, numpy_chosen)
+    np.testing.assert_allclose(torch_scores, numpy_scores, atol=1e-6, rtol=0)
+    assert numpy_scores[0] > 0.5  # a real fit, not two equal failures
+
+
+def test_kernel_ridge_predictions_in_torch_equal_numpy_and_sklearn(one_torch_thread):
+    from sklearn.kernel_ridge import KernelRidge
+
+    from disbench.metrics.r2 import kernel_ridge_predict
+
+    x_fit, y_fit, x_test, _ = kernel_problem(3, 150, 40)
+    expected = KernelRidge(kernel="rbf", alpha=0.01, gamma=0.5).fit(x_fit, y_fit).predict(x_test)
+    for device in (None, "cpu"):
+        (predicted,) = kernel_ridge_predict(x_fit, y_fit, [x_test], 0.01, 0.5, torch_device=device)
+        np.testing.assert_allclose(predicted, expected, atol=1e-6)
+
+
+def test_an_evaluation_on_a_gpu_runs_the_kernel_ridge_there(monkeypatch, one_torch_thread):
+    # the evaluation's device reaches r2 through the scoring of its points; cuda is not
+    # available here, so the torch backend is asked for cuda and given the CPU
+    import importlib
+
+    from disbench.evaluation.scoring import EvalPoints, score_points
+    from disbench.metrics.selection import resolve_metric_options
+
+    r2 = importlib.import_module("disbench.metrics.r2")
+    asked = []
+    real_backend = r2.kernel_backend
+
+    def recording_backend(torch_device):
+        asked.append(torch_device)
+        return real_backend(None if torch_device is None else "cpu")
+
+    monkeypatch.setattr(r2, "kernel_backend", recording_backend)
+    codes, factors = draw_content_codes(90, np.random.default_rng(2))
+    options = resolve_metric_options(["r2"], {})
+    for device, expected in (("cpu", None), ("cuda", "cuda"), ("cuda:1", "cuda:1")):
+        asked.clear()
+        scored = score_points(EvalPoints({"codes": codes}, factors, INFO, device=device), options, {}, seed=0)
+        assert set(asked) == {expected}
+        assert scored.details["r2"]["codes"]["details"]["kernel_device"] == (expected or "cpu")
