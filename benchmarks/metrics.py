@@ -41,6 +41,7 @@ import metrics_dlib_reference as dlib  # noqa: E402
 
 from disbench.datasets.base import Factor  # noqa: E402
 from disbench.metrics import METRICS, MetricInput  # noqa: E402
+from disbench.metrics.base import CodesMetric  # noqa: E402
 
 SIZES = (3, 6, 40, 32, 32)
 DIMS = 10
@@ -201,7 +202,7 @@ def memory_check(n: int, dims: int, console: Console) -> Table:
     for column in ("metric", "seconds", "peak MiB", "peak / codes size"):
         table.add_column(column, justify="right" if column != "metric" else "left")
     for name, info in METRICS.items():
-        if info.needs != "codes":
+        if not isinstance(info, CodesMetric):
             continue
         console.log(f"memory: {name}")
         tracemalloc.start()

@@ -6,7 +6,7 @@ The public Python API (docs/api.md) is what ``__all__`` lists here and in
 
 __version__ = "0.2.0"
 #: version of the public Python API: a name leaves ``__all__`` or changes meaning only with a new one
-API_VERSION = "1"
+API_VERSION = "2"
 
 __all__ = ["API_VERSION", "__version__", "score"]
 

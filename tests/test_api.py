@@ -16,6 +16,7 @@ import pytest
 import disbench
 import disbench.metrics
 from disbench.errors import UsageError
+from disbench.metrics.base import CodesMetric
 
 REPO = Path(__file__).resolve().parents[1]
 API_DOC = REPO / "docs" / "api.md"
@@ -39,9 +40,12 @@ def test_public_names_are_the_documented_ones():
     section = text.split("## What is public")[1].split("\n## ")[0]
     functions = re.search(r"one function per codes metric: (.*?) \(a metric", section, flags=re.S).group(1)
     documented_functions = set(re.findall(r"`(\w+)`", functions))
-    codes_metrics = {name.replace("-", "_") for name, info in disbench.metrics.METRICS.items() if info.needs == "codes"}
+    codes_metrics = {name.replace("-", "_") for name, info in disbench.metrics.METRICS.items() if isinstance(info, CodesMetric)}
     assert documented_functions == codes_metrics
-    assert set(disbench.metrics.__all__) == codes_metrics | {"METRICS", "MetricInput", "MetricResult", "Score", "register_metric"}
+    assert set(disbench.metrics.__all__) == codes_metrics | {
+        "METRICS", "MetricInput", "MetricResult", "Score",
+        "register_codes_metric", "register_encoder_metric", "register_run_group_metric",
+    }
     assert set(disbench.__all__) == {"API_VERSION", "__version__", "score"}
     assert f"API version {disbench.API_VERSION}" in text
     for name in disbench.metrics.__all__:

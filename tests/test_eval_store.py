@@ -168,7 +168,7 @@ def test_scores_in_results_json_fill_a_fresh_leaderboard_without_recomputing(tmp
     def no_encoding(*args, **kwargs):
         raise AssertionError("the run was encoded again")
 
-    monkeypatch.setattr("disbench.evaluation._encode_run", no_encoding)
+    monkeypatch.setattr("disbench.evaluation.runs._encode_run", no_encoding)
     fresh = evaluate_run(run_dir, request(tmp_path / "fresh.csv", metrics=["mig", "sap"]))
     assert fresh.computed == [] and fresh.reused == ["mig", "sap"]
     assert fresh.added == len(first.rows)
@@ -191,7 +191,7 @@ def test_scoring_at_another_protocol_keeps_the_first_protocols_rows_and_results(
     results = json.loads((run_dir / "results.json").read_text())
     assert [entry["protocol"]["n_eval"] for entry in results["mig"]] == [600, 800]
 
-    monkeypatch.setattr("disbench.evaluation._encode_run", lambda *a, **k: pytest.fail("scored again"))
+    monkeypatch.setattr("disbench.evaluation.runs._encode_run", lambda *a, **k: pytest.fail("scored again"))
     again = evaluate_run(run_dir, request(tmp_path / "fresh.csv", metrics=["mig", "sap"]))  # both stay reusable
     assert again.reused == ["mig", "sap"] and again.added == len(suite.rows)
     assert set(read_leaderboard(tmp_path / "fresh.csv")["n_eval"]) == {600}
@@ -202,7 +202,7 @@ def test_results_json_of_one_entry_per_metric_is_still_read(tmp_path, monkeypatc
     first = evaluate_run(run_dir, request(tmp_path / "a.csv"))
     results = json.loads((run_dir / "results.json").read_text())
     (run_dir / "results.json").write_text(json.dumps({"mig": results["mig"][0]}))  # an older file's layout
-    monkeypatch.setattr("disbench.evaluation._encode_run", lambda *a, **k: pytest.fail("scored again"))
+    monkeypatch.setattr("disbench.evaluation.runs._encode_run", lambda *a, **k: pytest.fail("scored again"))
     again = evaluate_run(run_dir, request(tmp_path / "b.csv"))
     assert again.reused == ["mig"] and again.added == len(first.rows)
 
@@ -270,18 +270,18 @@ def test_encoder_metric_budgets_follow_n_eval_and_n_test_and_are_recorded():
 
 def test_the_beta_vae_score_draws_only_the_budgeted_points(tmp_path, monkeypatch):
     """A dSprites oracle run: the encoder metric encodes (n_eval + n_test) x 2 x batch_size observations."""
-    from disbench.evaluation import encoding
+    from disbench.methods import representation
 
     spec = resolve_run_spec("oracle", "dsprites")
     run_dir = train_run(spec, tmp_path / "runs", device="cpu").run_dir
     encoded = []
-    original = encoding.encode_factors
+    original = representation.encode_factors
 
     def counting(encode, dataset, factors, rng, chunk_rows):
         encoded.append(len(factors))
         return original(encode, dataset, factors, rng, chunk_rows)
 
-    monkeypatch.setattr(encoding, "encode_factors", counting)
+    monkeypatch.setattr(representation, "encode_factors", counting)
     settings = EvalSettings(n_eval=40, n_test=20)
     outcome = evaluate_run(run_dir, request(tmp_path / "lb.csv", metrics=["beta-vae"], settings=settings,
                                            overrides={"beta-vae.batch_size": "4"}))
@@ -353,22 +353,26 @@ def test_held_out_set_changes_the_score_and_half_a_pair_is_refused(tmp_path):
 
 def test_each_concept_has_one_home():
     import disbench.evaluation as evaluation
+    import disbench.evaluation.encoding as encoding
+    import disbench.evaluation.runs as runs
+    import disbench.figures.plots as plots
     import disbench.metrics.encoder_batches as encoder_batches
-    import disbench.metrics.heatmap as heatmap
     from disbench.metrics.selection import resolve_metric_names
 
     assert resolve_metric_names(["all"], codes_only=True)[0]
     assert not hasattr(evaluation, "_metrics") and not hasattr(evaluation, "encode_points")
-    assert not hasattr(encoder_batches, "encode_factors")  # the one render-and-encode is disbench.evaluation.encoding's
-    assert not hasattr(heatmap, "write_r2_heatmap") and not hasattr(heatmap, "write_run_heatmaps")
-    source = Path(evaluation.__file__).read_text()
-    assert '"data_source":' not in source  # the provenance row is built by store.provenance_row alone
+    # the one render-and-encode is disbench.methods.representation's
+    assert not hasattr(encoder_batches, "encode_factors") and not hasattr(encoding, "encode_factors")
+    assert not hasattr(plots, "write_r2_heatmap")  # the heatmap's home is disbench.figures.heatmap
+    for module in (evaluation, runs):
+        source = Path(module.__file__).read_text()
+        assert '"data_source":' not in source  # the provenance row is built by store.provenance_row alone
 
 
 def test_one_row_heatmap_keeps_a_readable_colourbar():
     import matplotlib.pyplot as plt
 
-    from disbench.figures.plots import r2_heatmap_figure
+    from disbench.figures.heatmap import r2_heatmap_figure
 
     matrix = pd.DataFrame([[0.9, 0.1, 0.4]], index=["latent"], columns=["a", "b", "c"])
     fig = r2_heatmap_figure(matrix, "run\nkernel R$^2$")

@@ -8,7 +8,7 @@ import scipy.linalg
 
 from disbench.datasets.product_manifold import ProductManifoldConfig, ProductManifoldDataset, parse_spec
 from disbench.errors import UsageError
-from disbench.metrics.base import METRICS
+from disbench.metrics.base import METRICS, EncoderMetric
 from disbench.metrics.subspace_angle import (
     RIGHT_ANGLE,
     SubspaceAngleOptions,
@@ -191,7 +191,7 @@ class FixedSubspaces:
 
 def test_metric_through_the_registry_with_unaligned_variant():
     info = METRICS.get("subspace-angle")
-    assert info.needs == "encoder" and not info.higher_is_better
+    assert isinstance(info, EncoderMetric) and not info.higher_is_better
     data = dataset(spec="S2xS2", rotate=True)
     options = SubspaceAngleOptions(num_points=200, alignment_neighbors=10)
     good = info.compute(FixedSubspaces(data, np.random.default_rng(0)), "points", data, options, np.random.default_rng(1))

@@ -148,7 +148,7 @@ def seed_runs(tmp_path_factory):
 @pytest.mark.parametrize("correlation", ["lasso", "spearman"])
 def test_udr_rows_equal_udr_scores_on_the_same_codes(seed_runs, tmp_path, correlation):
     from disbench.metrics.udr import UDROptions, udr_scores
-    from disbench.figures.traversals import latent_statistics
+    from disbench.methods.vae import latent_statistics
 
     dirs, lonely = seed_runs
     leaderboard = tmp_path / "lb.csv"

@@ -9,7 +9,7 @@ import pytest
 from disbench.config import build_config
 from disbench.datasets.synthetic import SyntheticConfig, SyntheticDataset
 from disbench.methods import METHODS
-from disbench.methods.ssl_probe import r2_matrix
+from disbench.metrics.r2 import r2_matrix
 from disbench.presets import method_defaults
 from disbench.training import run_training_loop
 

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 from disbench.training.runs import load_run, resolve_run_spec, train_run
-from disbench.figures.traversals import latent_statistics, traversal_grid, write_vae_figures
+from disbench.figures.traversals import traversal_grid, write_vae_figures
+from disbench.methods.vae import latent_statistics
 
 
 class _FakeVAE:

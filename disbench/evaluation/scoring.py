@@ -1,8 +1,9 @@
 """Every requested metric on every space of a set of evaluation points.
 
 :func:`score_points` is shared by trained runs and codes files: it calls each
-metric (codes metrics with a :class:`~disbench.metrics.base.MetricInput`,
-encoder metrics with the encoder and dataset), turns the results into
+metric (a :class:`~disbench.metrics.base.CodesMetric` with a
+:class:`~disbench.metrics.base.MetricInput`, an :class:`~disbench.metrics.base.EncoderMetric`
+with the encoder and dataset), turns the results into
 leaderboard rows (:func:`disbench.store.score_rows`) and results.json entries,
 and collects the metrics that do not apply. :func:`stored_rows` rebuilds the
 rows of scores already in a run's results.json, so that they can be written to
@@ -20,7 +21,10 @@ import numpy as np
 
 from disbench.config import config_to_dict
 from disbench.datasets.base import Factor
-from disbench.evaluation.encoding import Encoder, fresh_codes
+from disbench.evaluation.encoding import fresh_codes
+from disbench.methods.representation import Encoder
+from disbench.metrics.base import CodesMetric, EncoderMetric, MetricInput, MetricNotApplicable, check_codes
+from disbench.metrics.selection import metric_registry
 from disbench.progress import NullProgress, Progress
 from disbench.store import score_rows
 
@@ -79,11 +83,9 @@ def score_points(
 
     Each (metric, space) gets a fresh ``np.random.default_rng(seed)``, so a score does not
     depend on which other metrics were computed. A metric raising
-    :class:`~disbench.metrics.base.MetricNotApplicable` is skipped with its reason.
+    :class:`~disbench.metrics.base.MetricNotApplicable` is skipped with its reason. Only codes
+    and encoder metrics score points (run-group metrics score runs: :mod:`disbench.evaluation.groups`).
     """
-    from disbench.metrics.base import MetricInput, MetricNotApplicable, check_codes
-    from disbench.metrics.selection import metric_registry
-
     registry = metric_registry()
     spaces = {space: check_codes(codes, f"codes of space {space!r}") for space, codes in points.spaces.items()}
     progress = progress or NullProgress()
@@ -96,7 +98,7 @@ def score_points(
             rng = np.random.default_rng(seed)
             started = time.perf_counter()
             try:
-                if info.needs == "codes":
+                if isinstance(info, CodesMetric):
                     data = MetricInput(
                         codes=codes,
                         factors=points.factors,
@@ -107,8 +109,10 @@ def score_points(
                         device=points.device,
                     )
                     result = info.compute(data, metric_options, rng)
-                else:
+                elif isinstance(info, EncoderMetric):
                     result = info.compute(points.encode, space, points.dataset, metric_options, rng)
+                else:
+                    raise TypeError(f"metric {metric_name!r} is a {type(info).__name__}: it scores runs, not points")
             except MetricNotApplicable as exc:
                 scored.skipped.append((metric_name, str(exc)))
                 task.advance(1)
@@ -130,8 +134,6 @@ def score_points(
 
 def stored_rows(metric_name: str, entry: dict[str, Any], provenance: dict[str, Any]) -> list[dict[str, Any]]:
     """Leaderboard rows of one results.json entry (``{"protocol":..., "spaces": {...}}``)."""
-    from disbench.metrics.selection import metric_registry
-
     info = metric_registry().get(metric_name)
     rows = []
     for space, per_space in entry["spaces"].items():

@@ -19,31 +19,18 @@ from typing import Any
 
 import numpy as np
 
+from disbench.methods.vae import latent_statistics
 from disbench.store.atomic import atomic_path
 
 TRAVERSALS = "traversals.png"
 RECONSTRUCTIONS = "reconstructions.png"
+#: observations a VAE's traversal figures are computed from (latent scales and KLs)
+FIGURE_OBSERVATIONS = 1_000
 
 
 def has_decoder(method: Any) -> bool:
     model = getattr(method, "model", None)
     return model is not None and hasattr(model, "posterior") and hasattr(model, "decoder")
-
-
-def latent_statistics(method: Any, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Encoder means ``(N, d)``, their standard deviation per latent ``(d,)`` and the mean KL per latent ``(d,)``."""
-    import torch
-
-    from disbench.methods.vae import gaussian_kl
-
-    means, kls = [], []
-    with torch.no_grad():
-        for start in range(0, len(observations), 512):
-            mean, logvar = method.model.posterior(method.to_tensor(observations[start : start + 512]))
-            means.append(mean.cpu().numpy())
-            kls.append(gaussian_kl(mean, logvar).sum(dim=0).cpu().numpy())
-    means_array = np.concatenate(means).astype(np.float64)
-    return means_array, means_array.std(axis=0), np.sum(kls, axis=0) / len(observations)
 
 
 def _decode(method: Any, codes: np.ndarray) -> np.ndarray:
@@ -142,6 +129,19 @@ def write_vae_figures(
     written.append(_save(fig, run_dir / RECONSTRUCTIONS))
     plt.close(fig)
     return written
+
+
+def write_vae_figures_of_run(method: Any, dataset: Any, factors: np.ndarray, run_dir: Path, seed: int) -> list[Path]:
+    """``traversals.png`` and ``reconstructions.png`` of a scored VAE run (nothing for other methods or non-images).
+
+    The observations are rendered from the first :data:`FIGURE_OBSERVATIONS` rows of the
+    run's evaluation ``factors``, with ``np.random.default_rng([seed, 2])``.
+    """
+    if not has_decoder(method):
+        return []
+    factors = factors[:FIGURE_OBSERVATIONS]
+    observations = dataset.observations_from_factors(factors, np.random.default_rng([seed, 2]))
+    return write_vae_figures(method, np.asarray(observations), run_dir)
 
 
 def _save(fig: Any, path: Path) -> Path:

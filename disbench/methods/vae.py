@@ -77,6 +77,21 @@ def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mean.pow(2) + logvar.exp() - logvar - 1.0)
 
 
+def latent_statistics(method: Any, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Encoder means ``(N, d)``, their standard deviation per latent ``(d,)`` and the mean KL per latent ``(d,)``.
+
+    ``method``: a VAE-family method (``model.posterior`` and ``to_tensor``).
+    """
+    means, kls = [], []
+    with torch.no_grad():
+        for start in range(0, len(observations), 512):
+            mean, logvar = method.model.posterior(method.to_tensor(observations[start : start + 512]))
+            means.append(mean.cpu().numpy())
+            kls.append(gaussian_kl(mean, logvar).sum(dim=0).cpu().numpy())
+    means_array = np.concatenate(means).astype(np.float64)
+    return means_array, means_array.std(axis=0), np.sum(kls, axis=0) / len(observations)
+
+
 def gaussian_log_density(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * (math.log(2 * math.pi) + logvar + (z - mean).pow(2) * torch.exp(-logvar))
 

@@ -1,6 +1,7 @@
 """Metrics: importing this package registers every metric.
 
-Codes metrics (``compute(data: MetricInput, options, rng)``; run on trained runs and on codes files):
+Codes metrics (``@register_codes_metric``, ``compute(data: MetricInput, options, rng)``; run on
+trained runs and on codes files):
 
 - ``mig``: Mutual Information Gap, 20-bin plug-in MI (dlib ``mig.py``).
 - ``sap``: SAP score, per-dimension LinearSVC accuracy gaps / squared correlation (dlib ``sap_score.py``).
@@ -23,7 +24,8 @@ Codes metrics (``compute(data: MetricInput, options, rng)``; run on trained runs
 - ``dci-es``: explicitness from random-forest probes of growing depth, and size (Eastwood et al.
   2023; DCI-ES ``explitcitness.py``).
 
-Encoder metrics (``compute(encode, space, dataset, options, rng)``; they render their own batches):
+Encoder metrics (``@register_encoder_metric``, ``compute(encode, space, dataset, options, rng)``;
+they render their own batches):
 
 - ``beta-vae``: BetaVAE score (dlib ``beta_vae.py``).
 - ``factor-vae``: FactorVAE score (dlib ``factor_vae.py``).
@@ -32,7 +34,8 @@ Encoder metrics (``compute(encode, space, dataset, options, rng)``; they render 
 - ``augmentation-r2``: ridge R^2 of each recorded augmentation parameter from the codes, per
   augmentation group (image folders' views; Eastwood et al. 2023).
 
-Run-group metrics (``compute(members: list[RunMember], options, rng)``; the seeds of one configuration):
+Run-group metrics (``@register_run_group_metric``, ``compute(members: list[RunMember], options, rng)``;
+the seeds of one configuration):
 
 - ``udr``: Unsupervised Disentanglement Ranking, each run against the other seeds (Duan et al.
   2020; dlib ``udr.py``); Lasso by default, ``--set udr.correlation=spearman``.
@@ -40,12 +43,20 @@ Run-group metrics (``compute(members: list[RunMember], options, rng)``; the seed
 Shared pieces: :mod:`~disbench.metrics.discretize` (histogram bins, chunked plug-in MI),
 :mod:`~disbench.metrics.linear_svc` (liblinear's TRON for one-feature SVMs, vectorised),
 :mod:`~disbench.metrics.gbt_exact` (scikit-learn's boosted trees for all factors at once),
-:mod:`~disbench.metrics.heatmap` (space x factor R^2 matrices),
+:mod:`~disbench.metrics.codes_input` (a user's arrays read and checked),
 :mod:`~disbench.metrics.selection` (metric names and options, budget-bound options).
 See docs/metrics.md.
 """
 
-from disbench.metrics.base import METRICS, MetricInput, MetricResult, Score, register_metric
+from disbench.metrics.base import (
+    METRICS,
+    MetricInput,
+    MetricResult,
+    Score,
+    register_codes_metric,
+    register_encoder_metric,
+    register_run_group_metric,
+)
 from disbench.metrics import (  # noqa: F401  (each import registers its metric)
     augmentation_r2,
     beta_vae,
@@ -75,4 +86,13 @@ from disbench.metrics.functions import codes_metric_functions
 # each codes metric as a function (``mig(codes, factors)``); the names replace the metric modules'
 globals().update(codes_metric_functions(METRICS))
 
-__all__ = ["METRICS", "MetricInput", "MetricResult", "Score", "register_metric", *codes_metric_functions(METRICS)]
+__all__ = [
+    "METRICS",
+    "MetricInput",
+    "MetricResult",
+    "Score",
+    "register_codes_metric",
+    "register_encoder_metric",
+    "register_run_group_metric",
+    *codes_metric_functions(METRICS),
+]

@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from disbench.methods.representation import space_codes
 from disbench.metrics.base import (
     AGGREGATE,
     MetricNotApplicable,
     MetricResult,
     Score,
     check_codes,
-    register_metric,
-    space_codes,
+    register_encoder_metric,
 )
 from disbench.metrics.discretize import single_blas_thread, subsample
 from disbench.metrics.r2 import FAST_KERNEL_SAMPLES, R2Options, kernel_r2, linear_r2, standardise
@@ -105,9 +105,8 @@ def encode_augmented(encode, space: str, dataset, num_views: int, chunk_rows: in
     return np.concatenate(codes), {group: (names, np.concatenate(parts)) for group, (names, parts) in parameters.items()}
 
 
-@register_metric(
+@register_encoder_metric(
     "augmentation-r2",
-    needs="encoder",
     value_range=(float("-inf"), 1.0),
     reference="Eastwood et al. 2023, Self-Supervised Disentanglement by Leveraging Structure in Data Augmentations",
     summary="R^2 of ridge regression from the codes to each recorded augmentation parameter, per augmentation group",

@@ -1,18 +1,23 @@
 """The Metric contract and registry.
 
-A metric is a pure function of arrays, deterministic for a seed. Two kinds:
+A metric is a pure function of arrays, deterministic for a seed. What it needs is its
+kind, a class, chosen by the helper that registers it:
 
-- ``needs="codes"``: ``compute(data: MetricInput, options, rng) -> MetricResult``
-  scores a codes array against factors (MIG, SAP, DCI, R^2, ...). It runs on
-  codes files as well as on trained runs.
-- ``needs="encoder"``: ``compute(encode, space, dataset, options, rng) -> MetricResult``
-  draws its own batches from the dataset (BetaVAE and FactorVAE scores hold one
-  factor fixed), so it needs the trained method, not just codes. ``encode(observations,
-  factors) -> Representation`` runs the method; :func:`space_codes` picks the scored space.
-- ``needs="runs"``: ``compute(members: list[RunMember], options, rng) -> list[MetricResult]``
-  scores the runs of one configuration together (the runs that differ in seed only; UDR
-  compares seeds), one result per member in order. Evaluation groups the runs it is
-  given (:func:`disbench.evaluation.evaluate_runs`); a group of one is skipped.
+- :func:`register_codes_metric` (a :class:`CodesMetric`): ``compute(data: MetricInput,
+  options, rng) -> MetricResult`` scores a codes array against factors (MIG, SAP, DCI,
+  R^2, ...). It runs on codes files as well as on trained runs.
+- :func:`register_encoder_metric` (an :class:`EncoderMetric`): ``compute(encode, space,
+  dataset, options, rng) -> MetricResult`` draws its own batches from the dataset (BetaVAE
+  and FactorVAE scores hold one factor fixed), so it needs the trained method, not just
+  codes. ``encode(observations, factors) -> Representation`` runs the method;
+  :func:`disbench.methods.representation.space_codes` picks the scored space.
+- :func:`register_run_group_metric` (a :class:`RunGroupMetric`): ``compute(members:
+  list[RunMember], options, rng) -> list[MetricResult]`` scores the runs of one
+  configuration together (the runs that differ in seed only; UDR compares seeds), one
+  result per member in order. Evaluation groups the runs it is given
+  (:func:`disbench.evaluation.evaluate_runs`); a group of one is skipped.
+
+Scoring and evaluation tell the kinds apart by class (``isinstance``), never by a string.
 
 Each metric declares an ``Options`` dataclass; ``--set NAME.key=value`` fills
 it, and every resolved option is recorded in the leaderboard row.
@@ -22,11 +27,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
 from disbench.datasets.base import Factor
+from disbench.config import build_config
 from disbench.errors import UsageError
 from disbench.metrics.discretize import label_indices
 from disbench.registry import Registry
@@ -117,7 +123,7 @@ class MetricInput:
 
 @dataclass
 class RunMember:
-    """One trained run of a configuration group, for a ``needs="runs"`` metric.
+    """One trained run of a configuration group, for a :class:`RunGroupMetric`.
 
     Attributes:
         run_id: the run's id.
@@ -137,14 +143,18 @@ class NoOptions:
 
 @dataclass(frozen=True)
 class MetricInfo:
+    """A registered metric; its class (:class:`CodesMetric`, :class:`EncoderMetric`,
+    :class:`RunGroupMetric`) says what ``compute`` takes."""
+
     name: str
-    compute: Callable[..., MetricResult]
-    needs: Literal["codes", "encoder", "runs"]
+    compute: Callable[..., Any]
     higher_is_better: bool
     value_range: tuple[float, float]
     reference: str
     summary: str
     Options: type = NoOptions
+    #: what the metric needs, in words (the ``needs`` column of ``disbench list metrics``)
+    needs: ClassVar[str]
 
     def default_options(self) -> Any:
         return self.Options()
@@ -152,28 +162,59 @@ class MetricInfo:
     def option_names(self) -> list[str]:
         return [f.name for f in dataclasses.fields(self.Options)]
 
+    def build_options(self, values: dict[str, Any], budget: dict[str, int] | None = None) -> Any:
+        """The metric's ``Options`` from ``values`` (``--set``); an option declared with
+        ``field(metadata={"budget": "n_eval"})`` (or ``"n_test"``) left unset is
+        ``min(default, budget[key])`` (:mod:`disbench.metrics.selection`)."""
+        return build_config(self.Options, {**budget_defaults(self.Options, budget or {}), **values}, f"metric {self.name!r}")
+
+
+class CodesMetric(MetricInfo):
+    """``compute(data: MetricInput, options, rng) -> MetricResult``: scores codes against factors."""
+
+    needs = "codes"
+
+
+class EncoderMetric(MetricInfo):
+    """``compute(encode, space, dataset, options, rng) -> MetricResult``: draws and encodes its own batches."""
+
+    needs = "encoder"
+
+
+class RunGroupMetric(MetricInfo):
+    """``compute(members: list[RunMember], options, rng) -> list[MetricResult]``: the seeds of one configuration."""
+
+    needs = "runs"
+
+
+def budget_defaults(options_class: type, budget: dict[str, int]) -> dict[str, int]:
+    """``{option: min(default, budget)}`` for the options of ``options_class`` that follow a budget."""
+    values = {}
+    for option in dataclasses.fields(options_class):
+        key = option.metadata.get("budget")
+        if key is not None and key in budget and isinstance(option.default, int):
+            values[option.name] = max(1, min(option.default, int(budget[key])))
+    return values
+
 
 METRICS: Registry[MetricInfo] = Registry("metric")
 
 
-def register_metric(
+def _register(
+    kind: type[MetricInfo],
     name: str,
     *,
-    needs: Literal["codes", "encoder", "runs"] = "codes",
     higher_is_better: bool = True,
     value_range: tuple[float, float] = (0.0, 1.0),
     reference: str = "",
     summary: str = "",
     options: type = NoOptions,
-) -> Callable[[Callable[..., MetricResult]], Callable[..., MetricResult]]:
-    """Register ``compute`` as metric ``name`` (see the module docstring for its signature)."""
-
-    def decorate(compute: Callable[..., MetricResult]) -> Callable[..., MetricResult]:
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(compute: Callable[..., Any]) -> Callable[..., Any]:
         doc_line = (compute.__doc__ or "").strip().splitlines()
-        info = MetricInfo(
+        info = kind(
             name=name,
             compute=compute,
-            needs=needs,
             higher_is_better=higher_is_better,
             value_range=value_range,
             reference=reference,
@@ -186,11 +227,28 @@ def register_metric(
     return decorate
 
 
-def space_codes(representation, space: str) -> np.ndarray:
-    """Codes of ``space`` in a Representation (``"joint"`` concatenates every space)."""
-    if space == "joint" and "joint" not in representation.spaces:
-        return representation.joint()
-    return representation.spaces[space]
+def register_codes_metric(name: str, **metadata: Any) -> Callable[[Callable[..., MetricResult]], Callable[..., MetricResult]]:
+    """Register ``compute(data: MetricInput, options, rng) -> MetricResult`` as codes metric ``name``.
+
+    ``metadata``: ``higher_is_better`` (True), ``value_range`` ((0, 1)), ``reference``,
+    ``summary`` (default: the first line of ``compute``'s docstring) and ``options`` (the
+    metric's Options dataclass).
+    """
+    return _register(CodesMetric, name, **metadata)
+
+
+def register_encoder_metric(name: str, **metadata: Any) -> Callable[[Callable[..., MetricResult]], Callable[..., MetricResult]]:
+    """Register ``compute(encode, space, dataset, options, rng) -> MetricResult`` as encoder metric ``name``
+    (``metadata`` as for :func:`register_codes_metric`)."""
+    return _register(EncoderMetric, name, **metadata)
+
+
+def register_run_group_metric(
+    name: str, **metadata: Any
+) -> Callable[[Callable[..., list[MetricResult]]], Callable[..., list[MetricResult]]]:
+    """Register ``compute(members: list[RunMember], options, rng) -> list[MetricResult]`` as run-group
+    metric ``name`` (``metadata`` as for :func:`register_codes_metric`)."""
+    return _register(RunGroupMetric, name, **metadata)
 
 
 def check_codes(codes: np.ndarray, what: str = "codes") -> np.ndarray:

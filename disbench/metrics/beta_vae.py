@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from disbench.metrics.base import MetricResult, Score, register_metric
+from disbench.metrics.base import MetricResult, Score, register_encoder_metric
 from disbench.metrics.encoder_batches import encode_space, fixed_factor_batches, require_discrete_factors
 
 
@@ -44,9 +44,8 @@ def beta_vae_points(encode, space, dataset, num_points, options: BetaVAEOptions,
     return np.abs(codes[:, 0] - codes[:, 1]).mean(axis=1), fixed
 
 
-@register_metric(
+@register_encoder_metric(
     "beta-vae",
-    needs="encoder",
     reference="Higgins et al. 2017, beta-VAE; dlib beta_vae.py",
     summary="BetaVAE score: accuracy of predicting the fixed factor from mean |code differences|",
     options=BetaVAEOptions,

@@ -33,7 +33,7 @@ from typing import Literal
 
 import numpy as np
 
-from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_codes_metric
 from disbench.metrics.discretize import histogram_discretize, subsample
 from disbench.metrics.gbt_exact import fit_exact_boosted_trees
 
@@ -141,7 +141,7 @@ def lasso_importances(train_codes, train_factors, test_codes, test_factors, opti
     return importance, r2_train, r2_test
 
 
-@register_metric(
+@register_codes_metric(
     "dci",
     reference="Eastwood & Williams 2018, A Framework for the Quantitative Evaluation of Disentangled Representations; dlib dci.py",
     summary="DCI disentanglement, completeness, informativeness from boosted-tree (or lasso) importances",

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_codes_metric
 from disbench.metrics.discretize import subsample
 
 #: the reference's random-forest capacities (``configs/random_forest/config.yaml``)
@@ -98,7 +98,7 @@ def probe_losses(
     return np.array(losses)
 
 
-@register_metric(
+@register_codes_metric(
     "dci-es",
     value_range=(-1.0, 1.0),
     reference="Eastwood et al. 2023, DCI-ES: An Extended Disentanglement Framework with Connections to Identifiability; DCI-ES explitcitness.py",

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from disbench.metrics.base import MetricInput, check_metric_input, MetricNotApplicable, MetricResult, Score, register_metric
+from disbench.metrics.base import MetricInput, check_metric_input, MetricNotApplicable, MetricResult, Score, register_codes_metric
 from disbench.metrics.dependency_gaps import DependencyGapOptions, DependencyInformation, gap_to_best_other
 
 
-@register_metric(
+@register_codes_metric(
     "dlig",
     value_range=(-1.0, 1.0),
     reference="Watcharasupat 2021, Controllable Music: Supervised Learning of Disentangled Representations for Music Generation; latte mutual_info.py dlig",

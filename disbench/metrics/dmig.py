@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from disbench.metrics.base import MetricInput, check_metric_input, MetricResult, Score, register_metric
+from disbench.metrics.base import MetricInput, check_metric_input, MetricResult, Score, register_codes_metric
 from disbench.metrics.dependency_gaps import DependencyGapOptions, DependencyInformation, gap_to_best_other
 from disbench.metrics.mig import require_dims
 
 
-@register_metric(
+@register_codes_metric(
     "dmig",
     value_range=(-1.0, 1.0),
     reference="Watcharasupat & Lerch 2021, Evaluation of Latent Space Disentanglement in the Presence of Interdependent Attributes; latte mutual_info.py dmig",

@@ -43,7 +43,7 @@ from disbench.metrics.base import (
     MetricResult,
     Score,
     check_metric_input,
-    register_metric,
+    register_codes_metric,
 )
 from disbench.metrics.discretize import histogram_discretize, single_blas_thread
 
@@ -142,7 +142,7 @@ def _class_targets(data: MetricInput, train: np.ndarray, test: np.ndarray, bins:
     return train.astype(np.int64), test.astype(np.int64)
 
 
-@register_metric(
+@register_codes_metric(
     "downstream",
     reference="Locatello et al. 2019, Challenging Common Assumptions in the Unsupervised Learning of "
     "Disentangled Representations (Sec. 5.4); dlib downstream_task.py",

@@ -4,7 +4,7 @@ Both draw batches of factor vectors in which one factor is held fixed (by copyin
 its column), render them with the dataset, and encode them with the method. This
 module draws many such batches at once and encodes them in chunks of rows, so the
 method sees large batches instead of one per vote (through
-:func:`disbench.evaluation.encoding.encode_factors`, the one chunked render-and-encode).
+:func:`disbench.methods.representation.encode_factors`, the one chunked render-and-encode).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Callable
 
 import numpy as np
 
-from disbench.metrics.base import MetricNotApplicable, space_codes
+from disbench.methods import representation
+from disbench.metrics.base import MetricNotApplicable
 
 
 def require_discrete_factors(dataset, metric: str) -> None:
@@ -33,9 +34,8 @@ def encode_space(
     encode: Callable, space: str, dataset, factors: np.ndarray, rng: np.random.Generator, chunk_rows: int
 ) -> np.ndarray:
     """Codes ``(n, d)`` of ``space`` for the observations rendered from ``factors`` ``(n, F)``."""
-    from disbench.evaluation.encoding import encode_factors
-
-    return np.asarray(space_codes(encode_factors(encode, dataset, factors, rng, chunk_rows), space), dtype=np.float64)
+    encoded = representation.encode_factors(encode, dataset, factors, rng, chunk_rows)
+    return np.asarray(representation.space_codes(encoded, space), dtype=np.float64)
 
 
 def fixed_factor_batches(

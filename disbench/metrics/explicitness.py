@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from disbench.errors import DisbenchError
-from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_codes_metric
 from disbench.metrics.discretize import histogram_discretize, single_blas_thread, subsample
 
 
@@ -58,7 +58,7 @@ def roc_auc_one_vs_rest(labels: np.ndarray, proba: np.ndarray, classes: np.ndarr
     return float(roc_auc_score(indicator[:, usable], proba[:, usable], average="macro"))
 
 
-@register_metric(
+@register_codes_metric(
     "explicitness",
     reference="Ridgeway & Mozer 2018; dlib modularity_explicitness.py",
     summary="Explicitness: ROC-AUC of a logistic regression from all codes to each factor",

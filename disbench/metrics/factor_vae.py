@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from disbench.metrics.base import MetricResult, Score, register_metric
+from disbench.metrics.base import MetricResult, Score, register_encoder_metric
 from disbench.metrics.encoder_batches import encode_space, fixed_factor_batches, require_discrete_factors
 
 
@@ -56,9 +56,8 @@ def factor_vae_votes(encode, space, dataset, num_votes, options, global_variance
     return votes
 
 
-@register_metric(
+@register_encoder_metric(
     "factor-vae",
-    needs="encoder",
     reference="Kim & Mnih 2018, Disentangling by Factorising; dlib factor_vae.py",
     summary="FactorVAE score: majority-vote accuracy of the least-varying dimension under a fixed factor",
     options=FactorVAEOptions,

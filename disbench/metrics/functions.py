@@ -1,16 +1,21 @@
 """Each codes metric as a Python function: ``mig(codes, factors, num_bins=20).value``.
 
 The functions are built from the registry, so a metric registered in its own file
-gets its function without another line. Each call takes the path of
-:func:`disbench.api.score_codes` (the one ``disbench eval --codes`` takes): the same
-checks, options, seed and messages.
+gets its function without another line. Each call reads its arrays with
+:func:`~disbench.metrics.codes_input.codes_metric_input` and its options with
+:meth:`~disbench.metrics.base.MetricInfo.build_options`, as ``disbench eval --codes``
+and :func:`disbench.score` do: the same checks, options, seed and messages.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from disbench.metrics.base import MetricInfo, MetricResult, Score
+import numpy as np
+
+from disbench.errors import UsageError
+from disbench.metrics.base import CodesMetric, MetricNotApplicable, MetricResult
+from disbench.metrics.codes_input import as_array, codes_metric_input, factor_info_for
 
 
 def function_name(metric_name: str) -> str:
@@ -18,7 +23,7 @@ def function_name(metric_name: str) -> str:
     return metric_name.replace("-", "_").replace(".", "_")
 
 
-def metric_function(info: MetricInfo) -> Callable[..., MetricResult]:
+def metric_function(info: CodesMetric) -> Callable[..., MetricResult]:
     """The function scoring codes with metric ``info`` (keyword arguments are its options)."""
 
     def compute(
@@ -30,16 +35,14 @@ def metric_function(info: MetricInfo) -> Callable[..., MetricResult]:
         seed: int = 0,
         **options: Any,
     ) -> MetricResult:
-        from disbench.api import CODES_SPACE, as_array, factor_info_for, score_codes
-        from disbench.errors import UsageError
-
         factors = as_array(factors, "factors")
-        overrides = {f"{info.name}.{key}": value for key, value in options.items()}
-        scored = score_codes(codes, factors, [info.name], factor_info_for(factors, factor_kinds), test, overrides, seed)
-        if info.name not in scored.details:
-            raise UsageError(f"metric {info.name!r} does not apply to these data: {scored.skipped[0][1]}")
-        entry = scored.details[info.name][CODES_SPACE]
-        return MetricResult([Score(**score) for score in entry["scores"]], entry["details"])
+        factor_info = factor_info_for(factors, factor_kinds)
+        metric_options = info.build_options(options)
+        data = codes_metric_input(codes, factors, factor_info, test)
+        try:
+            return info.compute(data, metric_options, np.random.default_rng(seed))
+        except MetricNotApplicable as exc:
+            raise UsageError(f"metric {info.name!r} does not apply to these data: {exc}") from None
 
     compute.__name__ = compute.__qualname__ = function_name(info.name)
     compute.__module__ = "disbench.metrics"
@@ -56,4 +59,4 @@ def metric_function(info: MetricInfo) -> Callable[..., MetricResult]:
 
 def codes_metric_functions(metrics: Any) -> dict[str, Callable[..., MetricResult]]:
     """``{python name: function}`` for every codes metric of the registry ``metrics``."""
-    return {function_name(info.name): metric_function(info) for _, info in metrics.items() if info.needs == "codes"}
+    return {function_name(info.name): metric_function(info) for _, info in metrics.items() if isinstance(info, CodesMetric)}

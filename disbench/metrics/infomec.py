@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_codes_metric
 from disbench.metrics.discretize import compact_labels, label_entropy, label_indices, mutual_info_matrix, subsample
 from disbench.metrics.r2 import standardise
 
@@ -131,7 +131,7 @@ def one_hot(codes: np.ndarray) -> np.ndarray:
     return np.concatenate([np.eye(int(size))[labels[:, j]] for j, size in enumerate(sizes)], axis=1)
 
 
-@register_metric(
+@register_codes_metric(
     "infomec",
     reference="Hsu et al. 2023, Disentanglement via Latent Quantization; latent_quantization infomec.py",
     summary="InfoM / InfoE / InfoC: modularity, linear explicitness and compactness from normalised mutual information",

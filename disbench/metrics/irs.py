@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_codes_metric
 from disbench.metrics.discretize import histogram_discretize, subsample
 
 
@@ -51,7 +51,7 @@ def irs_matrix(binned_factors: np.ndarray, codes: np.ndarray, diff_quantile: flo
     return 1.0 - cumulative / max_deviation[:, None], max_deviation
 
 
-@register_metric(
+@register_codes_metric(
     "irs",
     reference="Suter et al. 2019, Robustly Disentangled Causal Mechanisms; dlib irs.py",
     summary="Interventional Robustness Score: code stability when one factor is held fixed",

@@ -28,7 +28,7 @@ from disbench.metrics.base import (
     MetricResult,
     Score,
     check_metric_input,
-    register_metric,
+    register_codes_metric,
 )
 from disbench.metrics.discretize import single_blas_thread, subsample
 from disbench.metrics.r2 import standardise
@@ -61,7 +61,7 @@ class LinearProbeOptions:
             raise ValueError("num_train and num_test must be at least 2 (or None for all points)")
 
 
-@register_metric(
+@register_codes_metric(
     "linear-probe",
     reference="Eastwood et al. 2023, Self-Supervised Disentanglement by Leveraging Structure in Data Augmentations "
     "(linear evaluation of frozen features)",

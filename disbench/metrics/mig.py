@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_codes_metric
 from disbench.metrics.discretize import (
     compact_labels,
     discrete_factors,
@@ -76,7 +76,7 @@ def binned_mutual_info(
     )
 
 
-@register_metric(
+@register_codes_metric(
     "mig",
     reference="Chen et al. 2018, Isolating Sources of Disentanglement in VAEs; dlib mig.py",
     summary="Mutual Information Gap: top-two MI gap per factor over its entropy (20-bin histograms)",

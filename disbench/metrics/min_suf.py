@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_codes_metric
 from disbench.metrics.discretize import compact_labels, discrete_factors, label_entropy, mutual_info_matrix, subsample
 
 
@@ -77,7 +77,7 @@ def information_table(data: MetricInput, options: MinSufOptions, rng: np.random.
     )
 
 
-@register_metric(
+@register_codes_metric(
     "minimality",
     reference="Almudevar & Ortega 2024, Defining and Measuring Disentanglement for non-Independent Factors of Variation; dependent_disentanglement min_suf.py",
     summary="Minimality: how much of each code dimension's information is about one factor (mean over dimensions)",
@@ -106,7 +106,7 @@ def compute_minimality(data: MetricInput, options: MinSufOptions, rng: np.random
     )
 
 
-@register_metric(
+@register_codes_metric(
     "sufficiency",
     reference="Almudevar & Ortega 2024, Defining and Measuring Disentanglement for non-Independent Factors of Variation; dependent_disentanglement min_suf.py",
     summary="Sufficiency: how much of each factor's information one code dimension holds (mean over factors)",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricNotApplicable, MetricResult, Score, check_metric_input, register_codes_metric
 from disbench.metrics.discretize import subsample
 from disbench.metrics.mig import binned_mutual_info
 
@@ -42,7 +42,7 @@ def modularity_from_mutual_info(mutual_info: np.ndarray) -> np.ndarray:
     return np.where(largest == 0.0, 0.0, 1.0 - delta)
 
 
-@register_metric(
+@register_codes_metric(
     "modularity",
     reference=(
         "Ridgeway & Mozer 2018, Learning Deep Disentangled Embeddings with the F-Statistic Loss; "

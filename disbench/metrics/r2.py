@@ -34,7 +34,8 @@ from typing import Literal, Sequence
 import numpy as np
 import scipy.linalg
 
-from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
+from disbench.datasets.base import Factor
+from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_codes_metric
 from disbench.metrics.discretize import single_blas_thread, subsample
 
 #: the reference's kernel ridge grid (``disentanglement_utils.nonlinear_disentanglement``)
@@ -275,7 +276,7 @@ def draw_points(data: MetricInput, options: R2Options, rng: np.random.Generator)
     return train_codes, train_factors, [test_codes], [test_factors], "given"
 
 
-@register_metric(
+@register_codes_metric(
     "r2",
     value_range=(float("-inf"), 1.0),
     reference="von Kugelgen et al. 2021, Self-Supervised Learning with Data Augmentations Provably Isolates Content from Style",
@@ -333,3 +334,37 @@ def compute_r2(data: MetricInput, options: R2Options, rng: np.random.Generator) 
         "kernel_device": torch_device or "cpu",
     }
     return MetricResult(scores, details)
+
+
+def r2_matrix(
+    train_spaces: dict[str, np.ndarray],
+    train_factors: np.ndarray,
+    test_spaces: dict[str, np.ndarray],
+    test_factors: np.ndarray,
+    factors: list[Factor],
+    kind: str = "kernel",
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """R^2 of every factor group from every space: the matrix the multi-space claims are stated in.
+
+    The ``r2`` metric at its defaults on each space, averaged over the factors of each group.
+    Used by the self-supervised methods' tests and by ``benchmarks/ssl_synthetic_r2.py``.
+
+    Args:
+        train_spaces, test_spaces: space name -> codes ``(n, d)``.
+        train_factors, test_factors: ``(n, F)`` factor values.
+        factors: the dataset's factors (their ``group`` names the columns of the matrix).
+        kind: ``kernel`` (RBF kernel ridge) or ``linear``.
+        seed: seeds the metric's subsets.
+
+    Returns:
+        ``{space: {group: mean R^2 over the group's factors}}``.
+    """
+    if kind not in ("kernel", "linear"):
+        raise ValueError(f"kind must be 'kernel' or 'linear', got {kind!r}")
+    matrix = {}
+    for space, codes in train_spaces.items():
+        data = MetricInput(codes, train_factors, list(factors), test_spaces[space], test_factors)
+        result = compute_r2(data, R2Options(), np.random.default_rng(seed))
+        matrix[space] = result.details["group_mean"][f"r2.{kind}"]
+    return matrix

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_codes_metric
 from disbench.metrics.discretize import subsample
 from disbench.metrics.linear_svc import fit_predict_one_feature_svc
 from disbench.metrics.mig import require_dims
@@ -81,7 +81,7 @@ def sap_score_matrix(
     return matrix
 
 
-@register_metric(
+@register_codes_metric(
     "sap",
     reference="Kumar et al. 2018, Variational Inference of Disentangled Latent Concepts; dlib sap_score.py",
     summary="SAP: gap between the two code dimensions that best predict each factor alone",

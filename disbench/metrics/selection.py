@@ -4,18 +4,18 @@
 METRIC.OPTION=VALUE`` overrides resolve here, beside the registry, so the CLI and
 the API resolve them the same way. An option declared with
 ``field(metadata={"budget": "n_eval"})`` (or ``"n_test"``) follows the evaluation
-budget: when the user does not set it, it is ``min(default, budget)``, so
-``--n-eval 500`` makes the BetaVAE score draw 500 training points instead of
-dlib's 10,000, and the row's ``metric_options`` say so.
+budget (:meth:`~disbench.metrics.base.MetricInfo.build_options`): when the user does
+not set it, it is ``min(default, budget)``, so ``--n-eval 500`` makes the BetaVAE
+score draw 500 training points instead of dlib's 10,000, and the row's
+``metric_options`` say so.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from disbench.config import build_config
 from disbench.errors import UsageError
+from disbench.metrics.base import CodesMetric
 from disbench.registry import Registry
 
 ALL = "all"
@@ -59,7 +59,7 @@ def resolve_metric_names(names: list[str], codes_only: bool) -> tuple[list[str],
                 resolved.append(name)
     if codes_only:
         for name in list(resolved):
-            if registry.get(name).needs != "codes":
+            if not isinstance(registry.get(name), CodesMetric):
                 if ALL not in names:
                     raise UsageError(
                         f"metric {name!r} needs the trained encoder and its dataset, not just codes; "
@@ -98,19 +98,5 @@ def resolve_metric_options(
             registry.get(metric)  # unknown metric: close matches
             raise UsageError(f"--set {key}: metric {metric!r} is not being computed; add --metric {metric}.")
         per_metric[metric][option] = value
-    resolved = {}
-    for name, values in per_metric.items():
-        options_class = registry.get(name).Options
-        values = {**budget_defaults(options_class, budget or {}), **values}
-        resolved[name] = build_config(options_class, values, f"metric {name!r}")
-    return resolved
+    return {name: registry.get(name).build_options(values, budget) for name, values in per_metric.items()}
 
-
-def budget_defaults(options_class: type, budget: dict[str, int]) -> dict[str, int]:
-    """``{option: min(default, budget)}`` for the options of ``options_class`` that follow a budget."""
-    values = {}
-    for option in dataclasses.fields(options_class):
-        key = option.metadata.get("budget")
-        if key is not None and key in budget and isinstance(option.default, int):
-            values[option.name] = max(1, min(option.default, int(budget[key])))
-    return values

@@ -34,7 +34,7 @@ from typing import Literal
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from disbench.metrics.base import MetricNotApplicable, MetricResult, Score, register_metric
+from disbench.metrics.base import MetricNotApplicable, MetricResult, Score, register_encoder_metric
 
 RIGHT_ANGLE = np.pi / 2
 
@@ -150,9 +150,8 @@ def read_subspaces(representation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.asarray(extras["bases"], float), np.asarray(extras["factor_labels"]), np.asarray(extras["factor_counts"])
 
 
-@register_metric(
+@register_encoder_metric(
     "subspace-angle",
-    needs="encoder",
     higher_is_better=False,
     value_range=(0.0, float(RIGHT_ANGLE)),
     reference="Pfau, Higgins, Botev, Racaniere 2020, Disentangling by Subspace Diffusion",

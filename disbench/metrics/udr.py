@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disbench.metrics.base import MetricNotApplicable, MetricResult, RunMember, Score, register_metric
+from disbench.metrics.base import MetricNotApplicable, MetricResult, RunMember, Score, register_run_group_metric
 
 #: dlib multiplies each standardised latent by ``kl > 0.01`` whatever ``kl_threshold`` is
 ACTIVE_KL = 0.01
@@ -133,7 +133,7 @@ def udr_scores(
 def member_codes_and_kl(member: RunMember, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """A run's codes of ``observations`` (all its spaces side by side; the encoder mean for a VAE)
     and the mean KL of each latent, or None for a method without a posterior."""
-    from disbench.figures.traversals import latent_statistics
+    from disbench.methods.vae import latent_statistics
 
     model = getattr(member.method, "model", None)
     if model is not None and hasattr(model, "posterior"):
@@ -143,9 +143,8 @@ def member_codes_and_kl(member: RunMember, observations: np.ndarray) -> tuple[np
     return representation.joint().astype(np.float64), None
 
 
-@register_metric(
+@register_run_group_metric(
     "udr",
-    needs="runs",
     value_range=(0.0, 1.0),
     reference="Duan et al. 2020, Unsupervised model selection for variational disentangled "
     "representation learning; disentanglement_lib udr.py",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_metric
+from disbench.metrics.base import MetricInput, MetricResult, Score, check_metric_input, register_codes_metric
 from disbench.metrics.discretize import (
     compact_labels,
     contingency_tables,
@@ -61,7 +61,7 @@ def pairwise_mutual_info(binned: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     return matrix + matrix.T
 
 
-@register_metric(
+@register_codes_metric(
     "unsupervised",
     higher_is_better=False,
     value_range=(0.0, float("inf")),

@@ -8,8 +8,9 @@ import pytest
 from disbench.datasets.base import Factor
 from disbench.errors import UsageError
 from disbench.metrics import METRICS, MetricInput
+from disbench.metrics.base import CodesMetric
 
-CODES_METRICS = [name for name, info in METRICS.items() if info.needs == "codes"]
+CODES_METRICS = [name for name, info in METRICS.items() if isinstance(info, CodesMetric)]
 INFO = [Factor("a", "content", 3), Factor("b", "content", 4)]
 
 

@@ -9,12 +9,13 @@ from disbench.datasets.base import Dataset, Factor
 from disbench.datasets.synthetic import SyntheticDataset
 from disbench.errors import UsageError
 from disbench.metrics import METRICS
+from disbench.metrics.base import EncoderMetric
 from disbench.methods.representation import Representation
 
 # the encoder metrics that hold one factor fixed per batch (subspace-angle, also an encoder
 # metric, reads per-point subspaces instead: tests/test_geomancer_data_metric.py)
 ENCODER_METRICS = [
-    name for name, info in METRICS.items() if info.needs == "encoder" and "batch_size" in info.option_names()
+    name for name, info in METRICS.items() if isinstance(info, EncoderMetric) and "batch_size" in info.option_names()
 ]
 
 

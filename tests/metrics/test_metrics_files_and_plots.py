@@ -10,7 +10,7 @@ from disbench.evaluation.codes_files import load_array
 from disbench.datasets.base import Factor
 from disbench.errors import UsageError
 from disbench.metrics import METRICS, MetricInput
-from disbench.figures.plots import write_r2_heatmap
+from disbench.figures.heatmap import write_r2_heatmap
 
 ARRAY = np.arange(12, dtype=np.float32).reshape(4, 3)
 

@@ -12,10 +12,11 @@ import pytest
 
 from disbench.datasets.base import Factor
 from disbench.metrics import METRICS, MetricInput
+from disbench.metrics.base import CodesMetric
 
 SIZES = (2, 4, 5)
 N = 1500
-CODES_METRICS = [name for name, info in METRICS.items() if info.needs == "codes"]
+CODES_METRICS = [name for name, info in METRICS.items() if isinstance(info, CodesMetric)]
 
 # metric -> (headline score, bound for perfect codes, bound for random codes, lower is better?)
 # perfect codes = factor indices + small noise; random = independent N(0, 1) codes.
