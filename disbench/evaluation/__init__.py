@@ -261,7 +261,7 @@ def evaluate_run_groups(
                     provenance = run_provenance(run_dir, config, spec, settings, loaded_source(spec))
                     stored = stored_rows(name, entry, provenance)
                     outcome = outcome_of[run_dir]
-                    outcome.added += write_rows(request.leaderboard, stored, mode="missing").added
+                    outcome.added += write_rows(request.leaderboard, stored, mode="missing", run_dir=run_dir).added
                     outcome.rows += stored
                     outcome.reused.append(name)
                     outcome.skipped.append((name, f"{ALREADY_SCORED} (results.json; --overwrite scores it again)"))
@@ -301,7 +301,7 @@ def evaluate_run_groups(
                 provenance = run_provenance(run_dir, config, spec, settings, dataset.data_source)
                 rows = stored_rows(name, entry, provenance)
                 outcome = outcome_of[run_dir]
-                summary = write_rows(request.leaderboard, rows, mode="replace")
+                summary = write_rows(request.leaderboard, rows, mode="replace", run_dir=run_dir)
                 outcome.rows += rows
                 outcome.added += summary.added
                 outcome.replaced += summary.replaced
@@ -413,7 +413,7 @@ def _evaluate_checkpoint(
             if "r2" in scored.details:
                 write_r2_figures(run_dir, {"protocol": protocol, "spaces": scored.details["r2"]})
             write_vae_figures_of_run(method, points, run_dir, settings)
-        summary = write_rows(request.leaderboard, scored.rows, mode="replace")
+        summary = write_rows(request.leaderboard, scored.rows, mode="replace", run_dir=run_dir)
         outcome.rows += scored.rows
         outcome.added += summary.added
         outcome.replaced += summary.replaced
@@ -422,7 +422,7 @@ def _evaluate_checkpoint(
         data_source = build_dataset(spec.dataset, spec.dataset_config).data_source
         provenance = run_provenance(run_dir, config, spec, settings, data_source, step)
         stored = [row for name, entry in done.items() for row in stored_rows(name, entry, provenance)]
-        outcome.added += write_rows(request.leaderboard, stored, mode="missing").added
+        outcome.added += write_rows(request.leaderboard, stored, mode="missing", run_dir=run_dir).added
         outcome.rows += stored
         outcome.reused += [name for name in done if name not in outcome.reused]
         outcome.skipped += [(name, f"{ALREADY_SCORED}{at} (results.json; --overwrite scores it again)") for name in done]
