@@ -79,7 +79,7 @@ def evaluate_run_groups(
                     config = read_run_config(run_dir)
                     spec = RunSpec.from_dict(config)
                     provenance = run_provenance(run_dir, config, spec, settings, loaded_source(spec))
-                    reuse_entries(outcome_of[run_dir], {name: entry}, provenance, request.leaderboard)
+                    reuse_entries(outcome_of[run_dir], {name: entry}, provenance, request.leaderboard, run_dir)
                 continue
             if not loaded:
                 loaded = [load_run(run_dir, resolve_device(request.device)) for run_dir in group]
@@ -116,7 +116,7 @@ def evaluate_run_groups(
                 provenance = run_provenance(run_dir, config, spec, settings, dataset.data_source)
                 rows = stored_rows(name, entry, provenance)
                 outcome = outcome_of[run_dir]
-                summary = write_rows(request.leaderboard, rows, mode="replace")
+                summary = write_rows(request.leaderboard, rows, mode="replace", run_dir=run_dir)
                 outcome.rows += rows
                 outcome.added += summary.added
                 outcome.replaced += summary.replaced

@@ -18,16 +18,21 @@ from disbench.store import hyperparameters_json, provenance_row, read_status, wr
 
 
 def reuse_entries(
-    outcome: EvalOutcome, entries: dict[str, dict[str, Any]], provenance: dict[str, Any], leaderboard: str | Path, at: str = ""
+    outcome: EvalOutcome,
+    entries: dict[str, dict[str, Any]],
+    provenance: dict[str, Any],
+    leaderboard: str | Path,
+    run_dir: Path,
+    at: str = "",
 ) -> None:
     """Record in ``outcome`` the ``{metric: results.json entry}`` found already scored.
 
-    Their rows go to ``leaderboard`` where it lacks them (never twice) and into
+    Their rows go to ``leaderboard`` where it lacks them (never twice), to the run folder's rows, and into
     ``outcome.rows``; each metric is listed as reused, and skipped with the reason
     (``at``: which checkpoint, e.g. `` at step 100``).
     """
     rows = [row for name, entry in entries.items() for row in stored_rows(name, entry, provenance)]
-    outcome.added += write_rows(leaderboard, rows, mode="missing").added
+    outcome.added += write_rows(leaderboard, rows, mode="missing", run_dir=run_dir).added
     outcome.rows += rows
     outcome.reused += [name for name in entries if name not in outcome.reused]
     outcome.skipped += [(name, f"{ALREADY_SCORED}{at} (results.json; --overwrite scores it again)") for name in entries]

@@ -180,14 +180,14 @@ def _evaluate_checkpoint(
         write_results(run_dir, results, step)
         if step is None:
             _write_figures(run_dir, method, points, scored.details.get("r2"), settings)
-        summary = write_rows(request.leaderboard, scored.rows, mode="replace")
+        summary = write_rows(request.leaderboard, scored.rows, mode="replace", run_dir=run_dir)
         outcome.rows += scored.rows
         outcome.added += summary.added
         outcome.replaced += summary.replaced
         outcome.computed += [name for name in scored.details if name not in outcome.computed]
     if done:
         provenance = run_provenance(run_dir, config, spec, settings, loaded_source(spec), step)
-        reuse_entries(outcome, done, provenance, request.leaderboard, at)
+        reuse_entries(outcome, done, provenance, request.leaderboard, run_dir, at)
 
 
 def _encode_run(run_dir: Path, settings: EvalSettings, device: str, step: int | None = None) -> tuple[EvalPoints, str, Any]:

@@ -12,7 +12,6 @@ another leaderboard without being computed again.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -26,7 +25,7 @@ from disbench.methods.representation import Encoder
 from disbench.metrics.base import CodesMetric, EncoderMetric, MetricInput, MetricNotApplicable, check_codes
 from disbench.metrics.selection import metric_registry
 from disbench.progress import NullProgress, Progress
-from disbench.store import score_rows
+from disbench.store import canonical_json, score_rows
 
 
 @dataclass
@@ -68,7 +67,7 @@ class Scored:
 
 def options_json(options: Any) -> str:
     """The ``metric_options`` column: canonical JSON of resolved options."""
-    return json.dumps(config_to_dict(options), sort_keys=True)
+    return canonical_json(config_to_dict(options))
 
 
 def score_points(
@@ -142,7 +141,7 @@ def stored_rows(metric_name: str, entry: dict[str, Any], provenance: dict[str, A
             space,
             per_space["scores"],
             info.higher_is_better,
-            json.dumps(per_space["options"], sort_keys=True),
+            canonical_json(per_space["options"]),
             per_space.get("seconds", 0.0),
         )
     return rows

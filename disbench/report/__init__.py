@@ -37,14 +37,10 @@ from typing import Any, Iterable, Sequence
 
 from disbench.errors import DisbenchError, UsageError
 from disbench.metrics.base import AGGREGATE
-from disbench.store import read_leaderboard
+from disbench.store import LATER_COLUMNS, ROW_KEY, read_leaderboard
 
 REFERENCE_METHODS = ("oracle", "random")
 FORMATS = ("table", "md", "csv", "latex", "json")
-#: one score: rows equal on these columns are the same measurement recorded twice
-SCORE_KEY = ["run_id", "space", "metric", "factor", "metric_options", "steps", "protocol"]
-#: columns added after the first release; older leaderboards lack them
-OPTIONAL_COLUMNS = ("label", "hyperparameters")
 GLOB_CHARACTERS = "*?["
 
 
@@ -83,7 +79,7 @@ def load_leaderboards(sources: str | Path | Iterable[str | Path]):
     frames = []
     for path in leaderboard_paths(sources):
         frame = read_leaderboard(path)
-        for column in OPTIONAL_COLUMNS:
+        for column in LATER_COLUMNS:
             if column not in frame.columns:
                 frame[column] = ""
         frames.append(frame)
@@ -101,7 +97,7 @@ def load_leaderboards(sources: str | Path | Iterable[str | Path]):
     order = pd.to_datetime(frame["timestamp"].astype(str), utc=True, errors="coerce", format="mixed")
     # stable sort: equal or missing timestamps keep file order, so the later file wins a tie
     frame = frame.assign(_when=order).sort_values("_when", kind="stable", na_position="first")
-    frame = frame.drop_duplicates(subset=SCORE_KEY, keep="last").drop(columns="_when")
+    frame = frame.drop_duplicates(subset=list(ROW_KEY), keep="last").drop(columns="_when")
     return frame.sort_index()
 
 

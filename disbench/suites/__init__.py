@@ -51,6 +51,7 @@ from disbench.config import build_config, load_yaml_file, parse_set_options
 from disbench.errors import UsageError
 from disbench.evaluation import EvalSettings
 from disbench.presets import preset_dir
+from disbench.store import canonical_json
 
 SUITE_KEYS = {"name", "description", "seeds", "datasets", "metrics", "methods", "eval", "slurm", "claims"}
 ENTRY_KEYS = {"steps", "set", "grid", "label", "datasets", "seeds", "metrics", "eval"}
@@ -256,7 +257,7 @@ class Suite:
 
         from disbench.training.runs import resolve_run_spec
 
-        key = json.dumps([entry.method, entry.dataset, entry.steps, entry.overrides], sort_keys=True, default=str)
+        key = canonical_json([entry.method, entry.dataset, entry.steps, entry.overrides])
         if key not in self._specs:
             self._specs[key] = resolve_run_spec(entry.method, entry.dataset, 0, entry.steps, entry.overrides)
         return replace(self._specs[key], seed=entry.seed)
@@ -457,7 +458,7 @@ class SuiteRunResult:
 
 def scoring_key(entry: SuiteEntry) -> str:
     """What a suite entry asks of its run's scores: equal keys mean the same rows."""
-    canonical = json.dumps([sorted(entry.metrics), entry.metric_options, entry.eval_settings], sort_keys=True, default=str)
+    canonical = canonical_json([sorted(entry.metrics), entry.metric_options, entry.eval_settings])
     return hashlib.sha256(canonical.encode()).hexdigest()[:10]
 
 
@@ -602,7 +603,7 @@ class Cost:
 def _without_steps(hyperparameters: str) -> str:
     data = json.loads(hyperparameters)
     data.pop("steps", None)
-    return json.dumps(data, sort_keys=True)
+    return canonical_json(data)
 
 
 def cost_model() -> CostModel:
@@ -617,8 +618,7 @@ def listing_costs(suite: Suite, entries: Sequence[SuiteEntry], model: CostModel 
     cache: dict[str, Cost | None] = {}
     costs = []
     for entry in entries:
-        key = json.dumps([entry.method, entry.dataset, entry.steps, entry.overrides, entry.metrics, entry.eval_settings],
-                         sort_keys=True, default=str)
+        key = canonical_json([entry.method, entry.dataset, entry.steps, entry.overrides, entry.metrics, entry.eval_settings])
         if key not in cache:
             n_eval = int(entry.eval_settings.get("n_eval", EvalSettings().n_eval))
             cache[key] = model.estimate(suite.spec(entry), entry.metrics, n_eval)

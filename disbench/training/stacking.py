@@ -36,7 +36,7 @@ import numpy as np
 
 from disbench.errors import DisbenchError, UsageError
 from disbench.progress import NullProgress, Progress
-from disbench.store import RunSpec
+from disbench.store import RunSpec, canonical_json
 
 #: optimisers whose update of a tensor is the update of each of its slices (so of each member)
 ELEMENTWISE_OPTIMIZERS = ("Adam", "AdamW", "SGD")
@@ -103,7 +103,7 @@ def sweep_specs(
 def stack_key(spec: RunSpec, stackable: tuple[str, ...]) -> str:
     """What the members of one stack share: everything but the seed and the stackable numbers."""
     shared = {k: v for k, v in spec.method_config.items() if k not in stackable}
-    return json.dumps([spec.method, spec.dataset, spec.steps, shared, spec.dataset_config], sort_keys=True, default=str)
+    return canonical_json([spec.method, spec.dataset, spec.steps, shared, spec.dataset_config])
 
 
 @dataclass
