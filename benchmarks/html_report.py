@@ -4,7 +4,7 @@ A synthetic leaderboard of ``--rows`` rows (default 300,000) is written to a tem
 runs of ``--methods`` methods x ``--configs`` configurations x ``--seeds`` seeds on two
 datasets, each scored with 25 metrics (the aggregate and 5 factors) at 5 checkpoints. The
 benchmark then times, in this process, reading and pooling the leaderboard alone
-(:func:`disbench.report.build_report`, the baseline every report pays) and writing the whole
+(:func:`disbench.report.pooling.build_report`, the baseline every report pays) and writing the whole
 page (:func:`disbench.report.html.write_html_report`), and reports the page size. With
 Chromium installed it also opens the page headless (Playwright) and times until every table
 row and chart is drawn.
@@ -115,7 +115,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from disbench.report.html import write_html_report
-    from disbench.report import Selection, build_report
+    from disbench.report.pooling import build_report
+    from disbench.report.rows import Selection
 
     with tempfile.TemporaryDirectory() as folder:
         leaderboard = Path(folder) / "leaderboard.csv"

@@ -72,7 +72,7 @@ def run(
 def write_heatmap(matrix: dict, path: Path, title: str) -> None:
     import pandas as pd
 
-    from disbench.figures.plots import write_r2_heatmap
+    from disbench.figures.heatmap import write_r2_heatmap
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_r2_heatmap(pd.DataFrame(matrix).T, path, title=f"kernel R$^2$: {title}")

@@ -10,7 +10,7 @@ import yaml
 from disbench.suites import load_suite
 from disbench.report.claims import check_claims, parse_claims
 from disbench.errors import UsageError
-from disbench.report import load_leaderboards
+from disbench.report.leaderboards import load_leaderboards
 from leaderboards import scored, write_leaderboard
 
 CLAIMS = [

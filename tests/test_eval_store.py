@@ -149,7 +149,7 @@ def test_a_garbage_line_is_refused_with_its_number_and_the_file_is_kept(tmp_path
 
 
 def test_a_value_that_is_not_a_number_never_reaches_a_report(tmp_path):
-    from disbench.report import build_report
+    from disbench.report.pooling import build_report
 
     lb = tmp_path / "lb.csv"
     write_rows(lb, [good_row(0)])

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from disbench.errors import DisbenchError
-from disbench.report import build_report, render
+from disbench.report.pooling import build_report
+from disbench.report.rendering import render
 from disbench.store import append_rows
 from leaderboards import scored, write_leaderboard
 

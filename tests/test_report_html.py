@@ -101,7 +101,7 @@ def test_every_column_has_bars_and_curves_where_steps_vary(study, tmp_path, cli)
 
 
 def test_study_charts_hold_the_study_numbers(study):
-    from disbench.report import Selection
+    from disbench.report.rows import Selection
     from disbench.report.study import metric_correlations, variance_shares
 
     page, _ = study
@@ -208,7 +208,7 @@ def test_page_size_grows_with_entries_not_rows(tmp_path, cli):
 
 def test_a_crowded_column_draws_its_best_entries_and_says_so(tmp_path, monkeypatch):
     from disbench.report.html import content, write_html_report
-    from disbench.report import Selection
+    from disbench.report.rows import Selection
 
     monkeypatch.setattr(content, "MAX_BARS", 2)
     monkeypatch.setattr(content, "MAX_CURVES", 1)

@@ -35,7 +35,7 @@ def browser():
 @pytest.fixture(scope="module")
 def page_file(tmp_path_factory):
     from disbench.report.html import write_html_report
-    from disbench.report import Selection
+    from disbench.report.rows import Selection
 
     folder = tmp_path_factory.mktemp("study")
     leaderboard, runs, _ = write_study(folder)

@@ -10,7 +10,8 @@ import warnings
 import pytest
 from leaderboards import scored, write_leaderboard
 
-from disbench.report import build_report, latex_escape, render
+from disbench.report.pooling import build_report
+from disbench.report.rendering import latex_escape, render
 
 LONG = "multispace-with-a-very-long-configuration_name & 100% #1"
 
@@ -125,7 +126,7 @@ def test_report_figure_titles_fit_and_metrics_share_x(tmp_path, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
-    from disbench.figures import plots
+    from disbench.report import plots
 
     records = []
     for dataset in ("dsprites", "shapes3d-with-a-long-dataset-name"):
@@ -160,7 +161,7 @@ def test_report_figures_of_a_quick_suite_leaderboard_are_screen_sized_and_labell
     matplotlib.use("Agg")
     from matplotlib.image import imread
 
-    from disbench.figures import plots
+    from disbench.report import plots
 
     # the quick suite's shape: 13 methods on one dataset, one method alone on each of two others
     methods = ["oracle", "random", "pca", "ica", "beta-vae", "annealed-vae", "beta-tcvae", "dip-vae-i", "dip-vae-ii",
@@ -190,7 +191,7 @@ def test_report_figures_of_a_quick_suite_leaderboard_are_screen_sized_and_labell
     assert sum(text.get_text().strip() == "0.160" for text in panel.texts) == 1  # values written in (i=3: 0.15 and 0.17)
     alone = kept[[p.name for p in written].index("quick_dsprites.png")]
     assert all(len(ax.patches) == 1 for ax in alone.axes if ax.get_title())
-    from disbench.report import Selection, selected_rows
+    from disbench.report.rows import Selection, selected_rows
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -202,7 +203,7 @@ def test_report_figures_of_a_quick_suite_leaderboard_are_screen_sized_and_labell
 
 
 def test_a_report_of_many_metrics_continues_in_further_files(tmp_path):
-    from disbench.figures.plots import PANELS_PER_FILE, figure_pages
+    from disbench.report.plots import PANELS_PER_FILE, figure_pages
 
     columns = [("dsprites", f"metric{i:02d}") for i in range(PANELS_PER_FILE + 3)]
     pages = figure_pages(columns, tmp_path / "r.png")
@@ -233,8 +234,8 @@ def test_scores_against_steps(cli, tmp_path):
     table = json.loads(cli("report", "--leaderboard", "lb.csv", "--format", "json").stdout)
     beta_vae = next(r for r in table if r["entry"] == "beta-vae")
     assert beta_vae["mean"] == pytest.approx(0.21) and beta_vae["n_seeds"] == 3  # the last checkpoint only
-    from disbench.figures import plots
-    from disbench.report import Selection, selected_rows
+    from disbench.report import plots
+    from disbench.report.rows import Selection, selected_rows
 
     frame = selected_rows(Selection("lb.csv", all_steps=True))
     kept = {}

@@ -218,7 +218,7 @@ def test_pretrained_encoders_of_different_sizes_show_their_parameter_counts(tmp_
 
 
 def test_entries_of_one_size_are_not_named_by_it(tmp_path):
-    from disbench.report import parameter_note
+    from disbench.report.naming import parameter_note
 
     assert parameter_note(["102007137", "102007137"]) == "102M parameters"
     assert parameter_note(["", "nan"]) == "" and parameter_note(["5", "6"]) == ""

@@ -10,7 +10,7 @@ import scipy.stats
 from leaderboards import scored, write_leaderboard
 
 from disbench.errors import UsageError
-from disbench.report import Selection
+from disbench.report.rows import Selection
 from disbench.report.study import metric_correlations, variance_shares
 
 

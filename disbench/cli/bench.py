@@ -117,7 +117,7 @@ def _print_status(statuses) -> None:
 
 def _emit_report(leaderboard: Path, run_ids: list[str], fmt: str, out: Path | None, quiet: bool) -> None:
     from disbench.cli.report import emit
-    from disbench.report import build_report
+    from disbench.report.pooling import build_report
 
     if not Path(leaderboard).is_file():
         info(f"no rows in {leaderboard} yet.")

@@ -85,6 +85,6 @@ def list_command(
             table.add_row(*(escape(c) for c in row))
         stdout.print(table)
         return
-    from disbench.report import render_rows
+    from disbench.report.rendering import render_rows
 
     typer.echo(render_rows(headers, rows, records, fmt, header=False), nl=False)

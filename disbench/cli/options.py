@@ -85,7 +85,7 @@ def _convert_like_the_option(ctx: typer.Context, key: str, raw_key: Any, value: 
 
 
 def check_format(fmt: str) -> str:
-    from disbench.report import FORMATS
+    from disbench.report.rendering import FORMATS
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}.")

@@ -33,7 +33,7 @@ def emit(table, fmt: str, out: Path | None) -> None:
     On a pipe ``table`` is plain aligned text, one line per entry, best cells marked ``*``.
     The protocol the scores were computed at goes to stderr (stdout is the data).
     """
-    from disbench.report import render
+    from disbench.report.rendering import render
 
     note = table.protocol_note()
     if note:
@@ -108,7 +108,9 @@ def report(
     Runs pool into one row only when they differ in seed alone; other configurations get their
     own row, named by their label (`train --name`) or by the hyperparameters that differ.
     """
-    from disbench.report import Selection, build_report, leaderboard_paths
+    from disbench.report.leaderboards import leaderboard_paths
+    from disbench.report.pooling import build_report
+    from disbench.report.rows import Selection
 
     fmt = opt.check_format(fmt)
     sources = list(leaderboard or [str(opt.DEFAULT_LEADERBOARD)])
@@ -149,13 +151,13 @@ def report(
     if plot is None:
         return
     if x == "steps":
-        from disbench.figures.plots import plot_steps
-        from disbench.report import selected_rows
+        from disbench.report.plots import plot_steps
+        from disbench.report.rows import selected_rows
 
         selection.all_steps = True
         written = plot_steps(selected_rows(selection), plot)
     else:
-        from disbench.figures.plots import plot_report
+        from disbench.report.plots import plot_report
 
         written = plot_report(table, plot)
     for path in written:
@@ -191,12 +193,12 @@ def _command_line(selection, path: Path, runs_dir: Path) -> str:
 
 def _study(selection, correlations: bool, fmt: str, out: Path | None, plot: Path | None, paths: list[Path]) -> None:
     from disbench.report import study
-    from disbench.report import render_rows
+    from disbench.report.rendering import render_rows
 
     if correlations:
         result = study.metric_correlations(selection)
         emit_text(render_rows(*study.correlation_rows(result), fmt), out)
-        from disbench.figures.plots import plot_correlations
+        from disbench.report.plots import plot_correlations
 
         heatmap = plot or _default_heatmap(paths)
         plot_correlations(result, heatmap)
@@ -208,7 +210,8 @@ def _study(selection, correlations: bool, fmt: str, out: Path | None, plot: Path
 def _claims(suite_name: str, sources: list[str], fmt: str, out: Path | None) -> None:
     from disbench.suites import load_suite
     from disbench.report.claims import check_claims, claim_rows
-    from disbench.report import load_leaderboards, render_rows
+    from disbench.report.leaderboards import load_leaderboards
+    from disbench.report.rendering import render_rows
 
     suite = load_suite(suite_name)
     if not suite.claims:

@@ -44,7 +44,7 @@ class ScoreSelection:
 
     def values(self, frame) -> "Any":
         """One number per run: the mean of its matching factors' scores (a pandas Series by run_id)."""
-        from disbench.report import latest_checkpoints
+        from disbench.report.leaderboards import latest_checkpoints
 
         picked = frame
         for column, wanted in self.rows.items():
@@ -160,7 +160,7 @@ def _selection(item: dict[str, Any], base: ScoreSelection | None, where: str) ->
 
 
 def check_claims(frame, claims: tuple[Claim, ...]) -> list[ClaimResult]:
-    """Judge each claim on the leaderboard ``frame`` (as :func:`disbench.report.load_leaderboards` gives).
+    """Judge each claim on the leaderboard ``frame`` (as :func:`disbench.report.leaderboards.load_leaderboards` gives).
 
     A claim whose runs are not in the leaderboard has n = 0 and ``holds`` None (not judged).
     """
@@ -186,7 +186,7 @@ def check_claims(frame, claims: tuple[Claim, ...]) -> list[ClaimResult]:
 
 
 def claim_rows(results: list[ClaimResult]) -> tuple[list[str], list[list[str]], list[dict[str, Any]]]:
-    """Header, text rows and typed records of the claims table (for :func:`disbench.report.render_rows`)."""
+    """Header, text rows and typed records of the claims table (for :func:`disbench.report.rendering.render_rows`)."""
     header = ["claim", "measured", "n", "threshold", "holds"]
     rows, records = [], []
     for result in results:

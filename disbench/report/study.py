@@ -2,7 +2,7 @@
 
 Both analyses take one value per run and metric: the aggregate score (``factor ==
 "all"``) of the run's headline space at its latest checkpoint, the rows a report
-table pools (:func:`disbench.report.selected_rows`). Reference methods (oracle,
+table pools (:func:`disbench.report.rows.selected_rows`). Reference methods (oracle,
 random) are bounds, not contenders, and are left out. Runs of different datasets
 are not comparable, so each analysis takes one dataset.
 
@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from disbench.errors import UsageError
-from disbench.report import REFERENCE_METHODS, Selection, selected_rows
+from disbench.report.pooling import REFERENCE_METHODS
+from disbench.report.rows import Selection, selected_rows
 
 
 def _study_rows(selection: Selection):
@@ -27,7 +28,7 @@ def _study_rows(selection: Selection):
 
 
 def study_rows(frame):
-    """Report rows (:func:`disbench.report.selected_rows`) without the reference methods, and their one dataset.
+    """Report rows (:func:`disbench.report.rows.selected_rows`) without the reference methods, and their one dataset.
 
     Raises:
         UsageError: several datasets, or only reference runs.

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from disbench.errors import UsageError
-from disbench.report import REFERENCE_METHODS, ReportTable, Selection, latest_checkpoints, leaderboard_paths, pooled, selected_rows, table_of_rows
+from disbench.report.leaderboards import latest_checkpoints, leaderboard_paths
+from disbench.report.pooling import REFERENCE_METHODS, ReportTable, pooled, table_of_rows
+from disbench.report.rows import Selection, selected_rows
 
 #: a bar chart shows at most this many entries (the best by mean, then the reference rows)
 MAX_BARS = 40
@@ -55,7 +57,7 @@ def page_rows(selection: Selection):
 def table_content(table: ReportTable, latest) -> dict[str, Any]:
     """Columns and rows of the leaderboard, each cell with its text, mean, best mark, spaces and seeds.
 
-    A cell's seeds are the values it pools (one per seed, as :func:`disbench.report.pooled`
+    A cell's seeds are the values it pools (one per seed, as :func:`disbench.report.pooling.pooled`
     counts them), with their run ids, for the hover text.
     """
     one_per_seed = latest.drop_duplicates(subset=["entry", "dataset", "column", "seed"], keep="last")
