@@ -16,6 +16,14 @@ A method preset (``methods/NAME.yaml``)::
     budget: {steps: N}
     datasets:                    # per registered dataset, overriding the above
       DATASET: {hyperparameters: {...}, budget: {...}}
+    quick: {steps: N, hyperparameters: {...}, datasets: [...], metrics: [...]}
+    tiny: {steps: N, hyperparameters: {...}, datasets: [...]}
+
+``quick`` is the method's entry in the quick suite (``suites/quick.yaml`` takes one entry
+from every preset that has the section, so a new method joins it by its preset alone);
+``tiny`` is the few steps and small networks the tests train it with (:func:`tiny_overrides`).
+Both are suite entries (:data:`ENTRY_SECTION_KEYS`): ``steps`` and ``hyperparameters`` over the
+preset's, on its ``datasets`` (default: the suite's), scored with its ``metrics``.
 
 A dataset card (``datasets/NAME.yaml``) is read by people; the keys in
 :data:`CARD_KEYS` are known, ``name``, ``summary``, ``license`` and ``source`` are
@@ -33,7 +41,10 @@ from disbench.errors import UsageError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
-PRESET_KEYS = ("method", "citation", "hyperparameters", "budget", "datasets")
+PRESET_KEYS = ("method", "citation", "hyperparameters", "budget", "datasets", "quick", "tiny")
+#: sections of a method preset that are suite entries: the quick suite's, the tests' tiny run
+ENTRY_SECTIONS = ("quick", "tiny")
+ENTRY_SECTION_KEYS = ("steps", "hyperparameters", "datasets", "metrics")
 DATASET_SECTION_KEYS = ("hyperparameters", "budget")
 BUDGET_KEYS = ("steps",)
 
@@ -172,7 +183,44 @@ def _validate_preset(method: str) -> dict[str, Any]:
         section = _mapping(path, f"datasets.{dataset}", section)
         _refuse_unknown(path, f"datasets.{dataset}", section, DATASET_SECTION_KEYS)
         check_section(f"datasets.{dataset}", section, base)
+    for name in ENTRY_SECTIONS:
+        if name in preset:
+            section = _entry_section(path, name, preset[name], method_cls.applies_to)
+            check_section(name, {"hyperparameters": section.get("hyperparameters"),
+                                 "budget": {k: v for k, v in section.items() if k == "steps"}}, base)
     return preset
+
+
+def _entry_section(path: Path, name: str, value: Any, applies_to: tuple[str, ...] | None) -> dict[str, Any]:
+    """The preset's ``quick`` or ``tiny`` section with its keys, datasets and metric names checked
+    (its hyperparameters and steps are checked as the preset's own; metric names only as names: the
+    metrics are registered above this layer, and a suite checks them before its first entry trains)."""
+    from disbench.datasets import DATASETS
+
+    section = _mapping(path, name, value)
+    _refuse_unknown(path, name, section, ENTRY_SECTION_KEYS)
+    for key in ("datasets", "metrics"):
+        if key in section and not (isinstance(section[key], list) and section[key] and all(isinstance(v, str) for v in section[key])):
+            raise UsageError(f"{str(path)!r}: {name}.{key} must be a non-empty list of names, got {section[key]!r}.")
+    valid = list(applies_to) if applies_to is not None else list(DATASETS)
+    wrong = [dataset for dataset in section.get("datasets", []) if dataset not in valid]
+    if wrong:
+        raise UsageError(f"{str(path)!r}: {name}.datasets names {wrong[0]!r}, which the method does not apply to; "
+                         f"valid: {', '.join(valid)}.")
+    return section
+
+
+def preset_entry(method: str, section: str) -> dict[str, Any] | None:
+    """The ``quick`` or ``tiny`` section of ``method``'s preset (validated), or None when it has none."""
+    if section not in ENTRY_SECTIONS:
+        raise ValueError(f"section must be one of {ENTRY_SECTIONS}, got {section!r}")
+    preset = validate_preset(method)
+    return dict(preset[section] or {}) if section in preset else None
+
+
+def tiny_overrides(method: str) -> dict[str, Any]:
+    """The hyperparameters the tests train ``method`` with (its preset's ``tiny`` section): small networks and batches."""
+    return dict((preset_entry(method, "tiny") or {}).get("hyperparameters") or {})
 
 
 def method_defaults(method: str, dataset: str) -> tuple[dict[str, Any], dict[str, Any]]:

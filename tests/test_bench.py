@@ -93,6 +93,35 @@ def test_malformed_entries_are_usage_errors(tmp_path, entry, message):
         load_suite(str(path))
 
 
+def test_methods_from_presets_takes_each_presets_section_in_registry_order(tmp_path):
+    from disbench.presets import preset_entry
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text("name: tiny\nseeds: [3]\nmetrics: [mig]\nmethods_from_presets: tiny\n")
+    runs = load_suite(str(path)).runs
+    assert [r.method for r in runs] == list(METHODS)
+    factor_vae = next(r for r in runs if r.method == "factor-vae")
+    assert factor_vae.steps == 5 and factor_vae.seed == 3
+    assert factor_vae.overrides == preset_entry("factor-vae", "tiny")["hyperparameters"] == {
+        "batch_size": 16, "hidden": 32, "discriminator_hidden": 32}
+    assert next(r for r in runs if r.method == "pretrained").dataset == "dsprites"
+    assert next(r for r in runs if r.method == "pca").metrics == ("mig",)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("methods_from_presets: quick\nmethods: [pca]\n", "give methods or methods_from_presets, not both"),
+        ("methods_from_presets: quik\n", "methods_from_presets names a preset section: one of quick, tiny, got 'quik'"),
+    ],
+)
+def test_malformed_methods_from_presets_is_a_usage_error(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\n" + text)
+    with pytest.raises(UsageError, match=message):
+        load_suite(str(path))
+
+
 def test_study_lists_without_building_anything(monkeypatch):
     """12,600 entries (dlib's seven datasets), one configuration resolved per grid point, nothing built."""
     import disbench.training.runs as runs
@@ -326,13 +355,13 @@ def test_costs_come_from_the_fastest_committed_run_per_step_and_per_point(tmp_pa
 
 
 def test_bench_list_shows_each_entrys_estimated_cost(cli, tmp_path, monkeypatch):
-    import disbench.suites as bench
+    import disbench.suites.cost as cost
     from disbench.store import write_rows
 
     (tmp_path / "committed").mkdir()
     write_rows(tmp_path / "committed" / "lb.csv", _timed_rows("r", "beta-vae", 10.0, 100, 1.0, 1000))
     (tmp_path / "committed" / "table.csv").write_text("space,value\ncontent,1\n")  # not a leaderboard: ignored
-    monkeypatch.setattr(bench, "TIMINGS_FOLDER", tmp_path / "committed")
+    monkeypatch.setattr(cost, "TIMINGS_FOLDER", tmp_path / "committed")
     (tmp_path / "tiny.yaml").write_text(
         "name: tiny\nseeds: [0, 1]\nmetrics: [mig]\neval: {n_eval: 1000}\nmethods:\n  beta-vae: {steps: 300}\n  pca: {}\n"
     )

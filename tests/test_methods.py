@@ -7,21 +7,14 @@ import pytest
 
 from disbench.methods import METHODS
 from disbench.methods.representation import Representation
+from disbench.presets import preset_entry, tiny_overrides
 from disbench.training.runs import load_run, resolve_run_spec, train_run
 
-TINY_OVERRIDES = {
-    "batch_size": "16", "hidden": "32", "num_fit": "200", "discriminator_hidden": "32", "num_points": "400",
-    # the pretrained encoder: a small architecture, untrained (no weights file in tests), small inputs
-    "model": "torchvision:resnet18", "weights": "random", "image_size": "32",
-}
-
-
 def tiny_spec(name: str):
-    cls = METHODS.get(name)
-    dataset = "synthetic" if cls.applies_to is None else cls.applies_to[0]
-    keys = set(cls.Config.__dataclass_fields__)
-    overrides = {k: v for k, v in TINY_OVERRIDES.items() if k in keys}
-    return resolve_run_spec(name, dataset, seed=0, steps=5 if cls.trainable else None, overrides=overrides)
+    """The method's tiny run: the steps, datasets and hyperparameters of its preset's ``tiny:`` section."""
+    tiny = preset_entry(name, "tiny")
+    dataset = (tiny.get("datasets") or ["synthetic"])[0]
+    return resolve_run_spec(name, dataset, seed=0, steps=tiny.get("steps"), overrides=tiny_overrides(name))
 
 
 @pytest.mark.parametrize("name", list(METHODS))

@@ -27,6 +27,29 @@ def test_method_names_read_from_presets_equal_the_registry():
     assert presets.method_names() == set(METHODS)
 
 
+@pytest.mark.parametrize("method", list(METHODS))
+def test_every_method_preset_has_its_quick_entry_and_a_tiny_run(method):
+    # the quick suite's entries come from the presets' quick: sections, the tests' tiny runs from their tiny: sections
+    assert presets.preset_entry(method, "quick") is not None, f"methods/{method}.yaml has no quick: section"
+    tiny = presets.preset_entry(method, "tiny")
+    assert tiny is not None, f"methods/{method}.yaml has no tiny: section"
+    assert (tiny.get("steps", 0) <= 10) and (tiny.get("steps") is not None) == METHODS.get(method).trainable
+    assert presets.tiny_overrides(method) == tiny.get("hyperparameters", {})
+
+
+def test_the_quick_suite_takes_an_entry_from_each_preset_with_a_quick_section(shipped_copy):
+    from disbench.suites import load_suite
+
+    blocks = {block.method: block for block in load_suite("quick").blocks}
+    assert list(blocks) == list(METHODS)
+    assert blocks["beta-vae"].steps == 300 and blocks["simclr"].steps == 200 and blocks["pca"].steps is None
+    geomancer = blocks["geomancer"]
+    assert geomancer.datasets == ("product-manifold",) and geomancer.metrics == ("subspace-angle",)
+    assert geomancer.points == ({"num_points": 1000},)
+    _edit(shipped_copy / "methods" / "pca.yaml", lambda p: p.pop("quick"))
+    assert "pca" not in {block.method for block in load_suite("quick").blocks}
+
+
 @pytest.mark.parametrize("dataset", list(DATASETS))
 def test_every_dataset_has_a_valid_card(dataset):
     card = presets.validate_card(dataset)
@@ -60,6 +83,12 @@ def _edit(path, change):
         (lambda p: p["budget"].update(stepz=5), "unknown key 'stepz' in top-level budget; valid keys: steps"),
         (lambda p: p["datasets"]["synthetic"]["budget"].update(steps=1e20), "budget steps must be at most"),
         (lambda p: p.pop("citation"), "no citation"),
+        (lambda p: p["quick"].update(step=300), "unknown key 'step' in quick; valid keys: steps, hyperparameters, datasets, metrics"),
+        (lambda p: p["tiny"]["hyperparameters"].update(betta=1), "unknown key 'betta' in tiny hyperparameters (of method 'beta-vae')"),
+        (lambda p: p["quick"].update(steps=0), "quick: budget steps must be a positive number"),
+        (lambda p: p["tiny"]["hyperparameters"].update(hidden="wide"), "tiny: method 'beta-vae' key 'hidden'"),
+        (lambda p: p["quick"].update(datasets=["synthtic"]), "quick.datasets names 'synthtic', which the method does not apply to"),
+        (lambda p: p["tiny"].update(metrics="mig"), "tiny.metrics must be a non-empty list of names, got 'mig'"),
     ],
 )
 def test_a_bad_preset_is_refused_naming_file_key_and_valid_keys(cli, shipped_copy, change, fragment):

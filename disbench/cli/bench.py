@@ -36,7 +36,11 @@ def bench(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the submitted array job and print the report (default: wait for submitit-local, not for slurm).", rich_help_panel=CLUSTER_PANEL)] = None,  # type: ignore[assignment]
 ) -> None:
     """Run a suite: train every entry, score it, print the report."""
-    from disbench.suites import LocalExecutor, SubmititExecutor, load_suite, pending_indices, slurm_overrides, suite_status
+    from disbench.suites.entry import pending_indices, suite_status
+    from disbench.suites.local import LocalExecutor
+    from disbench.suites.slurm import SubmititExecutor
+    from disbench.suites.slurm_settings import slurm_overrides
+    from disbench.suites.suite_file import load_suite
 
     if executor not in EXECUTORS:
         raise UsageError(f"unknown --executor {executor!r}; use one of {', '.join(EXECUTORS)}.")
@@ -85,7 +89,7 @@ def bench(
 
 def _print_listing(suite, entries) -> None:
     """``index, run id, label, estimated cost`` per entry on stdout; the total and its source on stderr."""
-    from disbench.suites import Cost, cost_model, duration_text, listing_costs
+    from disbench.suites.cost import Cost, cost_model, duration_text, listing_costs
 
     model = cost_model()
     costs = listing_costs(suite, entries, model)

@@ -40,7 +40,7 @@ def _entries(kind: str, pattern: str | None) -> tuple[list[str], list[dict[str, 
                  "direction": "higher is better" if entry.higher_is_better else "lower is better", "reference": entry.reference}
             )
         return ["metric", "needs", "range", "direction", "reference"], records
-    from disbench.suites import load_suite, suite_names
+    from disbench.suites.suite_file import load_suite, suite_names
     from disbench.registry import matching
 
     records = []

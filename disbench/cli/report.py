@@ -208,7 +208,7 @@ def _study(selection, correlations: bool, fmt: str, out: Path | None, plot: Path
 
 
 def _claims(suite_name: str, sources: list[str], fmt: str, out: Path | None) -> None:
-    from disbench.suites import load_suite
+    from disbench.suites.suite_file import load_suite
     from disbench.report.claims import check_claims, claim_rows
     from disbench.report.leaderboards import load_leaderboards
     from disbench.report.rendering import render_rows
