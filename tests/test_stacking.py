@@ -11,7 +11,9 @@ import torch
 
 from disbench.errors import UsageError
 from disbench.training.runs import load_run, resolve_run_spec, train
-from disbench.training.stacking import Stack, parse_seeds, sweep_specs, train_many
+from disbench.training.stacked_runs import train_many
+from disbench.training.stacking import Stack
+from disbench.training.sweeps import parse_seeds, sweep_specs
 from disbench.store import read_run_config, read_status
 from disbench.training import CHECKPOINT, LOG, TrainingInterrupted, load_checkpoint
 from tests.test_training import interrupt_at

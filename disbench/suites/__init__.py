@@ -9,6 +9,8 @@ A suite is a YAML file (``suites/NAME.yaml`` or any path)::
     eval: {n_eval: 10000, n_test: 5000, set: {mig.num_bins: 20}}
     slurm: {partition: gpu, time: 240, cpus_per_task: 8, gpus_per_task: 1, mem_gb: 32}
     claims: [...]                  # what the runs test, checked by `disbench report --claims` (disbench.report.claims)
+    stack: 16                      # train up to 16 entries that differ only in seed and stackable numbers
+                                   # as one stacked model (disbench.suites.stacked; `bench --stack N`)
     methods:
       beta-vae:
         steps: 1500
@@ -36,7 +38,6 @@ the tests). Every entry appends its rows to the leaderboard under the store's fi
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import json
 import os
@@ -51,11 +52,11 @@ from disbench.config import build_config, load_yaml_file, parse_set_options
 from disbench.errors import UsageError
 from disbench.evaluation import EvalSettings
 from disbench.presets import preset_dir
+from disbench.suites.entry import SCORED, SuiteRunResult, read_scored, run_entry, scoring_key  # noqa: F401  (the package's names)
+from disbench.suites.stacked import check_stack_size, run_batch, run_batch_at, stacked_batches
 
-SUITE_KEYS = {"name", "description", "seeds", "datasets", "metrics", "methods", "eval", "slurm", "claims"}
+SUITE_KEYS = {"name", "description", "seeds", "datasets", "metrics", "methods", "eval", "slurm", "claims", "stack"}
 ENTRY_KEYS = {"steps", "set", "grid", "label", "datasets", "seeds", "metrics", "eval"}
-#: a run folder's record of the (metrics, options, protocol) a suite entry scored it with
-SCORED = "scored.json"
 #: entry states, in the order `--status` summarises them
 STATES = ("missing", "running", "interrupted", "failed", "unscored", "finished")
 #: states a rerun submits again: nothing holds them and they are not done
@@ -185,8 +186,11 @@ class Suite:
         slurm: SlurmSettings | None = None,
         source: str = "",
         claims: tuple[Claim, ...] = (),
+        stack: int = 1,
     ) -> None:
         self.name = name
+        #: entries trained together as one stacked model (:mod:`disbench.suites.stacked`)
+        self.stack = stack
         self.blocks = tuple(blocks)
         self.description = description
         self.slurm = slurm or SlurmSettings()
@@ -327,8 +331,10 @@ def load_suite(name_or_path: str) -> Suite:
         raise UsageError(f"{where}: slurm must be a mapping of settings.")
     slurm = build_config(SlurmSettings, slurm_data, f"{where}, slurm section")
     claims = parse_claims(data.get("claims"), where)
+    stack = check_stack_size(data.get("stack", 1), where)
     return Suite(
-        str(data.get("name", path.stem)), blocks, str(data.get("description", "")).strip(), slurm, str(path.resolve()), claims
+        str(data.get("name", path.stem)), blocks, str(data.get("description", "")).strip(), slurm, str(path.resolve()), claims,
+        stack,
     )
 
 
@@ -446,66 +452,6 @@ def _check_label(label: str, points: tuple[dict[str, Any], ...], where: str) -> 
 
 # --------------------------------------------------------------------------------------------
 # One entry: train, score, record
-
-
-@dataclass
-class SuiteRunResult:
-    run_id: str
-    train_status: str
-    rows: int
-
-
-def scoring_key(entry: SuiteEntry) -> str:
-    """What a suite entry asks of its run's scores: equal keys mean the same rows."""
-    canonical = json.dumps([sorted(entry.metrics), entry.metric_options, entry.eval_settings], sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:10]
-
-
-def run_entry(
-    suite: Suite,
-    entry: SuiteEntry,
-    runs_dir: str | Path,
-    leaderboard: str | Path,
-    device: str = "auto",
-    overwrite: bool = False,
-    threads: int | None = None,
-    progress: Any = None,
-) -> SuiteRunResult:
-    """Train (or skip, or resume) one entry and score it; safe in a worker process or an array task."""
-    from disbench.store.atomic import write_json
-    from disbench.evaluation import EvalRequest, evaluate_run
-    from disbench.training.runs import train
-
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-        # read when numba is first imported (DCI's trees), in this fresh worker process
-        os.environ["NUMBA_NUM_THREADS"] = str(threads)
-    spec = suite.spec(entry)
-    result = train(spec, runs_dir, device, overwrite, progress, label=entry.label)
-    settings = build_config(EvalSettings, entry.eval_settings, f"suite {suite.name!r}, eval section")
-    request = EvalRequest(list(entry.metrics), entry.metric_options, leaderboard, settings, device, overwrite, progress=progress)
-    outcome = evaluate_run(result.run_dir, request)
-    scored = _read_scored(result.run_dir)
-    scored[scoring_key(entry)] = {"suite": suite.name, "metrics": list(entry.metrics), "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    write_json(result.run_dir / SCORED, scored)
-    return SuiteRunResult(spec.run_id, result.status, outcome.added)
-
-
-def _run_entry_at(suite: Suite, index: int, *args: Any) -> SuiteRunResult:
-    return run_entry(suite, suite.entry(index), *args)
-
-
-def _read_scored(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / SCORED
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}  # written atomically, so only a foreign file lands here: score again
-    return data if isinstance(data, dict) else {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -667,7 +613,7 @@ def entry_status(suite: Suite, entry: SuiteEntry, runs_dir: str | Path, queued_j
     status = read_status(run_dir)
     recorded = status.get("state")
     if recorded == "finished":
-        state = "finished" if scoring_key(entry) in _read_scored(run_dir) else "unscored"
+        state = "finished" if scoring_key(entry) in read_scored(run_dir) else "unscored"
     elif recorded == "running":
         state = "running" if holder_alive(status, queued_jobs) else "interrupted"
     elif recorded in ("interrupted", "failed"):
@@ -723,9 +669,11 @@ class LocalExecutor:
             results.append(result)
             task.advance(1)
 
+        batches = stacked_batches(suite, entries, suite.stack)
         if self.jobs <= 1:
-            for entry in entries:
-                done(run_entry(suite, entry, *common, progress=progress))
+            for batch in batches:
+                for result in run_batch(suite, batch, *common, progress=progress):
+                    done(result)
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -734,9 +682,10 @@ class LocalExecutor:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start_worker) as pool:
                 with _stop_workers_on_exit(pool):
-                    futures = [pool.submit(_run_entry_in_worker, suite, entry, *common, threads) for entry in entries]
+                    futures = [pool.submit(_run_batch_in_worker, suite, batch, *common, threads) for batch in batches]
                     for future in as_completed(futures):
-                        done(future.result())
+                        for result in future.result():
+                            done(result)
         task.close()
         return results
 
@@ -765,8 +714,8 @@ def _start_worker() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _run_entry_in_worker(*args: Any) -> SuiteRunResult:
-    """:func:`run_entry` in a worker process, which exits when its entry is interrupted.
+def _run_batch_in_worker(*args: Any) -> list[SuiteRunResult]:
+    """:func:`run_batch` in a worker process, which exits when its entries are interrupted.
 
     An interruption means the suite is stopping (or has died): the run is already marked
     interrupted, and a worker left waiting for its next entry would never be told to exit.
@@ -774,7 +723,7 @@ def _run_entry_in_worker(*args: Any) -> SuiteRunResult:
     from disbench.training import TrainingInterrupted
 
     try:
-        return run_entry(*args)
+        return run_batch(*args)
     except (KeyboardInterrupt, TrainingInterrupted):
         os._exit(130)
 
@@ -815,11 +764,13 @@ class Submission:
     job_id: str
     indices: list[int]
     jobs: list[Any] = field(repr=False)
+    #: each task's entry indices (None: one task per entry)
+    batches: list[list[int]] | None = None
 
     def wait(self) -> list[tuple[int, str]]:
-        """Block until every task ends; returns (index, error line) of the tasks that failed."""
+        """Block until every task ends; returns (first index, error line) of the tasks that failed."""
         failures = []
-        for index, job in zip(self.indices, self.jobs):
+        for (index, *_), job in zip(self.batches or [[i] for i in self.indices], self.jobs):
             try:
                 job.result()
             except Exception as exc:  # submitit re-raises the task's error, or reports a killed task
@@ -876,25 +827,27 @@ class SubmititExecutor:
         device: str = "auto",
         overwrite: bool = False,
     ) -> Submission:
+        """One array task per entry, or per batch of entries trained together (``suite.stack``)."""
         if not indices:
             return Submission("", [], [])
         executor = self.make_executor(suite.name)
         common = (str(Path(runs_dir).resolve()), str(Path(leaderboard).resolve()), device, overwrite, self.settings.cpus_per_task)
+        batches = [[entry.index for entry in batch] for batch in stacked_batches(suite, suite.select(indices), suite.stack)]
 
-        def submit(chunk: list[int]) -> list[Any]:
-            return executor.map_array(_run_entry_at, [suite] * len(chunk), chunk, *([value] * len(chunk) for value in common))
+        def submit(chunk: list[list[int]]) -> list[Any]:
+            return executor.map_array(run_batch_at, [suite] * len(chunk), chunk, *([value] * len(chunk) for value in common))
 
         if self.cluster == "slurm":
-            jobs = submit(list(indices))  # Slurm throttles the array to array_parallelism itself
+            jobs = submit(batches)  # Slurm throttles the array to array_parallelism itself
         else:
             # submitit's local executor starts every job at once: run waves of array_parallelism
             jobs, wave = [], self.settings.array_parallelism
-            for start in range(0, len(indices), wave):
-                jobs += submit(list(indices[start : start + wave]))
-                while start + wave < len(indices) and not all(job.done() for job in jobs):
+            for start in range(0, len(batches), wave):
+                jobs += submit(batches[start : start + wave])
+                while start + wave < len(batches) and not all(job.done() for job in jobs):
                     time.sleep(0.2)
         job_id = str(jobs[0].job_id).split("_")[0] if jobs else ""
-        return Submission(job_id, list(indices), jobs)
+        return Submission(job_id, list(indices), jobs, batches)
 
 
 def pending_indices(statuses: list[EntryStatus], overwrite: bool = False) -> list[int]:
