@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -70,9 +71,8 @@ def test_batches_group_stackable_entries_in_chunks_and_leave_the_others_alone(tm
     batches = stacked_batches(suite, entries, 3)
     assert [[e.index for e in batch] for batch in batches] == [[0, 1, 2], [3], [4], [5]]
     assert [[e.index for e in batch] for batch in stacked_batches(suite, entries, 1)] == [[i] for i in range(6)]
-    # other steps: another stack
-    other = load_suite(str(write_suite(tmp_path, name="other.yaml"))).runs[:2]
-    other = [type(e)(**{**e.__dict__, "index": 6 + e.index, "steps": 13}) for e in other]
+    # the same entries with other steps: another stack
+    other = [replace(entry, index=6 + entry.index, steps=13) for entry in entries[:2]]
     mixed = stacked_batches(suite, entries[:4] + other, 8)
     assert [[e.index for e in batch] for batch in mixed] == [[0, 1, 2, 3], [6, 7]]
 

@@ -178,6 +178,10 @@ def test_a_method_that_cannot_stack_says_so_and_trains_one_by_one(cli):
     assert result.exit_code == 0, result.output
     assert "simclr cannot train stacked (its training step is not written as" in result.stderr
     assert len(result.stdout.split()) == 2
+    fitted = cli("train", "-m", "pca", "--seeds", "0-1", "--set", "num_fit=300")
+    assert fitted.exit_code == 0, fitted.output
+    assert "pca cannot train stacked (it is fitted in one call" in fitted.stderr
+    assert len(fitted.stdout.split()) == 2
 
 
 def test_seeds_and_sweeps_parse():
