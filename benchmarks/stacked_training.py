@@ -13,7 +13,9 @@ study of ``--study-steps`` steps a model (dlib: 300,000). Data sampling counts o
     PYTHONPATH=$PWD python benchmarks/stacked_training.py --device cuda --sizes 1 16 64 300
 
 Cases: ``conv`` is dlib's VAE on 64x64 dSprites (rendered, batch 64, 0.69M parameters);
-``mlp`` the synthetic data's beta-VAE (MLP 256-256, batch 64).
+``mlp`` the synthetic data's beta-VAE (MLP 256-256, batch 64); ``factor-conv`` and
+``factor-mlp`` the same networks as FactorVAE, with dlib's discriminator (6 hidden layers of
+1,000, 5.0M parameters) stacked beside them in its own Adam group.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from disbench.training.stacking import Member, Stack
 CASES = {
     "conv": ("beta-vae", "dsprites", {"dataset.source": "render"}),
     "mlp": ("beta-vae", "synthetic", {}),
+    "factor-conv": ("factor-vae", "dsprites", {"dataset.source": "render"}),
+    "factor-mlp": ("factor-vae", "synthetic", {}),
 }
 
 
@@ -102,7 +106,7 @@ def interleaved_medians(steps: dict, repeats: int, warmup: int, device: str) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=sorted(CASES), nargs="+", default=["conv", "mlp"])
+    parser.add_argument("--case", choices=sorted(CASES), nargs="+", default=["conv", "mlp", "factor-conv", "factor-mlp"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16, 64])
     parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement")
     parser.add_argument("--warmup", type=int, default=2)

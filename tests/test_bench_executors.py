@@ -76,7 +76,7 @@ def test_submitit_local_suite_completes_and_a_killed_task_resumes(tmp_path):
     rerun = executor.submit(suite, pending_indices(list(states.values())), runs, board, "cpu")
     assert rerun.indices == [3]
     assert rerun.wait() == []
-    assert rerun.jobs[0].result().train_status == "resumed"
+    assert [result.train_status for result in rerun.jobs[0].result()] == ["resumed"]  # each task: its batch's results
     assert [s.state for s in suite_status(suite, runs)] == ["finished"] * 4
     assert pending_indices(suite_status(suite, runs)) == []
 

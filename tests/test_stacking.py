@@ -11,7 +11,9 @@ import torch
 
 from disbench.errors import UsageError
 from disbench.training.runs import load_run, resolve_run_spec, train_run
-from disbench.training.stacking import Stack, parse_seeds, sweep_specs, train_many
+from disbench.training.stacked_runs import train_many
+from disbench.training.stacking import Stack
+from disbench.training.sweeps import parse_seeds, sweep_specs
 from disbench.store import read_run_config, read_status
 from disbench.training import CHECKPOINT, LOG, TrainingInterrupted, load_checkpoint
 from tests.test_training import interrupt_at
@@ -27,17 +29,28 @@ def specs(method="beta-vae", key="beta", values=("1", "2"), seeds=(0, 1), steps=
 
 
 def losses(run_dir):
-    return np.array([[row[k] for k in ("loss", "reconstruction", "kl")] for row in map(json.loads, open(run_dir / LOG))])
+    """Every logged loss of every step (FactorVAE's include its discriminator's)."""
+    rows = [json.loads(line) for line in open(run_dir / LOG)]
+    return np.array([[value for key, value in row.items() if key not in ("step", "lr")] for row in rows])
 
 
 def parameters(run_dir):
     return load_checkpoint(run_dir / CHECKPOINT)["method"]["model"]
 
 
+#: each method's own settings for the tiny runs (FactorVAE: a small discriminator, dlib's gammas)
+EXTRA = {"factor-vae": {"discriminator_hidden": "16"}}
+VALUES = {"factor-vae": ("10", "40")}
+
+
 @pytest.mark.parametrize("method, key", [("beta-vae", "beta"), ("annealed-vae", "c_max"), ("beta-tcvae", "beta"),
-                                         ("dip-vae-i", "lambda_od"), ("dip-vae-ii", "lambda_od")])
+                                         ("dip-vae-i", "lambda_od"), ("dip-vae-ii", "lambda_od"),
+                                         ("factor-vae", "gamma")])
 def test_stacked_members_equal_their_single_runs(tmp_path, method, key):
-    sweep = specs(method, key, values=("1", "4"), seeds=(0, 1, 2, 3)) if method == "beta-vae" else specs(method, key)
+    if method == "beta-vae":
+        sweep = specs(method, key, values=("1", "4"), seeds=(0, 1, 2, 3))
+    else:
+        sweep = specs(method, key, values=VALUES.get(method, ("1", "2")), **EXTRA.get(method, {}))
     stacked = train_many(sweep, tmp_path / "stacked", device="cpu")
     assert [r.status for r in stacked] == ["trained"] * len(sweep)
     for spec, member in zip(sweep, stacked):
@@ -46,7 +59,7 @@ def test_stacked_members_equal_their_single_runs(tmp_path, method, key):
         assert sorted(p.name for p in member.run_dir.iterdir()) == sorted(p.name for p in single.run_dir.iterdir())
         assert read_run_config(member.run_dir)["method_config"] == read_run_config(single.run_dir)["method_config"]
         assert read_status(member.run_dir)["state"] == "finished"
-        assert losses(member.run_dir).shape == (20, 3)
+        assert losses(member.run_dir).shape == (20, 4 if method == "factor-vae" else 3)
         np.testing.assert_allclose(losses(member.run_dir), losses(single.run_dir), rtol=1e-4)
     # members differ: a stack that mixed them up would give equal losses
     assert not np.allclose(losses(stacked[0].run_dir), losses(stacked[1].run_dir))
@@ -80,9 +93,11 @@ def signal_at(monkeypatch, step_to_fail, error=None):
     interrupt_at(monkeypatch, step_to_fail, error, owner=Stack, name="losses")
 
 
+@pytest.mark.parametrize("method, key", [("beta-vae", "beta"), ("factor-vae", "gamma")])
 @pytest.mark.parametrize("how", ["signal", "crash"])
-def test_a_killed_stacked_run_resumes_every_member_bit_for_bit(tmp_path, monkeypatch, how):
-    sweep = specs(steps=30)
+def test_a_killed_stacked_run_resumes_every_member_bit_for_bit(tmp_path, monkeypatch, how, method, key):
+    """FactorVAE: the discriminators' parameters and Adam state (their own group) resume too."""
+    sweep = specs(method, key, values=VALUES.get(method, ("1", "2")), steps=30, **EXTRA.get(method, {}))
     reference = train_many(sweep, tmp_path / "a", device="cpu")
     if how == "signal":
         signal_at(monkeypatch, 15)
@@ -121,8 +136,9 @@ def poison_seed(monkeypatch, seed, from_step):
     monkeypatch.setattr(VAEMethod, "draw_inputs", poisoned)
 
 
-def test_a_member_whose_loss_turns_nan_fails_alone(tmp_path, monkeypatch):
-    sweep = specs(values=("2",), seeds=(0, 1, 2), steps=30)
+@pytest.mark.parametrize("method, key", [("beta-vae", "beta"), ("factor-vae", "gamma")])
+def test_a_member_whose_loss_turns_nan_fails_alone(tmp_path, monkeypatch, method, key):
+    sweep = specs(method, key, values=("2",), seeds=(0, 1, 2), steps=30, **EXTRA.get(method, {}))
     poison_seed(monkeypatch, 1, from_step=12)
     results = train_many(sweep, tmp_path / "runs", device="cpu")
     assert [r.status for r in results] == ["trained", "failed", "trained"]
@@ -158,11 +174,14 @@ def test_cli_trains_a_sweep_stacked_and_exits_1_when_a_member_fails(cli, monkeyp
 
 
 def test_a_method_that_cannot_stack_says_so_and_trains_one_by_one(cli):
-    result = cli("train", "-m", "factor-vae", "--steps", "2", "--seeds", "0-1", "--set", "hidden=8",
-                 "--set", "discriminator_hidden=8", "--set", "batch_size=4")
+    result = cli("train", "-m", "simclr", "--steps", "2", "--seeds", "0-1", "--set", "batch_size=4")
     assert result.exit_code == 0, result.output
-    assert "factor-vae cannot train stacked" in result.stderr
+    assert "simclr cannot train stacked (its training step is not written as" in result.stderr
     assert len(result.stdout.split()) == 2
+    fitted = cli("train", "-m", "pca", "--seeds", "0-1", "--set", "num_fit=300")
+    assert fitted.exit_code == 0, fitted.output
+    assert "pca cannot train stacked (it is fitted in one call" in fitted.stderr
+    assert len(fitted.stdout.split()) == 2
 
 
 def test_seeds_and_sweeps_parse():

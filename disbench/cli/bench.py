@@ -29,6 +29,7 @@ def bench(
     list_runs: Annotated[bool, typer.Option("--list", help="List the suite's entries (index, run id, label) and stop.", rich_help_panel=opt.RUN_PANEL)] = False,
     index: Annotated[Optional[list[int]], typer.Option("--index", help="Run only the entry with this index (repeatable).", rich_help_panel=opt.RUN_PANEL)] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Local worker processes sharing the CPU cores (--executor local).", rich_help_panel=opt.RUN_PANEL)] = 1,
+    stack: Annotated[Optional[int], typer.Option("--stack", min=1, help="Train up to N entries that differ only in seed and in numbers the method can stack (beta, gamma...) as one stacked model, then score each (default: the suite's `stack:`, else 1).", rich_help_panel=opt.RUN_PANEL)] = None,
     executor: Annotated[str, typer.Option("--executor", "-x", help="local (this process), slurm (one array job through submitit) or submitit-local (the slurm path as subprocesses here).", rich_help_panel=CLUSTER_PANEL)] = "local",
     status: Annotated[bool, typer.Option("--status", help="Show each entry's state (missing, running, interrupted, failed, unscored, finished) and job id, and stop.", rich_help_panel=CLUSTER_PANEL)] = False,
     slurm: Annotated[Optional[list[str]], typer.Option("--slurm", help="Slurm setting KEY=VALUE over the suite's slurm: section (partition, time, cpus_per_task, gpus_per_task, mem_gb, array_parallelism, account, qos, job_name, setup, sbatch.OPTION); repeatable.", rich_help_panel=CLUSTER_PANEL)] = None,
@@ -45,6 +46,8 @@ def bench(
     if executor not in EXECUTORS:
         raise UsageError(f"unknown --executor {executor!r}; use one of {', '.join(EXECUTORS)}.")
     loaded = load_suite(suite)
+    if stack is not None:
+        loaded.stack = stack
     if list_runs:
         _print_listing(loaded, loaded.select(index) if index else list(loaded.entries()))
         return

@@ -58,7 +58,7 @@ def train_command(
     from disbench.config import parse_set_options
     from disbench.config import check_label
     from disbench.training.runs import train_run
-    from disbench.training.stacking import parse_seeds, sweep_specs
+    from disbench.training.sweeps import parse_seeds, sweep_specs
 
     values = opt.merge_config_file(
         ctx, config,
@@ -92,11 +92,11 @@ def train_command(
 def _train_several(specs: list, values: dict, label: str | None) -> None:
     """Train a sweep (stacked where the method can stack); exit 1 if any run failed."""
     from disbench.errors import DisbenchError
-    from disbench.training.stacking import train_many
+    from disbench.training.stacked_runs import train_many
 
     with RichProgress(quiet=values["quiet"]) as progress:
         results = train_many(specs, values["runs_dir"], values["device"], bool(values["overwrite"]), progress,
-                             label=label, wait=bool(values["wait"]), info=info)
+                             labels=[label] * len(specs), wait=bool(values["wait"]), info=info)
     verbs = {"trained": "trained", "resumed": "resumed and finished", "skipped": "already finished, skipped",
              "failed": "failed"}
     for spec, result in zip(specs, results):

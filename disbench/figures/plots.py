@@ -8,8 +8,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
-
 from disbench.store.atomic import atomic_path
 from disbench.errors import UsageError
 
@@ -26,8 +24,6 @@ def figure_format(path: str | Path) -> str:
     Raises:
         UsageError: any other extension (never PNG bytes under another name).
     """
-    from disbench.errors import UsageError
-
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in FIGURE_FORMATS:
         raise UsageError(

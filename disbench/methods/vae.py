@@ -154,12 +154,17 @@ class VAEMethod(TorchMethod):
         return x, noise
 
     def step_losses(self, step: int, inputs: tuple[torch.Tensor, ...], hyper: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        x, noise = inputs
+        return self.vae_losses(step, inputs[0], inputs[1], hyper)[0]
+
+    def vae_losses(
+        self, step: int, x: torch.Tensor, noise: torch.Tensor, hyper: dict[str, torch.Tensor]
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The ELBO terms and the regulariser of one batch, and the sampled codes ``z``."""
         mean, logvar, z, decoded = self.model(x, noise)
         reconstruction = self.reconstruction_loss(x, decoded)
         kl = gaussian_kl(mean, logvar).sum(dim=1).mean()
         regulariser = self.regulariser(step, mean, logvar, z, kl, hyper)
-        return {"loss": reconstruction + regulariser, "reconstruction": reconstruction, "kl": kl}
+        return {"loss": reconstruction + regulariser, "reconstruction": reconstruction, "kl": kl}, z
 
     def encode_batch(self, observations: torch.Tensor) -> dict[str, torch.Tensor]:
         mean, _ = self.model.posterior(observations)
@@ -309,9 +314,14 @@ class FactorVAEConfig(VAEConfig):
     discriminator_lr: float = 1e-4
 
 
-def permute_dims(z: torch.Tensor) -> torch.Tensor:
-    """Shuffle each latent dimension independently across the batch: samples of prod_j q(z_j)."""
-    order = torch.argsort(torch.rand_like(z), dim=0)
+def permute_dims(z: torch.Tensor, keys: torch.Tensor | None = None) -> torch.Tensor:
+    """Shuffle each latent dimension independently across the batch: samples of prod_j q(z_j).
+
+    Args:
+        keys: uniform numbers of ``z``'s shape whose order along the batch is each dimension's
+            permutation (None: drawn with ``torch.rand_like``).
+    """
+    order = torch.argsort(torch.rand_like(z) if keys is None else keys, dim=0)
     return torch.gather(z, 0, order)
 
 
@@ -356,20 +366,27 @@ class FactorVAE(VAEMethod):
             ]
         )
 
-    stackable = None
-    unstackable_reason = "its discriminator is a second player whose step reads codes kept from the VAE's step"
+    #: the discriminator's parameters stack beside the VAE's, in their own group of the stacked
+    #: Adam (their own learning rate and betas): Adam updates each tensor alone, so that group is
+    #: the discriminators' own optimiser
+    stackable = ("gamma",)
+
+    def draw_inputs(self, step, rng, generator=None):
+        x, noise = super().draw_inputs(step, rng, generator)
+        # drawn after the noise, as rand_like(z) in the shuffle would draw them from the same generator
+        shuffle_keys = torch.rand(noise.shape, device=self.device, generator=generator)
+        return x, noise, shuffle_keys
 
     def regulariser(self, step, mean, logvar, z, kl, hyper=None):
         frozen = {name: p.detach() for name, p in self.model.discriminator.named_parameters()}
         logits = torch.func.functional_call(self.model.discriminator, frozen, (z,))
-        self._codes = z.detach()
-        return kl + self.config.gamma * (logits[:, 0] - logits[:, 1]).mean()
+        return kl + self.hyperparameters(hyper)["gamma"] * (logits[:, 0] - logits[:, 1]).mean()
 
-    def training_step(self, step: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        losses = super().training_step(step, rng)
+    def step_losses(self, step, inputs, hyper):
+        x, noise, shuffle_keys = inputs
+        losses, z = self.vae_losses(step, x, noise, hyper)
+        codes = z.detach()
         discriminator_loss = discriminator_cross_entropy(
-            self.model.discriminator(self._codes), self.model.discriminator(permute_dims(self._codes))
+            self.model.discriminator(codes), self.model.discriminator(permute_dims(codes, shuffle_keys))
         )
-        losses["loss"] = losses["loss"] + discriminator_loss
-        losses["discriminator"] = discriminator_loss
-        return losses
+        return {**losses, "loss": losses["loss"] + discriminator_loss, "discriminator": discriminator_loss}

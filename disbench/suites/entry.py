@@ -51,25 +51,44 @@ def run_entry(
     progress: Any = None,
 ) -> SuiteRunResult:
     """Train (or skip, or resume) one entry and score it; safe in a worker process or an array task."""
-    from disbench.store.atomic import write_json
-    from disbench.evaluation import EvalRequest, evaluate_run
     from disbench.training.runs import train_run
 
+    use_threads(threads)
+    result = train_run(suite.spec(entry), runs_dir, device, overwrite, progress, label=entry.label)
+    return score_entry(suite, entry, result.run_dir, result.status, leaderboard, device, overwrite, progress)
+
+
+def use_threads(threads: int | None) -> None:
+    """Compute on ``threads`` threads (None: leave them), in this fresh worker process."""
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-        # read when numba is first imported (DCI's trees), in this fresh worker process
+        # read when numba is first imported (DCI's trees)
         os.environ["NUMBA_NUM_THREADS"] = str(threads)
-    spec = suite.spec(entry)
-    result = train_run(spec, runs_dir, device, overwrite, progress, label=entry.label)
+
+
+def score_entry(
+    suite: Suite,
+    entry: SuiteEntry,
+    run_dir: Path,
+    train_status: str,
+    leaderboard: str | Path,
+    device: str = "auto",
+    overwrite: bool = False,
+    progress: Any = None,
+) -> SuiteRunResult:
+    """Score the trained run of ``entry`` and record in its folder what the suite scored it with."""
+    from disbench.store.atomic import write_json
+    from disbench.evaluation import EvalRequest, evaluate_run
+
     settings = build_config(EvalSettings, entry.eval_settings, f"suite {suite.name!r}, eval section")
     request = EvalRequest(list(entry.metrics), entry.metric_options, leaderboard, settings, device, overwrite, progress=progress)
-    outcome = evaluate_run(result.run_dir, request)
-    scored = read_scored(result.run_dir)
+    outcome = evaluate_run(run_dir, request)
+    scored = read_scored(run_dir)
     scored[scoring_key(entry)] = {"suite": suite.name, "metrics": list(entry.metrics), "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    write_json(result.run_dir / SCORED, scored)
-    return SuiteRunResult(spec.run_id, result.status, outcome.added)
+    write_json(run_dir / SCORED, scored)
+    return SuiteRunResult(suite.spec(entry).run_id, train_status, outcome.added)
 
 
 def run_entry_at(suite: Suite, index: int, *args: Any) -> SuiteRunResult:

@@ -15,7 +15,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from disbench.suites.entry import SuiteRunResult, run_entry
+from disbench.suites.entry import SuiteRunResult
+from disbench.suites.stacked import run_batch, stacked_batches
 from disbench.suites.suite import Suite, SuiteEntry
 
 
@@ -51,9 +52,11 @@ class LocalExecutor:
             results.append(result)
             task.advance(1)
 
+        batches = stacked_batches(suite, entries, suite.stack)
         if self.jobs <= 1:
-            for entry in entries:
-                done(run_entry(suite, entry, *common, progress=progress))
+            for batch in batches:
+                for result in run_batch(suite, batch, *common, progress=progress):
+                    done(result)
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -62,9 +65,10 @@ class LocalExecutor:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start_worker) as pool:
                 with _stop_workers_on_exit(pool):
-                    futures = [pool.submit(_run_entry_in_worker, suite, entry, *common, threads) for entry in entries]
+                    futures = [pool.submit(_run_batch_in_worker, suite, batch, *common, threads) for batch in batches]
                     for future in as_completed(futures):
-                        done(future.result())
+                        for result in future.result():
+                            done(result)
         task.close()
         return results
 
@@ -93,8 +97,8 @@ def _start_worker() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _run_entry_in_worker(*args: Any) -> SuiteRunResult:
-    """:func:`run_entry` in a worker process, which exits when its entry is interrupted.
+def _run_batch_in_worker(*args: Any) -> list[SuiteRunResult]:
+    """:func:`run_batch` in a worker process, which exits when its entries are interrupted.
 
     An interruption means the suite is stopping (or has died): the run is already marked
     interrupted, and a worker left waiting for its next entry would never be told to exit.
@@ -102,7 +106,7 @@ def _run_entry_in_worker(*args: Any) -> SuiteRunResult:
     from disbench.training import TrainingInterrupted
 
     try:
-        return run_entry(*args)
+        return run_batch(*args)
     except (KeyboardInterrupt, TrainingInterrupted):
         os._exit(130)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from disbench.errors import UsageError
-from disbench.suites.entry import run_entry_at
+from disbench.suites.stacked import run_batch_at, stacked_batches
 from disbench.suites.slurm_settings import SlurmSettings
 from disbench.suites.suite import Suite
 
@@ -20,11 +20,13 @@ class Submission:
     job_id: str
     indices: list[int]
     jobs: list[Any] = field(repr=False)
+    #: each task's entry indices (None: one task per entry)
+    batches: list[list[int]] | None = None
 
     def wait(self) -> list[tuple[int, str]]:
-        """Block until every task ends; returns (index, error line) of the tasks that failed."""
+        """Block until every task ends; returns (first index, error line) of the tasks that failed."""
         failures = []
-        for index, job in zip(self.indices, self.jobs):
+        for (index, *_), job in zip(self.batches or [[i] for i in self.indices], self.jobs):
             try:
                 job.result()
             except Exception as exc:  # submitit re-raises the task's error, or reports a killed task
@@ -81,24 +83,26 @@ class SubmititExecutor:
         device: str = "auto",
         overwrite: bool = False,
     ) -> Submission:
+        """One array task per entry, or per batch of entries trained together (``suite.stack``)."""
         if not indices:
             return Submission("", [], [])
         executor = self.make_executor(suite.name)
         common = (str(Path(runs_dir).resolve()), str(Path(leaderboard).resolve()), device, overwrite, self.settings.cpus_per_task)
+        batches = [[entry.index for entry in batch] for batch in stacked_batches(suite, suite.select(indices), suite.stack)]
 
-        def submit(chunk: list[int]) -> list[Any]:
-            return executor.map_array(run_entry_at, [suite] * len(chunk), chunk, *([value] * len(chunk) for value in common))
+        def submit(chunk: list[list[int]]) -> list[Any]:
+            return executor.map_array(run_batch_at, [suite] * len(chunk), chunk, *([value] * len(chunk) for value in common))
 
         if self.cluster == "slurm":
-            jobs = submit(list(indices))  # Slurm throttles the array to array_parallelism itself
+            jobs = submit(batches)  # Slurm throttles the array to array_parallelism itself
         else:
             # submitit's local executor starts every job at once: run waves of array_parallelism
             jobs, wave = [], self.settings.array_parallelism
-            for start in range(0, len(indices), wave):
-                jobs += submit(list(indices[start : start + wave]))
-                while start + wave < len(indices) and not all(job.done() for job in jobs):
+            for start in range(0, len(batches), wave):
+                jobs += submit(batches[start : start + wave])
+                while start + wave < len(batches) and not all(job.done() for job in jobs):
                     time.sleep(0.2)
         job_id = str(jobs[0].job_id).split("_")[0] if jobs else ""
-        return Submission(job_id, list(indices), jobs)
+        return Submission(job_id, list(indices), jobs, batches)
 
 

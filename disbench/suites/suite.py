@@ -68,8 +68,11 @@ class Suite:
         slurm: SlurmSettings | None = None,
         source: str = "",
         claims: tuple[Claim, ...] = (),
+        stack: int = 1,
     ) -> None:
         self.name = name
+        #: entries trained together as one stacked model (:mod:`disbench.suites.stacked`)
+        self.stack = stack
         self.blocks = tuple(blocks)
         self.description = description
         self.slurm = slurm or SlurmSettings()

@@ -41,9 +41,10 @@ from disbench.evaluation import EvalSettings
 from disbench.presets import ENTRY_SECTIONS, preset_dir, preset_entry
 from disbench.report.claims import parse_claims
 from disbench.suites.slurm_settings import SlurmSettings
+from disbench.suites.stacked import check_stack_size
 from disbench.suites.suite import MethodBlock, Suite
 
-SUITE_KEYS = {"name", "description", "seeds", "datasets", "metrics", "methods", "methods_from_presets", "eval", "slurm", "claims"}
+SUITE_KEYS = {"name", "description", "seeds", "datasets", "metrics", "methods", "methods_from_presets", "eval", "slurm", "claims", "stack"}
 ENTRY_KEYS = {"steps", "set", "grid", "label", "datasets", "seeds", "metrics", "eval"}
 
 
@@ -114,8 +115,10 @@ def load_suite(name_or_path: str) -> Suite:
         raise UsageError(f"{where}: slurm must be a mapping of settings.")
     slurm = build_config(SlurmSettings, slurm_data, f"{where}, slurm section")
     claims = parse_claims(data.get("claims"), where)
+    stack = check_stack_size(data.get("stack", 1), where)
     return Suite(
-        str(data.get("name", path.stem)), blocks, str(data.get("description", "")).strip(), slurm, str(path.resolve()), claims
+        str(data.get("name", path.stem)), blocks, str(data.get("description", "")).strip(), slurm, str(path.resolve()), claims,
+        stack,
     )
 
 

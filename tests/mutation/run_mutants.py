@@ -60,11 +60,11 @@ class Mutant:
 MUTANTS = [
     # --- VAE family losses ---------------------------------------------------------------------
     Mutant("beta-vae-kl-weight", "disbench/methods/vae.py",
-           "return self.config.beta * kl", "return kl",
+           'return self.hyperparameters(hyper)["beta"] * kl', "return kl",
            VAE_TESTS, "beta-VAE ignores beta"),
     Mutant("beta-tcvae-tc-weight", "disbench/methods/vae.py",
-           "kl + (self.config.beta - 1.0) * total_correlation(z, mean, logvar)",
-           "kl + self.config.beta * total_correlation(z, mean, logvar)",
+           'kl + (self.hyperparameters(hyper)["beta"] - 1.0) * total_correlation(z, mean, logvar)',
+           'kl + self.hyperparameters(hyper)["beta"] * total_correlation(z, mean, logvar)',
            VAE_TESTS, "beta-TCVAE weighs TC by beta instead of beta - 1"),
     Mutant("gaussian-kl-uses-std", "disbench/methods/vae.py",
            "0.5 * (mean.pow(2) + logvar.exp() - logvar - 1.0)",
@@ -74,7 +74,7 @@ MUTANTS = [
            "return (log_qz - log_qz_product).mean()", "return (log_qz_product - log_qz).mean()",
            VAE_TESTS, "TC estimate with its sign flipped"),
     Mutant("annealed-vae-no-abs", "disbench/methods/vae.py",
-           "self.config.gamma * (kl - capacity).abs()", "self.config.gamma * (kl - capacity)",
+           'hyper["gamma"] * (kl - capacity).abs()', 'hyper["gamma"] * (kl - capacity)',
            VAE_TESTS, "AnnealedVAE rewards KL below the capacity instead of pinning it"),
     Mutant("dip-vae-ii-drops-posterior-variance", "disbench/methods/vae.py",
            "+ torch.diag(logvar.exp().mean(dim=0))", "+ 0.0 * torch.diag(logvar.exp().mean(dim=0))",
