@@ -245,7 +245,7 @@ def test_a_read_only_leaderboard_is_refused_and_kept(cli):
     before = board.read_bytes()
     result = cli("eval", "-M", "sap", "--n-eval", "400")
     assert result.exit_code == 2
-    assert "is read-only (mode 444) and is not replaced" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert "is read-only (mode 444) and is not written to" in result.stderr and len(result.stderr.splitlines()) == 1
     assert board.read_bytes() == before and (board.stat().st_mode & 0o777) == 0o444
 
 
